@@ -1,0 +1,110 @@
+"""The engine benchmark: index and `check` time and peak memory on generated sites.
+
+    python bench/run.py [--sizes 1000 10000 20000] [--runs 3]
+
+Sites are generated once per size and seed under bench/out/ (ignored by git). Each measurement
+runs in a fresh process, so peak memory is that process's own maximum resident set size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "out"
+
+MEASURE = r"""
+import json, resource, sys, time
+from pathlib import Path
+start = time.perf_counter()
+from letterhead.check import check_site, load_site
+imported = time.perf_counter()
+loaded = load_site(Path(sys.argv[1]))
+indexed = time.perf_counter()
+findings = check_site(loaded)
+checked = time.perf_counter()
+print(json.dumps({
+    "import_s": imported - start,
+    "index_s": indexed - imported,
+    "rules_s": checked - indexed,
+    "files": len(loaded.documents),
+    "findings": len(findings),
+    "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+}))
+"""
+
+
+def ensure_site(reviews: int, seed: int) -> Path:
+    site = OUT / f"site-{reviews}-{seed}"
+    if not (site / "_config.yml").exists():
+        sys.path.insert(0, str(HERE))
+        from generate import generate_site
+
+        generate_site(site, reviews=reviews, seed=seed)
+    return site
+
+
+def time_cli(site: Path) -> float:
+    """Wall time of the real command, `letterhead check SITE` with text output."""
+    import time
+
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "letterhead", "check", str(site)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=False,
+    )
+    return time.perf_counter() - start
+
+
+def measure(site: Path) -> dict[str, float]:
+    output = subprocess.run(
+        [sys.executable, "-c", MEASURE, str(site)], capture_output=True, text=True, check=True
+    ).stdout
+    result: dict[str, float] = json.loads(output)
+    result["check_cli_s"] = time_cli(site)
+    return result
+
+
+def spread(values: list[float]) -> str:
+    if len(values) == 1:
+        return f"{values[0]:.2f}"
+    return f"{statistics.median(values):.2f} ({min(values):.2f}–{max(values):.2f})"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 20000])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=1)
+    arguments = parser.parse_args()
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
+    print(
+        f"{'reviews':>8}  {'index s':>18}  {'rules s':>18}  {'check (CLI) s':>18}  {'peak MiB':>18}  findings"
+    )
+    for size in arguments.sizes:
+        site = ensure_site(size, arguments.seed)
+        runs = [measure(site) for _ in range(arguments.runs)]
+        print(
+            f"{size:>8}  {spread([r['index_s'] for r in runs]):>18}  {spread([r['rules_s'] for r in runs]):>18}  "
+            f"{spread([r['check_cli_s'] for r in runs]):>18}  {spread([r['peak_mib'] for r in runs]):>18}  "
+            f"{int(runs[0]['findings'])}",
+            flush=True,
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

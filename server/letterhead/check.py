@@ -1,0 +1,161 @@
+"""Checking a site: find its root, read and parse its files, build the index, run the rules.
+
+This is the engine's front door for the command line and the language server alike. It never
+imports the protocol stack. Reading is defensive: size-bounded, decoded with problems recorded,
+never following a path outside the site root.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from letterhead.document import Document, Problem, decode, parse_document
+from letterhead.findings import Finding
+from letterhead.index import SiteIndex
+from letterhead.positions import Span
+from letterhead.rules import Context, run_rules
+from letterhead.settings import SettingProblem, Settings
+from letterhead.site.model import Entry, EntryKind, Site, SourceFile
+
+# Files checked by the rules (others, such as HTML pages, are only indexed).
+CHECKED_SUFFIXES = (".md", ".markdown", ".mkd", ".mkdn", ".mdown")
+
+
+def find_site_root(path: Path) -> Path | None:
+    """The nearest folder at or above `path` that holds a `_config.yml`."""
+    current = path.resolve()
+    if current.is_file() or not current.exists():
+        current = current.parent
+    for folder in (current, *current.parents):
+        if (folder / "_config.yml").is_file():
+            return folder
+    return None
+
+
+def read_text(path: Path, max_bytes: int) -> tuple[str, list[Problem]]:
+    """A file's text, decoded; what could not be read becomes a Problem, never an exception."""
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            return "", [
+                Problem(
+                    "too-large",
+                    f"the file is {size:,} bytes, over the {max_bytes:,}-byte limit; it was not checked",
+                    Span(0, 0),
+                )
+            ]
+        data = path.read_bytes()
+    except OSError as error:
+        return "", [
+            Problem("unreadable", f"the file cannot be read: {error.strerror or error}", Span(0, 0))
+        ]
+    return decode(data)
+
+
+@dataclass
+class LoadedSite:
+    """A site read from disk: its model, index, settings, and every parsed document."""
+
+    site: Site
+    index: SiteIndex
+    settings: Settings
+    setting_problems: list[SettingProblem]
+    documents: dict[str, Document] = field(default_factory=dict)
+
+    @property
+    def root(self) -> Path:
+        return self.site.root
+
+    def context(self, path: str, document: Document) -> Context:
+        return Context(path, document, self.index.entry(path), self.index, self.settings)
+
+    def check_document(self, path: str, document: Document) -> list[Finding]:
+        return run_rules(self.context(path, document))
+
+    def checked_paths(self) -> list[str]:
+        return sorted(path for path in self.documents if path.endswith(CHECKED_SUFFIXES))
+
+
+def settings_for(site: Site) -> tuple[Settings, list[SettingProblem]]:
+    return Settings.from_mapping(site.config.letterhead)
+
+
+def parse_source(site: Site, source: SourceFile, settings: Settings) -> Document:
+    text, problems = read_text(site.root / source.path, settings.max_file_bytes)
+    document = parse_document(text)
+    document.problems[:0] = problems
+    return document
+
+
+def entry_for(
+    site: Site, source: SourceFile, document: Document | None, now: datetime | None
+) -> Entry:
+    front_matter = None
+    if document is not None and document.front_matter is not None:
+        front_matter = document.data if document.front_matter.error is None else {}
+    return site.entry(source, front_matter, now)
+
+
+def load_site(root: Path, now: datetime | None = None) -> LoadedSite:
+    """Read, parse and index every file of the site at `root`."""
+    site = Site.open(root)
+    settings, problems = settings_for(site)
+    index = SiteIndex(site)
+    loaded = LoadedSite(site, index, settings, problems)
+    for source in site.discover():
+        if source.kind is EntryKind.STATIC:
+            index.add(site.entry(source, None, now), None)
+            continue
+        document = parse_source(site, source, settings)
+        index.add(entry_for(site, source, document, now), document)
+        loaded.documents[source.path] = document
+    return loaded
+
+
+def relative_paths(loaded: LoadedSite, paths: Iterable[Path]) -> list[str]:
+    """The site-relative paths of the given files and folders that the rules check."""
+    root = loaded.root.resolve()
+    wanted: set[str] = set()
+    checked = loaded.checked_paths()
+    for path in paths:
+        absolute = path.resolve()
+        try:
+            relative = absolute.relative_to(root).as_posix()
+        except ValueError:
+            continue
+        if absolute.is_dir():
+            prefix = "" if relative == "." else relative + "/"
+            wanted.update(p for p in checked if p.startswith(prefix))
+        elif relative in loaded.documents:
+            wanted.add(relative)
+    return sorted(wanted)
+
+
+def check_site(loaded: LoadedSite, paths: Iterable[str] | None = None) -> list[Finding]:
+    """Findings for the given site-relative paths (all checked files when None), sorted."""
+    findings: list[Finding] = []
+    for path in loaded.checked_paths() if paths is None else paths:
+        document = loaded.documents.get(path)
+        if document is not None:
+            findings.extend(loaded.check_document(path, document))
+    findings.extend(config_findings(loaded))
+    findings.sort(key=Finding.sort_key)
+    return findings
+
+
+def config_findings(loaded: LoadedSite) -> list[Finding]:
+    """CF001 findings for `_config.yml` itself (problems Jekyll or letterhead would hit)."""
+    from letterhead.rules.config import config_findings as findings_for_config
+
+    return findings_for_config(loaded)
+
+
+def is_within(root: Path, path: Path) -> bool:
+    try:
+        return os.path.commonpath([root.resolve(), path.resolve()]) == str(root.resolve())
+    except ValueError:
+        return False

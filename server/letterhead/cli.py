@@ -1,0 +1,300 @@
+"""The command line: `letterhead check | tags | rules | explain | serve`.
+
+`check`, `tags`, `rules` and `explain` run the engine alone; only `serve` imports the protocol
+stack, so a pre-commit hook starts fast. Exit codes: 0 clean, 1 findings at or above the failing
+severity, 2 a usage or internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import textwrap
+from collections.abc import Sequence
+from pathlib import Path
+
+from letterhead import __version__
+from letterhead.check import (
+    LoadedSite,
+    check_site,
+    find_site_root,
+    load_site,
+    read_text,
+    relative_paths,
+)
+from letterhead.findings import Severity, TextEdit
+from letterhead.fixes import apply_edits, plan_fixes
+from letterhead.refactor import TAXONOMY_KEYS, rename_taxonomy
+from letterhead.report import FORMATS, RENDERERS, Located
+from letterhead.rules import all_rules, find_rule
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+MAX_FIX_ROUNDS = 4  # fixes can uncover more fixes (a renamed key, then its value)
+
+
+class UsageError(Exception):
+    """A problem with how the command was called; printed without a traceback, exit 2."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    arguments = parser.parse_args(argv)
+    if not getattr(arguments, "command", None):
+        parser.print_help()
+        return EXIT_ERROR
+    try:
+        result: int = arguments.handler(arguments)
+        return result
+    except UsageError as error:
+        print(f"letterhead: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return EXIT_ERROR
+    except BrokenPipeError:
+        return EXIT_CLEAN
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="letterhead",
+        description="Check a Jekyll site of film reviews written as letters, or serve it to an editor.",
+    )
+    parser.add_argument("--version", action="version", version=f"letterhead {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    check = commands.add_parser("check", help="check a site, or some of its files")
+    check.add_argument("paths", nargs="*", type=Path, default=[Path(".")], metavar="PATH")
+    check.add_argument("--format", choices=FORMATS, default="text")
+    check.add_argument(
+        "--fix", action="store_true", help="apply safe fixes, then report what is left"
+    )
+    check.add_argument(
+        "--fail-on",
+        choices=[s.value for s in Severity],
+        default=None,
+        help="the lowest severity that makes the exit code 1 (default: the site's `fail_on`, else warning)",
+    )
+    check.set_defaults(handler=_check)
+
+    tags = commands.add_parser(
+        "tags", help="the taxonomy report: every tag and category, and variants"
+    )
+    tags.add_argument("site", nargs="?", type=Path, default=Path("."), metavar="SITE")
+    tags.add_argument(
+        "--rename", nargs=2, metavar=("OLD", "NEW"), help="rename a tag across the site"
+    )
+    tags.add_argument("--kind", choices=TAXONOMY_KEYS, default="tags", help="what --rename renames")
+    tags.add_argument("--format", choices=("text", "json"), default="text")
+    tags.set_defaults(handler=_tags)
+
+    rules = commands.add_parser("rules", help="list every rule")
+    rules.add_argument("--format", choices=("text", "json"), default="text")
+    rules.set_defaults(handler=_rules)
+
+    explain = commands.add_parser("explain", help="a rule's documentation")
+    explain.add_argument(
+        "rule", metavar="CODE", help="a rule code (LK001) or name (dead-internal-link)"
+    )
+    explain.set_defaults(handler=_explain)
+
+    serve = commands.add_parser("serve", help="run the language server (stdio by default)")
+    serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead, for debugging")
+    serve.add_argument(
+        "--stdio", action="store_true", help="use standard input and output (the default)"
+    )
+    serve.set_defaults(handler=_serve)
+    return parser
+
+
+# -- check ------------------------------------------------------------------------------------
+
+
+def _sites_for(paths: Sequence[Path]) -> dict[Path, list[Path]]:
+    sites: dict[Path, list[Path]] = {}
+    for path in paths:
+        if not path.exists():
+            raise UsageError(f"{path}: no such file or folder")
+        root = find_site_root(path)
+        if root is None:
+            raise UsageError(f"{path}: not inside a Jekyll site (no _config.yml in it or above it)")
+        sites.setdefault(root, []).append(path)
+    return sites
+
+
+def _display_path(root: Path, relative: str) -> str:
+    absolute = root / relative
+    try:
+        return os.path.relpath(absolute)
+    except ValueError:
+        return str(absolute)
+
+
+def _check(arguments: argparse.Namespace) -> int:
+    sites = _sites_for(arguments.paths)
+    located: list[Located] = []
+    files = 0
+    fail_on: Severity | None = Severity.parse(arguments.fail_on) if arguments.fail_on else None
+    failing = False
+    for root, paths in sites.items():
+        loaded = load_site(root)
+        wanted = relative_paths(loaded, paths)
+        if arguments.fix:
+            loaded = _fix_site(loaded, wanted)
+            wanted = relative_paths(loaded, paths)
+        findings = check_site(loaded, wanted)
+        files += len(wanted)
+        threshold = fail_on or loaded.settings.fail_on
+        failing = failing or any(f.severity.rank >= threshold.rank for f in findings)
+        located.extend(Located(f, _display_path(root, f.path)) for f in findings)
+    print(RENDERERS[arguments.format](located, files))
+    return EXIT_FINDINGS if failing else EXIT_CLEAN
+
+
+def _fix_site(loaded: LoadedSite, wanted: list[str]) -> LoadedSite:
+    """Apply safe fixes until none is left (or a few rounds have passed), then reload."""
+    for _ in range(MAX_FIX_ROUNDS):
+        plan = plan_fixes(check_site(loaded, wanted))
+        written = 0
+        for path, edits in plan.edits_by_path.items():
+            if write_edits(loaded.root / path, edits, loaded.settings.max_file_bytes):
+                written += 1
+        if written == 0:
+            break
+        print(
+            f"letterhead: fixed {plan.findings_fixed} finding(s) in {written} file(s)",
+            file=sys.stderr,
+        )
+        loaded = load_site(loaded.root)
+    return loaded
+
+
+def write_edits(path: Path, edits: Sequence[TextEdit], max_bytes: int) -> bool:
+    """Apply text edits to one file, keeping its encoding, byte-order mark and line ends."""
+    text, problems = read_text(path, max_bytes)
+    if problems:
+        return False  # never rewrite a file we could not read exactly
+    raw = path.read_bytes()
+    new_text, applied = apply_edits(text, edits)
+    if applied == 0 or new_text == text:
+        return False
+    if raw.startswith(b"\xff\xfe") or raw.startswith(b"\xfe\xff"):
+        encoded = new_text.lstrip("\ufeff").encode("utf-16")
+    else:
+        encoded = new_text.encode("utf-8")
+        if raw.startswith(b"\xef\xbb\xbf") and not new_text.startswith("\ufeff"):
+            encoded = b"\xef\xbb\xbf" + encoded
+    temporary = path.with_name(f".{path.name}.letterhead-tmp")
+    temporary.write_bytes(encoded)
+    os.replace(temporary, path)
+    return True
+
+
+# -- tags -------------------------------------------------------------------------------------
+
+
+def _load_one_site(path: Path) -> LoadedSite:
+    if not path.exists():
+        raise UsageError(f"{path}: no such file or folder")
+    root = find_site_root(path)
+    if root is None:
+        raise UsageError(f"{path}: not inside a Jekyll site (no _config.yml in it or above it)")
+    return load_site(root)
+
+
+def _tags(arguments: argparse.Namespace) -> int:
+    loaded = _load_one_site(arguments.site)
+    if arguments.rename:
+        return _rename(loaded, arguments.kind, *arguments.rename)
+    kinds = (("tags", loaded.index.tags), ("categories", loaded.index.categories))
+    if arguments.format == "json":
+        report = {
+            key: {
+                "names": [{"name": s.text, "reviews": s.count} for s in taxonomy.all()],
+                "variants": [
+                    [{"name": s.text, "reviews": s.count} for s in group]
+                    for group in taxonomy.clusters()
+                ],
+            }
+            for key, taxonomy in kinds
+        }
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+        return EXIT_CLEAN
+    for key, taxonomy in kinds:
+        names = taxonomy.all()
+        print(f"{key} ({len(names)}):")
+        for spelling in names:
+            print(f"  {spelling.count:>6}  {spelling.text}")
+        clusters = taxonomy.clusters()
+        if clusters:
+            print(f"{key} written more than one way ({len(clusters)}):")
+            for canonical, *others in clusters:
+                spelled = ", ".join(f"`{o.text}` ({o.count})" for o in others)
+                print(f"  `{canonical.text}` ({canonical.count}) — also {spelled}")
+        print()
+    return EXIT_CLEAN
+
+
+def _rename(loaded: LoadedSite, key: str, old: str, new: str) -> int:
+    taxonomy = loaded.index.tags if key == "tags" else loaded.index.categories
+    users = taxonomy.users(old)
+    if not users:
+        raise UsageError(f"no review uses the {key[:-1] if key == 'tags' else 'category'} `{old}`")
+    edits = rename_taxonomy(loaded.documents, set(users), key, old, new)
+    changed = sum(
+        write_edits(loaded.root / path, file_edits, loaded.settings.max_file_bytes)
+        for path, file_edits in edits.items()
+    )
+    print(f"renamed `{old}` to `{new}` in {changed} review(s)")
+    return EXIT_CLEAN
+
+
+# -- rules and explain ------------------------------------------------------------------------
+
+
+def _rules(arguments: argparse.Namespace) -> int:
+    rules = all_rules()
+    if arguments.format == "json":
+        print(
+            json.dumps(
+                [
+                    {
+                        "code": r.code,
+                        "name": r.name,
+                        "severity": r.severity.value,
+                        "summary": r.summary,
+                        "fixable": r.fixable,
+                    }
+                    for r in rules
+                ],
+                indent=2,
+            )
+        )
+        return EXIT_CLEAN
+    for r in rules:
+        fix = " (fix)" if r.fixable else ""
+        print(f"{r.code}  {r.name:<28} {r.severity.value:<8} {r.summary}{fix}")
+    return EXIT_CLEAN
+
+
+def _explain(arguments: argparse.Namespace) -> int:
+    found = find_rule(arguments.rule)
+    if found is None:
+        codes = ", ".join(r.code for r in all_rules())
+        raise UsageError(f"no rule is called `{arguments.rule}`; rules: {codes}")
+    print(f"{found.code} {found.name} (default severity: {found.severity.value})")
+    print()
+    print(found.summary[0].upper() + found.summary[1:] + ".")
+    print()
+    print(textwrap.dedent(found.documentation))
+    return EXIT_CLEAN
+
+
+# -- serve ------------------------------------------------------------------------------------
+
+
+def _serve(arguments: argparse.Namespace) -> int:
+    from letterhead.lsp.server import serve  # the protocol stack, imported only here
+
+    return serve(tcp=arguments.tcp)

@@ -1,0 +1,535 @@
+"""Site-wide lists that completion, hover and workspace symbols rank, cached on the index.
+
+Completion and hover run per keystroke on sites of 20,000 reviews, so nothing here is rebuilt
+per call. A `Catalog` keeps one small record per review and derived lists (reviews newest first,
+value frequencies, tags ranked by use, image names). It refreshes lazily: when the index's
+`generation` moved, it compares each review's `IndexedDocument` by identity (the index makes a
+new one on every `add`), updates the records that changed, and throws away only the derived
+lists those changes touch, so re-indexing the document being typed costs a millisecond, not a
+rebuild.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime
+import json
+import re
+import weakref
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from letterhead.document import fold
+from letterhead.index import IndexedDocument, SiteIndex
+from letterhead.site.model import Entry, Site, Status
+from letterhead.taxonomy import Taxonomy
+
+# Front matter keys whose values completion offers from the corpus, by frequency.
+VALUE_KEYS = ("position", "addressee", "author", "layout")
+TAXONOMY_KEYS = ("tags", "categories")
+_MAX_DATA_FILE_BYTES = 2_000_000
+# Walking the newest-first list to find a tag's latest review is cheap for common tags and
+# hopeless for rare ones; past these bounds the review's own users are scanned instead.
+_FEW_USERS = 256
+_MAX_WALK = 4096
+
+T = TypeVar("T")
+
+
+@dataclass(slots=True, eq=False)
+class ReviewRecord:
+    """What lists and rankings need of one review."""
+
+    path: str
+    indexed: IndexedDocument  # the index's object; a new one means the review changed
+    title: str
+    title_fold: str
+    slug: str
+    url: str | None
+    built: bool
+    date: datetime.datetime | None
+    post_id: str | None
+    values: tuple[str | None, ...]  # the VALUE_KEYS values, as strings
+    tags: tuple[str, ...]
+    categories: tuple[str, ...]
+
+    @property
+    def entry(self) -> Entry:
+        return self.indexed.entry
+
+    @property
+    def day(self) -> str:
+        """The review's date as `YYYY-MM-DD`, or "" when it has none."""
+        return self.date.date().isoformat() if self.date is not None else ""
+
+    def shape(self) -> tuple[object, ...]:
+        """What the newest-first order and the title search depend on."""
+        return (self.title, self.slug, self.url, self.built, self.date, self.post_id)
+
+
+def _record(indexed: IndexedDocument) -> ReviewRecord:
+    entry = indexed.entry
+    title = indexed.title
+    slug = entry.slug or entry.path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    values = tuple(_as_text(entry.data.get(key)) for key in VALUE_KEYS)
+    return ReviewRecord(
+        path=entry.path,
+        indexed=indexed,
+        title=title,
+        title_fold=fold(title),
+        slug=slug.casefold(),
+        url=entry.url,
+        built=entry.status is Status.BUILT,
+        date=entry.date,
+        post_id=entry.post_id,
+        values=values,
+        tags=indexed.tags,
+        categories=indexed.categories,
+    )
+
+
+_SEARCH_LINES: dict[str, Callable[[ReviewRecord], str]] = {
+    "title": lambda r: f"{r.title_fold} \x1f {r.slug.replace('-', ' ')}",
+    "url": lambda r: (r.url or "").casefold(),
+    "post_id": lambda r: f"{fold(r.post_id or '')} \x1f {r.title_fold}",
+}
+
+
+def _as_text(value: Any) -> str | None:
+    if value is None or isinstance(value, (list, dict, bool)):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _newest_first_key(record: ReviewRecord) -> tuple[float, str]:
+    stamp = record.date.timestamp() if record.date is not None else float("-inf")
+    return (-stamp, record.path)
+
+
+@dataclass(frozen=True, slots=True)
+class RankedName:
+    """A tag or category offered by completion: its canonical spelling and its uses."""
+
+    text: str  # the canonical spelling
+    folded: str
+    count: int  # reviews using any spelling of it
+    variants: tuple[tuple[str, int], ...]  # other spellings and their counts
+
+
+class TextSearch:
+    """One line of folded text per review, newest first, searched at C speed.
+
+    A query never loops over 20,000 reviews in Python: `str.find` (or a linear-time regular
+    expression) skips to the next line that matches, and the search stops once it has one
+    more match than asked for.
+    """
+
+    def __init__(self, records: list[ReviewRecord], line: Callable[[ReviewRecord], str]) -> None:
+        self.records = records
+        self.starts: list[int] = []
+        parts: list[str] = []
+        position = 0
+        for record in records:
+            text = "\n" + line(record).replace("\n", " ")
+            self.starts.append(position)
+            parts.append(text)
+            position += len(text)
+        self.text = "".join(parts)
+
+    def occurrences(self, needle: str | re.Pattern[str]) -> Iterator[int]:
+        """The indexes of the records whose line holds `needle`, newest first, each once."""
+        text, starts = self.text, self.starts
+        if isinstance(needle, re.Pattern):
+            last = -1
+            for match in needle.finditer(text):
+                index = bisect.bisect_right(starts, match.start()) - 1
+                if index != last:
+                    last = index
+                    yield index
+            return
+        position = 0
+        while True:
+            found = text.find(needle, position)
+            if found < 0:
+                return
+            index = bisect.bisect_right(starts, found) - 1
+            yield index
+            if index + 1 >= len(starts):
+                return
+            position = starts[index + 1]
+
+    def ranked(
+        self,
+        needles: list[str | re.Pattern[str]],
+        wanted: Callable[[ReviewRecord], bool],
+        limit: int,
+    ) -> tuple[list[ReviewRecord], bool]:
+        """Records matching the needles: the first needle's matches first, each needle's newest
+        first; at most `limit`, and whether more matched."""
+        taken: set[int] = set()
+        found: list[ReviewRecord] = []
+        for needle in needles:
+            for index in self.occurrences(needle):
+                if index in taken:
+                    continue
+                taken.add(index)
+                record = self.records[index]
+                if not wanted(record):
+                    continue
+                found.append(record)
+                if len(found) > limit:
+                    return found[:limit], True
+        return found, False
+
+
+def subsequence_pattern(folded: str) -> re.Pattern[str]:
+    """A linear-time pattern for a line holding the letters of `folded` in order (atomic
+    groups: no backtracking, whatever the titles hold)."""
+    parts = []
+    for char in folded:
+        if char.isspace():
+            continue
+        escaped = re.escape(char)
+        parts.append(f"(?>[^\\n\\x1f{escaped}]*){escaped}")
+    return re.compile("\n" + "".join(parts))
+
+
+class Catalog:
+    """Derived, lazily refreshed lists over one `SiteIndex` (see the module docstring)."""
+
+    def __init__(self, index: SiteIndex) -> None:
+        self.index = index
+        self._generation = -1
+        self._records: dict[str, ReviewRecord] = {}
+        self._counters: dict[str, Counter[str]] = {key: Counter() for key in VALUE_KEYS}
+        self._newest: list[ReviewRecord] | None = None
+        self._ranked_values: dict[str, list[tuple[str, int, str]]] = {}
+        self._ranked_names: dict[str, list[RankedName]] = {}
+        self._latest_user: dict[tuple[str, str], str | None] = {}
+        self._seen: dict[str, IndexedDocument] = {}  # every document as last seen
+        self._statics_count = 0
+        self._last_static: Entry | None = None
+        self._images: dict[tuple[str, ...], list[tuple[str, str, str]]] = {}
+        self._searches: dict[str, TextSearch] = {}
+
+    # -- refreshing ---------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Bring the records up to date with the index, touching only what changed.
+
+        `SiteIndex.add` removes a path before inserting it again, so `index.documents` (a dict,
+        in insertion order) ends with every document added since the last refresh: walking it
+        backwards up to the first document already seen finds them all. Removals show up as a
+        difference in size and cost one full pass (files deleted from the site are rare).
+        """
+        index = self.index
+        if index.generation == self._generation:
+            return
+        self._generation = index.generation
+        documents = index.documents
+        seen = self._seen
+        added: list[IndexedDocument] = []
+        for path, indexed in reversed(documents.items()):
+            if seen.get(path) is indexed:
+                break
+            added.append(indexed)
+        reshaped = False
+        retagged: set[str] = set()
+        for indexed in reversed(added):
+            seen[indexed.path] = indexed
+            reshaped |= self._update(indexed, retagged)
+        if len(seen) != len(documents):
+            for path in [path for path in seen if path not in documents]:
+                del seen[path]
+                old = self._records.pop(path, None)
+                if old is not None:
+                    reshaped |= self._forget(old, retagged)
+        if reshaped:
+            self._newest = None
+            self._searches.clear()
+        for key in retagged:
+            self._ranked_names.pop(key, None)
+        if reshaped or retagged:
+            self._latest_user.clear()
+        statics = index.statics
+        last_static = next(reversed(statics.values()), None)
+        if len(statics) != self._statics_count or last_static is not self._last_static:
+            self._statics_count = len(statics)
+            self._last_static = last_static
+            self._images.clear()
+
+    def _update(self, indexed: IndexedDocument, retagged: set[str]) -> bool:
+        """Take in one added or changed document; True when the review order changed."""
+        records = self._records
+        old = records.get(indexed.path)
+        if not indexed.is_review:
+            if old is None:
+                return False
+            del records[indexed.path]
+            return self._forget(old, retagged)
+        new = _record(indexed)
+        records[indexed.path] = new
+        if old is None:
+            self._count(new, 1)
+            retagged.update(TAXONOMY_KEYS)
+            return True
+        if old.values != new.values:
+            self._count(old, -1)
+            self._count(new, 1)
+        if old.tags != new.tags:
+            retagged.add("tags")
+        if old.categories != new.categories:
+            retagged.add("categories")
+        return old.shape() != new.shape()
+
+    def _forget(self, record: ReviewRecord, retagged: set[str]) -> bool:
+        self._count(record, -1)
+        retagged.update(TAXONOMY_KEYS)
+        return True
+
+    def _count(self, record: ReviewRecord, delta: int) -> None:
+        for key, value in zip(VALUE_KEYS, record.values, strict=True):
+            if value is None:
+                continue
+            counter = self._counters[key]
+            counter[value] += delta
+            if counter[value] <= 0:
+                del counter[value]
+            self._ranked_values.pop(key, None)
+
+    # -- reviews ------------------------------------------------------------------------------
+
+    def record(self, path: str) -> ReviewRecord | None:
+        self.refresh()
+        return self._records.get(path)
+
+    def search(self, field: str) -> TextSearch:
+        """The newest-first text search over one field: "title" (title and slug words), "url"
+        or "post_id" (the id's words and the title)."""
+        self.refresh()
+        search = self._searches.get(field)
+        if search is None:
+            line = _SEARCH_LINES[field]
+            search = TextSearch(self.newest_first(), line)
+            self._searches[field] = search
+        return search
+
+    def newest_first(self) -> list[ReviewRecord]:
+        """Every review, newest first (ties by path)."""
+        self.refresh()
+        if self._newest is None:
+            self._newest = sorted(self._records.values(), key=_newest_first_key)
+        return self._newest
+
+    # -- front matter values --------------------------------------------------------------------
+
+    def ranked_values(self, key: str) -> list[tuple[str, int, str]]:
+        """`(value, count, folded value)` of `key` (one of VALUE_KEYS) across reviews, most
+        used first."""
+        self.refresh()
+        ranked = self._ranked_values.get(key)
+        if ranked is None:
+            counter = self._counters.get(key, Counter())
+            ranked = sorted(
+                ((value, count, fold(value)) for value, count in counter.items()),
+                key=lambda item: (-item[1], item[2], item[0]),
+            )
+            self._ranked_values[key] = ranked
+        return ranked
+
+    def value_count(self, key: str, value: str) -> int:
+        self.refresh()
+        return self._counters.get(key, Counter()).get(value, 0)
+
+    # -- tags and categories --------------------------------------------------------------------
+
+    def taxonomy(self, key: str) -> Taxonomy:
+        return self.index.tags if key == "tags" else self.index.categories
+
+    def ranked_names(self, key: str) -> list[RankedName]:
+        """Every folded form of `key`'s names, canonical spelling first, most used first."""
+        self.refresh()
+        ranked = self._ranked_names.get(key)
+        if ranked is None:
+            taxonomy = self.taxonomy(key)
+            ranked = []
+            for folded in taxonomy.folded_forms():
+                spellings = taxonomy.spellings(folded)
+                canonical = taxonomy.canonical(folded)
+                if canonical is None or not spellings:
+                    continue
+                users: set[str] = set()
+                for spelling in spellings:
+                    users |= taxonomy.users(spelling.text)
+                variants = tuple((s.text, s.count) for s in spellings if s.text != canonical.text)
+                ranked.append(RankedName(canonical.text, folded, len(users), variants))
+            ranked.sort(key=lambda name: (-name.count, name.folded, name.text))
+            self._ranked_names[key] = ranked
+        return ranked
+
+    def latest_user(self, key: str, spelling: str, exclude: str | None = None) -> str | None:
+        """The path of the newest review (other than `exclude`) whose `key` list has `spelling`;
+        reviews on the built site are preferred over drafts and unpublished ones."""
+        self.refresh()
+        memo_key = (key, spelling + "\x00" + (exclude or ""))
+        if memo_key not in self._latest_user:
+            users = self.newest_users(key, spelling, 1, exclude)
+            self._latest_user[memo_key] = users[0].path if users else None
+        return self._latest_user[memo_key]
+
+    def newest_users(
+        self, key: str, spelling: str, count: int, exclude: str | None = None
+    ) -> list[ReviewRecord]:
+        """Up to `count` reviews whose `key` list has `spelling`, built ones first, newest first.
+
+        For a common name the newest-first list is walked (a few steps find `count` users); for
+        a rare one its users are sorted. Either way the work is bounded.
+        """
+        self.refresh()
+        users = self.taxonomy(key).users(spelling)
+        if len(users) > _FEW_USERS:
+            found: list[ReviewRecord] = []
+            for steps, record in enumerate(self.newest_first()):
+                if steps >= _MAX_WALK or len(found) >= count:
+                    break
+                if record.built and record.path in users and record.path != exclude:
+                    found.append(record)
+            if len(found) >= count:
+                return found
+        records = [self._records[p] for p in users if p in self._records and p != exclude]
+        records.sort(key=lambda record: (not record.built, *_newest_first_key(record)))
+        return records[:count]
+
+    # -- images ---------------------------------------------------------------------------------
+
+    def images(self, image_dirs: tuple[str, ...]) -> list[tuple[str, str, str]]:
+        """`(name, path, folded name)` of every static file in the image folders, the name
+        relative to its folder, sorted by name (a name in two folders: the first folder's)."""
+        self.refresh()
+        cached = self._images.get(image_dirs)
+        if cached is None:
+            found: dict[str, str] = {}
+            prefixes = [folder.strip("/") + "/" for folder in image_dirs if folder.strip("/")]
+            for path in sorted(self.index.statics):
+                for prefix in prefixes:
+                    if path.startswith(prefix):
+                        found.setdefault(path[len(prefix) :], path)
+                        break
+            cached = sorted(
+                ((name, path, fold(name)) for name, path in found.items()),
+                key=lambda item: (item[2], item[0]),
+            )
+            self._images[image_dirs] = cached
+        return cached
+
+
+_CATALOGS: weakref.WeakKeyDictionary[SiteIndex, Catalog] = weakref.WeakKeyDictionary()
+
+
+def catalog_for(index: SiteIndex) -> Catalog:
+    """The index's catalog, created on first use and refreshed when the index changed."""
+    catalog = _CATALOGS.get(index)
+    if catalog is None:
+        catalog = Catalog(index)
+        _CATALOGS[index] = catalog
+    catalog.refresh()
+    return catalog
+
+
+# -- authors ---------------------------------------------------------------------------------
+
+_authors_cache: dict[str, tuple[tuple[int, int], dict[str, dict[str, Any]]]] = {}
+
+
+def author_details(site: Site) -> dict[str, dict[str, Any]]:
+    """`_data/authors.yml` (or `.yaml`/`.json`) as key -> details; `{}` when there is none.
+
+    Read with a safe loader, bounded in size, cached until the file changes.
+    """
+    data_dir = site.root / site.config.data_dir
+    for name in ("authors.yml", "authors.yaml", "authors.json"):
+        path = data_dir / name
+        try:
+            stat = path.stat()
+        except (OSError, ValueError):
+            continue
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        cached = _authors_cache.get(str(path))
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        details = _read_authors(path, stat.st_size)
+        _authors_cache[str(path)] = (stamp, details)
+        return details
+    return {}
+
+
+def _read_authors(path: Path, size: int) -> dict[str, dict[str, Any]]:
+    if size > _MAX_DATA_FILE_BYTES:
+        return {}
+    try:
+        text = path.read_bytes()[:_MAX_DATA_FILE_BYTES].decode("utf-8-sig", errors="replace")
+        if path.suffix == ".json":
+            loaded = json.loads(text)
+        else:
+            loaded = yaml.load(text, Loader=yaml.CSafeLoader)
+    except (OSError, yaml.YAMLError, ValueError, RecursionError):
+        return {}
+    if not isinstance(loaded, dict):
+        return {}
+    details: dict[str, dict[str, Any]] = {}
+    for key, value in loaded.items():
+        if isinstance(value, dict):
+            details[str(key)] = {str(k): v for k, v in value.items()}
+        elif isinstance(value, str):
+            details[str(key)] = {"name": value}
+        else:
+            details[str(key)] = {}
+    return details
+
+
+def author_name(details: dict[str, Any]) -> str:
+    name = details.get("name") or details.get("display_name") or details.get("full_name")
+    return str(name) if isinstance(name, (str, int, float)) else ""
+
+
+def best_matches(
+    candidates: Iterable[T], classify: Callable[[T], int | None], limit: int, classes: int = 3
+) -> tuple[list[T], bool]:
+    """The first `limit` candidates by match class (0 best), keeping the candidates' own order
+    within a class, and whether more matched. Bounded memory; stops early once the best class
+    alone fills the list."""
+    buckets: list[list[T]] = [[] for _ in range(classes)]
+    matched = 0
+    for candidate in candidates:
+        rank = classify(candidate)
+        if rank is None:
+            continue
+        matched += 1
+        bucket = buckets[min(rank, classes - 1)]
+        if len(bucket) < limit:
+            bucket.append(candidate)
+        if len(buckets[0]) >= limit and matched > limit:
+            break
+    result = [candidate for bucket in buckets for candidate in bucket][: max(limit, 0)]
+    return result, matched > len(result)
+
+
+def match_class(candidate_fold: str, typed_fold: str) -> int | None:
+    """How well a folded candidate matches folded typed text: 0 prefix, 1 the start of a word,
+    2 anywhere inside; None when it does not contain it. Empty typed text matches everything."""
+    if not typed_fold:
+        return 0
+    position = candidate_fold.find(typed_fold)
+    if position < 0:
+        return None
+    if position == 0:
+        return 0
+    if candidate_fold[position - 1] in " -_/.":
+        return 1
+    return 2

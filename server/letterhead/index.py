@@ -1,0 +1,257 @@
+"""The site index: every document of a site with its URL, front matter, taxonomy and links.
+
+It answers the cross-document questions rules and features ask: what page a URL names, which
+reviews use a tag and how they spell it, which reviews link to a review. It is built from parsed
+documents (`Document`) and the site model's `Entry`s; it keeps only what those questions need, so
+20,000 reviews fit in little memory, and it can be updated one document at a time.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from letterhead.document import Document, LinkKind
+from letterhead.site.model import Entry, EntryKind, Site, Status
+from letterhead.site.permalinks import normalize_url
+from letterhead.taxonomy import Taxonomy
+
+REVIEW_KINDS = (EntryKind.POST, EntryKind.DRAFT, EntryKind.DOCUMENT)
+_DATE_PREFIX = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-")
+
+
+@dataclass(slots=True)
+class IndexedDocument:
+    """What the index keeps of one document with front matter."""
+
+    entry: Entry
+    tags: tuple[str, ...]  # as written, after defaults
+    categories: tuple[str, ...]  # the front matter's own categories, as written
+    link_keys: tuple[str, ...]  # normalised site URLs this document links to (for backlinks)
+    anchors: frozenset[str]  # heading ids, for `#fragment` checks
+
+    @property
+    def path(self) -> str:
+        return self.entry.path
+
+    @property
+    def title(self) -> str:
+        title = self.entry.title
+        return title if title else self.entry.path.rsplit("/", 1)[-1]
+
+    @property
+    def is_review(self) -> bool:
+        return self.entry.kind in REVIEW_KINDS
+
+
+def taxonomy_values(value: Any) -> tuple[str, ...]:
+    """Tag or category values as Jekyll reads them: a list of names, or a string split on spaces."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return tuple(value.split())
+    if isinstance(value, list):
+        return tuple(
+            str(item) for item in value if item is not None and not isinstance(item, (list, dict))
+        )
+    return (str(value),)
+
+
+class SiteIndex:
+    def __init__(self, site: Site) -> None:
+        self.site = site
+        self.documents: dict[str, IndexedDocument] = {}
+        self.statics: dict[str, Entry] = {}
+        self.tags = Taxonomy("tag")
+        self.categories = Taxonomy("category")
+        self._by_url: dict[str, Entry] = {}
+        self._by_post_id: dict[str, Entry] = {}
+        self._by_slug: dict[str, set[str]] = {}  # slug -> URL keys of built pages
+        self._backlinks: dict[str, set[str]] | None = None
+        # Bumped by every add and remove, so that caches built from the index (features/) can
+        # tell they are stale without comparing the whole index.
+        self.generation = 0
+
+    # -- building -------------------------------------------------------------------------
+
+    def add(self, entry: Entry, document: Document | None) -> None:
+        """Add (or replace) one file. `document` is None for static files."""
+        self.remove(entry.path)
+        if entry.kind is EntryKind.STATIC:
+            self.statics[entry.path] = entry
+        else:
+            indexed = IndexedDocument(
+                entry=entry,
+                tags=taxonomy_values(entry.data.get("tags")),
+                categories=taxonomy_values(entry.data.get("categories")),
+                link_keys=tuple(self._link_keys(document)) if document is not None else (),
+                anchors=frozenset(document.anchors()) if document is not None else frozenset(),
+            )
+            self.documents[entry.path] = indexed
+            if indexed.is_review:
+                self.tags.add(entry.path, indexed.tags)
+                self.categories.add(entry.path, indexed.categories)
+            if entry.post_id and _replaces(self._by_post_id.get(entry.post_id), entry):
+                self._by_post_id[entry.post_id] = entry
+        if entry.url is not None:
+            key = normalize_url(entry.url)
+            if key is not None and _replaces(self._by_url.get(key), entry):
+                self._by_url[key] = entry
+                self._by_slug.setdefault(_last_segment_slug(key), set()).add(key)
+        self._backlinks = None
+        self.generation += 1
+
+    def remove(self, path: str) -> None:
+        old: Entry | None = None
+        indexed = self.documents.pop(path, None)
+        if indexed is not None:
+            old = indexed.entry
+            if indexed.is_review:
+                self.tags.remove(path, indexed.tags)
+                self.categories.remove(path, indexed.categories)
+            if old.post_id and self._by_post_id.get(old.post_id) is old:
+                del self._by_post_id[old.post_id]
+        else:
+            old = self.statics.pop(path, None)
+        if old is None:
+            return
+        if old.url is not None:
+            key = normalize_url(old.url)
+            if key is not None and self._by_url.get(key) is old:
+                del self._by_url[key]
+                slugs = self._by_slug.get(_last_segment_slug(key))
+                if slugs is not None:
+                    slugs.discard(key)
+        self._backlinks = None
+        self.generation += 1
+
+    def _link_keys(self, document: Document) -> Iterable[str]:
+        baseurl = self.site.config.baseurl
+        for link in document.links:
+            if link.target is None:
+                continue
+            if link.kind is LinkKind.POST_URL:
+                yield "post_id:" + link.target.strip()
+                continue
+            if link.kind is LinkKind.LINK_TAG:
+                yield "path:" + link.target.strip()
+                continue
+            key = normalize_url(link.target, baseurl)
+            if key is not None:
+                yield key
+        for definition in document.definitions:
+            key = normalize_url(definition.url, baseurl)
+            if key is not None:
+                yield key
+
+    # -- questions ------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.documents) + len(self.statics)
+
+    def reviews(self) -> Iterable[IndexedDocument]:
+        return (doc for doc in self.documents.values() if doc.is_review)
+
+    def entry(self, path: str) -> Entry | None:
+        indexed = self.documents.get(path)
+        if indexed is not None:
+            return indexed.entry
+        return self.statics.get(path)
+
+    def resolve_url(self, url: str) -> Entry | None:
+        """The page, document or static file the site serves at `url`, if any."""
+        key = normalize_url(url, self.site.config.baseurl)
+        if key is None:
+            return None
+        found = self._by_url.get(key)
+        if found is None and not key.endswith("/") and "." not in key.rsplit("/", 1)[-1]:
+            # `/about` is served by `/about/index.html` too (servers redirect to the folder).
+            found = self._by_url.get(key + "/")
+        return found
+
+    def resolve_post_id(self, post_id: str) -> Entry | None:
+        return self._by_post_id.get(post_id.strip())
+
+    def resolve_path(self, path: str) -> Entry | None:
+        """The file `{% link path %}` names, relative to the site root."""
+        return self.entry(path.strip().lstrip("/"))
+
+    def post_ids(self) -> Iterable[str]:
+        return self._by_post_id.keys()
+
+    def urls(self) -> Iterable[tuple[str, Entry]]:
+        return self._by_url.items()
+
+    def suggest_url(self, url: str) -> str | None:
+        """The existing URL an author most likely meant: same slug first, then a close match."""
+        key = normalize_url(url, self.site.config.baseurl)
+        if key is None:
+            return None
+        slug = _last_segment_slug(key)
+        candidates = [k for k in self._by_slug.get(slug, ()) if _built(self._by_url.get(k))]
+        if not candidates:
+            close = difflib.get_close_matches(slug, list(self._by_slug), n=3, cutoff=0.8)
+            candidates = [k for s in close for k in self._by_slug[s] if _built(self._by_url.get(k))]
+        if not candidates:
+            return None
+        best = max(candidates, key=lambda k: difflib.SequenceMatcher(None, key, k).ratio())
+        entry = self._by_url[best]
+        return entry.url
+
+    def suggest_post_id(self, post_id: str) -> str | None:
+        match = _DATE_PREFIX.match(post_id)
+        slug = post_id[match.end() :] if match else post_id
+        ids = [pid for pid in self._by_post_id if pid.endswith("-" + slug) or pid == slug]
+        if not ids:
+            ids = difflib.get_close_matches(post_id, list(self._by_post_id), n=1, cutoff=0.8)
+        if not ids:
+            return None
+        return max(ids, key=lambda pid: difflib.SequenceMatcher(None, post_id, pid).ratio())
+
+    def backlinks(self, path: str) -> list[str]:
+        """The documents that link to the document at `path`, by URL, `post_url` or `link`."""
+        target = self.entry(path)
+        if target is None:
+            return []
+        table = self._backlink_table()
+        keys = []
+        if target.url is not None:
+            key = normalize_url(target.url)
+            if key is not None:
+                keys.append(key)
+        if target.post_id:
+            keys.append("post_id:" + target.post_id)
+        keys.append("path:" + target.path)
+        users: set[str] = set()
+        for key in keys:
+            users |= table.get(key, set())
+        users.discard(path)
+        return sorted(users)
+
+    def _backlink_table(self) -> dict[str, set[str]]:
+        if self._backlinks is None:
+            table: dict[str, set[str]] = {}
+            for indexed in self.documents.values():
+                for key in indexed.link_keys:
+                    table.setdefault(key, set()).add(indexed.path)
+            self._backlinks = table
+        return self._backlinks
+
+
+def _replaces(existing: Entry | None, new: Entry) -> bool:
+    """Whether `new` takes a URL or post id from `existing`: a built page beats a draft."""
+    return existing is None or existing.path == new.path or new.built or not existing.built
+
+
+def _built(entry: Entry | None) -> bool:
+    return entry is not None and entry.status is Status.BUILT
+
+
+def _last_segment_slug(key: str) -> str:
+    segment = key.rstrip("/").rsplit("/", 1)[-1]
+    if segment == "index.html":
+        segment = key.rstrip("/").rsplit("/", 2)[-2] if key.count("/") >= 2 else segment
+    return segment.rsplit(".", 1)[0] if "." in segment else segment

@@ -1,0 +1,515 @@
+"""Feature requests: the engine's `letterhead.features` wired to the protocol.
+
+Each handler finds the open document and its site, asks the engine with code-point offsets and
+converts the answer with `convert` (through the server's codecs). A request for a document that
+is not open, or not in a site, answers "nothing" rather than an error; positions past the end of
+a line or of the document are clamped by the codec.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+
+from letterhead.document import Document
+from letterhead.features import actions as action_feature
+from letterhead.features import completion as completion_feature
+from letterhead.features import folding as folding_feature
+from letterhead.features import hover as hover_feature
+from letterhead.features import links as links_feature
+from letterhead.features import navigation
+from letterhead.features import symbols as symbols_feature
+from letterhead.features.types import (
+    Action,
+    ActionKind,
+    CompletionItem,
+    CompletionKind,
+    Location,
+    Symbol,
+    SymbolKind,
+)
+from letterhead.findings import Finding, TextEdit
+from letterhead.lsp import convert
+from letterhead.lsp.workspace import OpenDocument, SiteState
+from letterhead.positions import Position, Range
+
+if TYPE_CHECKING:
+    from letterhead.lsp.server import LetterheadServer
+
+_FILE_START = Range(Position(0, 0), Position(0, 0))
+TRIGGER_CHARACTERS = ["[", "(", ":", " ", "-", "/", "{", "%", ","]
+COMPLETION_LIMIT = 100
+
+
+@dataclass(slots=True)
+class Request:
+    """An open document of a site, parsed and indexed, with its codec."""
+
+    document: OpenDocument
+    state: SiteState
+    relative: str
+    parsed: Document
+    codec: convert.TextCodec
+
+    def offset(self, position: types.Position) -> int:
+        return self.codec.offset(position)
+
+
+def request_for(ls: LetterheadServer, uri: str, site_wide: bool = False) -> Request | None:
+    """The request's document, parsed; `site_wide` also brings the site's other open documents
+    up to date (for answers that read them: references, rename)."""
+    document = ls.state.get(uri)
+    if document is None or document.site is None or document.relative is None:
+        return None
+    if site_wide:
+        for other in ls.state.open_in(document.site):
+            ls.parse(other)
+    ls.parse(document)
+    parsed = document.document
+    if parsed is None:
+        return None
+    return Request(document, document.site, document.relative, parsed, ls.codec(document))
+
+
+# -- edits ---------------------------------------------------------------------------------
+
+
+def workspace_edit(
+    ls: LetterheadServer, state: SiteState, edits_by_path: dict[str, list[TextEdit]]
+) -> types.WorkspaceEdit:
+    """One workspace edit; with versioned `documentChanges` when the client supports them."""
+    versioned = ls.supports("workspace.workspace_edit.document_changes")
+    document_changes: list[types.TextDocumentEdit] = []
+    changes: dict[str, list[types.TextEdit]] = {}
+    for path, edits in sorted(edits_by_path.items()):
+        codec = ls.codec_for(state, path)
+        uri = ls.uri_for(state, path)
+        converted = [
+            types.TextEdit(range=codec.range(edit.range), new_text=edit.new_text) for edit in edits
+        ]
+        if versioned:
+            open_document = ls.state.get(uri)
+            version = open_document.version if open_document is not None else None
+            document_changes.append(
+                types.TextDocumentEdit(
+                    text_document=types.OptionalVersionedTextDocumentIdentifier(
+                        uri=uri, version=version
+                    ),
+                    edits=list(converted),
+                )
+            )
+        else:
+            changes[uri] = converted
+    if versioned:
+        return types.WorkspaceEdit(document_changes=list(document_changes))
+    return types.WorkspaceEdit(changes=changes)
+
+
+def locations(
+    ls: LetterheadServer, request: Request, found: list[Location]
+) -> list[types.Location]:
+    result = []
+    codecs: dict[str, convert.TextCodec] = {request.relative: request.codec}
+    for location in found:
+        uri = request.document.uri if location.path == request.relative else None
+        uri = uri or ls.uri_for(request.state, location.path)
+        if location.range == _FILE_START:  # the same in every encoding: no need to read the file
+            result.append(types.Location(uri=uri, range=convert.start_of_file()))
+            continue
+        codec = codecs.get(location.path)
+        if codec is None:
+            codec = ls.codec_for(request.state, location.path)
+            codecs[location.path] = codec
+        result.append(types.Location(uri=uri, range=codec.range(location.range)))
+    return result
+
+
+# -- completion ------------------------------------------------------------------------------
+
+_COMPLETION_KINDS = {
+    CompletionKind.KEY: types.CompletionItemKind.Property,
+    CompletionKind.VALUE: types.CompletionItemKind.Value,
+    CompletionKind.TAG: types.CompletionItemKind.Keyword,
+    CompletionKind.CATEGORY: types.CompletionItemKind.EnumMember,
+    CompletionKind.LAYOUT: types.CompletionItemKind.Class,
+    CompletionKind.AUTHOR: types.CompletionItemKind.Constant,
+    CompletionKind.IMAGE: types.CompletionItemKind.File,
+    CompletionKind.URL: types.CompletionItemKind.Reference,
+    CompletionKind.POST_ID: types.CompletionItemKind.Reference,
+    CompletionKind.LABEL: types.CompletionItemKind.Reference,
+    CompletionKind.LIQUID_TAG: types.CompletionItemKind.Function,
+    CompletionKind.SNIPPET: types.CompletionItemKind.Snippet,
+}
+_TAB_STOP = re.compile(r"\$(\d+)|\$\{(\d+)\}|\$\{(\d+)([:|])")
+
+
+def snippet_as_text(snippet: str) -> str:
+    """A snippet's text as a client without snippet support should insert it: tab stops
+    removed, placeholders replaced by their text, choices by their first option."""
+    text, _ = _snippet_text(snippet, 0, nested=False)
+    return text
+
+
+def _snippet_text(snippet: str, index: int, nested: bool) -> tuple[str, int]:
+    """The plain text from `index` up to the end (or the `}` closing a placeholder)."""
+    out: list[str] = []
+    while index < len(snippet):
+        char = snippet[index]
+        if char == "\\" and index + 1 < len(snippet) and snippet[index + 1] in "$}\\,|":
+            out.append(snippet[index + 1])
+            index += 2
+            continue
+        if nested and char == "}":
+            return "".join(out), index + 1
+        match = _TAB_STOP.match(snippet, index) if char == "$" else None
+        if match is None:
+            out.append(char)
+            index += 1
+            continue
+        index = match.end()
+        if match.group(4) == ":":
+            inner, index = _snippet_text(snippet, index, nested=True)
+            out.append(inner)
+        elif match.group(4) == "|":
+            end = snippet.find("|}", index)
+            end = len(snippet) if end < 0 else end
+            options = re.split(r"(?<!\\),", snippet[index:end])
+            out.append(options[0].replace("\\,", ",").replace("\\|", "|"))
+            index = end + 2
+    return "".join(out), index
+
+
+def completion_item(
+    item: CompletionItem, codec: convert.TextCodec, markdown: bool, snippets: bool
+) -> types.CompletionItem:
+    new_text, text_format = item.insert_text, types.InsertTextFormat.PlainText
+    if item.is_snippet:
+        if snippets:
+            text_format = types.InsertTextFormat.Snippet
+        else:
+            new_text = snippet_as_text(new_text)
+    return types.CompletionItem(
+        label=item.label,
+        kind=_COMPLETION_KINDS.get(item.kind, types.CompletionItemKind.Text),
+        detail=item.detail or None,
+        documentation=convert.markup(item.documentation, markdown) if item.documentation else None,
+        sort_text=item.sort_text or None,
+        filter_text=item.filter_text or None,
+        insert_text_format=text_format,
+        text_edit=types.TextEdit(range=codec.span(item.replace_span), new_text=new_text),
+    )
+
+
+def completion(ls: LetterheadServer, params: types.CompletionParams) -> types.CompletionList | None:
+    request = request_for(ls, params.text_document.uri)
+    if request is None:
+        return None
+    result = completion_feature.complete(
+        request.state.loaded,
+        request.relative,
+        request.parsed,
+        request.offset(params.position),
+        COMPLETION_LIMIT,
+    )
+    markdown = ls.markdown("text_document.completion.completion_item.documentation_format")
+    snippets = ls.supports("text_document.completion.completion_item.snippet_support")
+    return types.CompletionList(
+        is_incomplete=result.incomplete,
+        items=[completion_item(item, request.codec, markdown, snippets) for item in result.items],
+    )
+
+
+# -- hover -------------------------------------------------------------------------------------
+
+
+def hover(ls: LetterheadServer, params: types.HoverParams) -> types.Hover | None:
+    request = request_for(ls, params.text_document.uri)
+    if request is None:
+        return None
+    result = hover_feature.hover(
+        request.state.loaded, request.relative, request.parsed, request.offset(params.position)
+    )
+    if result is None:
+        return None
+    return types.Hover(
+        contents=convert.markup(result.markdown, ls.markdown("text_document.hover.content_format")),
+        range=request.codec.span(result.span),
+    )
+
+
+# -- code actions ------------------------------------------------------------------------------
+
+_ACTION_KINDS = {
+    ActionKind.QUICKFIX: types.CodeActionKind.QuickFix,
+    ActionKind.REFACTOR: types.CodeActionKind.RefactorRewrite,
+    ActionKind.SOURCE: types.CodeActionKind.Source,
+}
+
+
+def _wanted(kind: str, only: Any) -> bool:
+    if not only:
+        return True
+    return any(kind == wanted or kind.startswith(f"{wanted}.") for wanted in only)
+
+
+def code_actions(
+    ls: LetterheadServer, params: types.CodeActionParams
+) -> list[types.CodeAction] | None:
+    request = request_for(ls, params.text_document.uri)
+    if request is None:
+        return None
+    findings = ls.state.findings(request.document)
+    span = request.codec.to_span(params.range)
+    answer = action_feature.code_actions(
+        request.state.loaded, request.relative, request.parsed, span, findings
+    )
+    result: list[types.CodeAction] = []
+    for action in answer:
+        kind = _ACTION_KINDS.get(action.kind, types.CodeActionKind.Empty)
+        if not _wanted(kind, params.context.only):
+            continue
+        result.append(_code_action(ls, request, action, kind, params.context.diagnostics))
+    return result
+
+
+def _code_action(
+    ls: LetterheadServer,
+    request: Request,
+    action: Action,
+    kind: str,
+    context: Any,
+) -> types.CodeAction:
+    diagnostics = None
+    if action.finding is not None:
+        diagnostics = [_matching_diagnostic(action.finding, request, context)]
+    return types.CodeAction(
+        title=action.title,
+        kind=kind,
+        diagnostics=diagnostics,
+        is_preferred=action.preferred or None,
+        edit=workspace_edit(ls, request.state, action.edits),
+    )
+
+
+def _matching_diagnostic(finding: Finding, request: Request, context: Any) -> types.Diagnostic:
+    """The client's own diagnostic for `finding` (same code and range), else a fresh one."""
+    range_ = request.codec.range(finding.range)
+    for diagnostic in context or ():
+        if diagnostic.code == finding.code and diagnostic.range == range_:
+            return diagnostic
+    return convert.diagnostic(finding, request.codec)
+
+
+# -- navigation --------------------------------------------------------------------------------
+
+
+def definition(ls: LetterheadServer, params: types.DefinitionParams) -> list[types.Location] | None:
+    request = request_for(ls, params.text_document.uri)
+    if request is None:
+        return None
+    found = navigation.definition(
+        request.state.loaded, request.relative, request.parsed, request.offset(params.position)
+    )
+    return locations(ls, request, found) or None
+
+
+def references(ls: LetterheadServer, params: types.ReferenceParams) -> list[types.Location] | None:
+    request = request_for(ls, params.text_document.uri, site_wide=True)
+    if request is None:
+        return None
+    found = navigation.references(
+        request.state.loaded,
+        request.relative,
+        request.parsed,
+        request.offset(params.position),
+        params.context.include_declaration,
+    )
+    return locations(ls, request, found)
+
+
+def prepare_rename(
+    ls: LetterheadServer, params: types.PrepareRenameParams
+) -> types.PrepareRenamePlaceholder | None:
+    request = request_for(ls, params.text_document.uri)
+    if request is None:
+        return None
+    found = navigation.prepare_rename(
+        request.state.loaded, request.relative, request.parsed, request.offset(params.position)
+    )
+    if found is None:
+        return None
+    span, placeholder = found
+    return types.PrepareRenamePlaceholder(range=request.codec.span(span), placeholder=placeholder)
+
+
+def rename(ls: LetterheadServer, params: types.RenameParams) -> types.WorkspaceEdit | None:
+    request = request_for(ls, params.text_document.uri, site_wide=True)
+    if request is None:
+        return None
+    edits = navigation.rename(
+        request.state.loaded,
+        request.relative,
+        request.parsed,
+        request.offset(params.position),
+        params.new_name,
+    )
+    if edits is None:
+        return None
+    return workspace_edit(ls, request.state, edits)
+
+
+# -- symbols, links, folding ---------------------------------------------------------------------
+
+_SYMBOL_KINDS = {
+    SymbolKind.FRONT_MATTER: types.SymbolKind.Namespace,
+    SymbolKind.KEY: types.SymbolKind.Property,
+    SymbolKind.SALUTATION: types.SymbolKind.String,
+    SymbolKind.HEADING: types.SymbolKind.String,
+    SymbolKind.SIGNATURE: types.SymbolKind.Event,
+    SymbolKind.REVIEW: types.SymbolKind.File,
+}
+
+
+def _document_symbol(symbol: Symbol, codec: convert.TextCodec) -> types.DocumentSymbol:
+    range_ = codec.span(symbol.span)
+    selection = codec.span(symbol.selection_span)
+    if not (range_.start <= selection.start and selection.end <= range_.end):
+        selection = range_  # the protocol wants the selection inside the range
+    return types.DocumentSymbol(
+        name=symbol.name or "(untitled)",
+        kind=_SYMBOL_KINDS.get(symbol.kind, types.SymbolKind.String),
+        range=range_,
+        selection_range=selection,
+        detail=symbol.detail or None,
+        children=[_document_symbol(child, codec) for child in symbol.children] or None,
+    )
+
+
+def _flat_symbols(
+    symbols: list[Symbol], codec: convert.TextCodec, uri: str, container: str | None = None
+) -> list[types.SymbolInformation]:
+    result = []
+    for symbol in symbols:
+        result.append(
+            types.SymbolInformation(
+                name=symbol.name or "(untitled)",
+                kind=_SYMBOL_KINDS.get(symbol.kind, types.SymbolKind.String),
+                location=types.Location(uri=uri, range=codec.span(symbol.span)),
+                container_name=container,
+            )
+        )
+        result.extend(_flat_symbols(symbol.children, codec, uri, symbol.name))
+    return result
+
+
+def document_symbols(
+    ls: LetterheadServer, params: types.DocumentSymbolParams
+) -> list[types.DocumentSymbol] | list[types.SymbolInformation] | None:
+    request = request_for(ls, params.text_document.uri)
+    if request is None:
+        return None
+    found = symbols_feature.document_symbols(request.parsed, request.state.loaded.settings)
+    if ls.supports("text_document.document_symbol.hierarchical_document_symbol_support"):
+        return [_document_symbol(symbol, request.codec) for symbol in found]
+    return _flat_symbols(found, request.codec, request.document.uri)
+
+
+WORKSPACE_SYMBOL_LIMIT = 100
+
+
+def workspace_symbols(
+    ls: LetterheadServer, params: types.WorkspaceSymbolParams
+) -> list[types.WorkspaceSymbol]:
+    result: list[types.WorkspaceSymbol] = []
+    for state in list(ls.state.sites.values()):
+        found, _ = symbols_feature.workspace_symbols(
+            state.loaded, params.query, WORKSPACE_SYMBOL_LIMIT
+        )
+        for symbol in found:
+            result.append(
+                types.WorkspaceSymbol(
+                    name=symbol.name,
+                    kind=_SYMBOL_KINDS.get(symbol.kind, types.SymbolKind.File),
+                    location=types.Location(
+                        uri=ls.uri_for(state, symbol.path),
+                        range=types.Range(
+                            start=types.Position(line=symbol.range.start.line, character=0),
+                            end=types.Position(line=symbol.range.end.line, character=0),
+                        ),
+                    ),
+                    container_name=symbol.detail or None,
+                )
+            )
+    return result[:WORKSPACE_SYMBOL_LIMIT]
+
+
+def document_links(
+    ls: LetterheadServer, params: types.DocumentLinkParams
+) -> list[types.DocumentLink] | None:
+    request = request_for(ls, params.text_document.uri)
+    if request is None:
+        return None
+    tooltips = ls.supports("text_document.document_link.tooltip_support")
+    result = []
+    for link in links_feature.document_links(
+        request.state.loaded, request.relative, request.parsed
+    ):
+        target = link.target if link.is_url else ls.uri_for(request.state, link.target)
+        result.append(
+            types.DocumentLink(
+                range=request.codec.span(link.span),
+                target=target,
+                tooltip=(link.tooltip or None) if tooltips else None,
+            )
+        )
+    return result
+
+
+def folding_ranges(
+    ls: LetterheadServer, params: types.FoldingRangeParams
+) -> list[types.FoldingRange] | None:
+    document = ls.state.get(params.text_document.uri)
+    if document is None:
+        return None
+    ls.parse(document)
+    if document.document is None:
+        return None
+    return [
+        types.FoldingRange(start_line=start, end_line=end, kind=types.FoldingRangeKind.Region)
+        for start, end in folding_feature.folding_ranges(document.document)
+    ]
+
+
+# -- registration ------------------------------------------------------------------------------
+
+
+def register(server: LetterheadServer) -> None:
+    """Register every feature handler on `server`."""
+    server.feature(
+        types.TEXT_DOCUMENT_COMPLETION,
+        types.CompletionOptions(trigger_characters=TRIGGER_CHARACTERS, resolve_provider=False),
+    )(completion)
+    server.feature(types.TEXT_DOCUMENT_HOVER)(hover)
+    server.feature(
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        types.CodeActionOptions(
+            code_action_kinds=[
+                types.CodeActionKind.QuickFix,
+                types.CodeActionKind.RefactorRewrite,
+                types.CodeActionKind.Source,
+            ]
+        ),
+    )(code_actions)
+    server.feature(types.TEXT_DOCUMENT_DEFINITION)(definition)
+    server.feature(types.TEXT_DOCUMENT_REFERENCES)(references)
+    server.feature(types.TEXT_DOCUMENT_PREPARE_RENAME)(prepare_rename)
+    server.feature(types.TEXT_DOCUMENT_RENAME, types.RenameOptions(prepare_provider=True))(rename)
+    server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)(document_symbols)
+    server.feature(types.WORKSPACE_SYMBOL)(workspace_symbols)
+    server.feature(
+        types.TEXT_DOCUMENT_DOCUMENT_LINK, types.DocumentLinkOptions(resolve_provider=False)
+    )(document_links)
+    server.feature(types.TEXT_DOCUMENT_FOLDING_RANGE)(folding_ranges)

@@ -1,0 +1,707 @@
+"""`letterhead serve`: the language server's lifecycle, document sync, diagnostics and settings.
+
+Handlers here only translate and schedule: the engine computes (through `workspace`), `convert`
+maps positions and types. Feature requests (completion, hover, ...) are wired in `requests`.
+Sites are indexed in a background thread while requests are answered from what is known; the
+index is swapped in on the event loop, so the engine's objects are only ever used from one thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import sys
+import threading
+import time
+from collections.abc import Callable, Generator, Sequence
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.capabilities import get_capability
+from pygls.exceptions import FeatureRequestError
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol, lsp_method
+from pygls.uris import from_fs_path, to_fs_path
+
+from letterhead import __version__
+from letterhead.check import LoadedSite, load_site, read_text
+from letterhead.features.catalog import catalog_for
+from letterhead.lsp import convert
+from letterhead.lsp.workspace import (
+    CONFIG_FILE,
+    OpenDocument,
+    SiteState,
+    UserSettings,
+    Workspace,
+    find_sites,
+)
+from letterhead.positions import Range
+from letterhead.rules import all_rules
+
+logger = logging.getLogger("letterhead.lsp")
+
+DOCUMENT_TEXT = "letterhead/documentText"  # custom request: the server's copy of a document
+CONFIG_SECTION = "letterhead"
+WATCHED_GLOBS = (
+    "**/*.{md,markdown,mkd,mkdn,mdown,html,htm,yml,yaml}",
+    "**/*.{jpg,jpeg,png,gif,webp,avif,svg,pdf}",
+)
+
+
+class LetterheadProtocol(LanguageServerProtocol):
+    """pygls' protocol with two changes: UTF-8 preferred, and text kept by letterhead itself.
+
+    pygls picks the client's first supported encoding (UTF-32 before UTF-8 if listed so) and keeps
+    its own copy of open documents, split on more line breaks than the protocol knows and patched
+    with positions that are not clamped as the protocol says. The server's `Workspace` keeps the
+    text instead, patched by `convert.apply_change`.
+    """
+
+    @lsp_method(types.INITIALIZE)
+    def lsp_initialize(
+        self, params: types.InitializeParams
+    ) -> Generator[Any, Any, types.InitializeResult]:
+        general = params.capabilities.general
+        if general is not None and general.position_encodings:
+            chosen = convert.choose_encoding(general.position_encodings)
+            rest = [e for e in general.position_encodings if e != chosen]
+            general.position_encodings = [chosen, *rest]
+        return (yield from super().lsp_initialize(params))
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
+    def lsp_text_document__did_open(
+        self, params: types.DidOpenTextDocumentParams
+    ) -> Generator[Any, Any, None]:
+        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_OPEN)) is not None:
+            yield handler, (params,), None
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
+    def lsp_text_document__did_change(
+        self, params: types.DidChangeTextDocumentParams
+    ) -> Generator[Any, Any, None]:
+        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CHANGE)) is not None:
+            yield handler, (params,), None
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CLOSE)
+    def lsp_text_document__did_close(
+        self, params: types.DidCloseTextDocumentParams
+    ) -> Generator[Any, Any, None]:
+        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CLOSE)) is not None:
+            yield handler, (params,), None
+
+
+class LetterheadServer(LanguageServer):
+    """The pygls server with letterhead's state: the workspace, timers and client abilities."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            name="letterhead",
+            version=__version__,
+            protocol_cls=LetterheadProtocol,
+            text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+        )
+        self.state = Workspace()
+        self.folders: list[Path] = []
+        self.client_name = "an unnamed client"
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.initial_settings = UserSettings()  # from `initializationOptions`, under the client's
+        self.timers: dict[str, asyncio.TimerHandle] = {}
+        self.push_diagnostics = True
+        self.refresh_diagnostics = False
+        self._progress_tokens = 0
+        self._indexing: dict[Path, asyncio.Task[None]] = {}
+
+    # -- what the client can do --------------------------------------------------------------
+
+    def supports(self, field: str) -> bool:
+        return bool(get_capability(self.client_capabilities, field, None))
+
+    def markdown(self, field: str) -> bool:
+        formats = get_capability(self.client_capabilities, field, None)
+        return isinstance(formats, (list, tuple)) and types.MarkupKind.Markdown in formats
+
+    # -- logging -----------------------------------------------------------------------------
+
+    def log(self, message: str, kind: types.MessageType = types.MessageType.Info) -> None:
+        """A `window/logMessage` line for the client's output panel (never stdout)."""
+        try:
+            self.window_log_message(types.LogMessageParams(type=kind, message=message))
+        except Exception:  # the transport may be gone at shutdown
+            logger.debug("could not log %r", message)
+
+    def verbose(self) -> bool:
+        return (
+            self.state.settings.trace == "verbose"
+            or self.protocol.trace == types.TraceValue.Verbose
+        )
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        # Requests already answer with an error; everything else is logged, never a pop-up.
+        logger.error("%s: %s", getattr(source, "__name__", source), error)
+        if source is not FeatureRequestError:
+            self.log(f"letterhead: internal error: {error}", types.MessageType.Error)
+
+    def guarded(self, what: str, function: Callable[..., Any], *arguments: Any) -> Any:
+        """Run engine work for a notification; an exception is logged, never raised."""
+        try:
+            return function(*arguments)
+        except Exception:
+            logger.exception("%s failed", what)  # `ClientLogHandler` tells the client too
+            return None
+
+    # -- documents -----------------------------------------------------------------------------
+
+    def codec(self, document: OpenDocument) -> convert.TextCodec:
+        """Positions of the document's current text in the negotiated encoding."""
+        parsed = document.document
+        if parsed is not None and parsed.text == document.text:
+            return convert.TextCodec(parsed.lines, self.state.encoding)
+        return convert.TextCodec.of(document.text, self.state.encoding)
+
+    def codec_for(self, state: SiteState, relative: str) -> convert.TextCodec:
+        """Positions of another file of the site, as the engine read it (the editor's text, the
+        index's, or for files the index keeps no text of, such as layouts, the disk's)."""
+        for document in self.state.open_in(state):
+            if document.relative == relative:
+                return self.codec(document)
+        indexed = state.loaded.documents.get(relative)
+        if indexed is not None:
+            return convert.TextCodec(indexed.lines, self.state.encoding)
+        text, _ = read_text(state.root / relative, state.loaded.settings.max_file_bytes)
+        return convert.TextCodec.of(text, self.state.encoding)
+
+    def uri_for(self, state: SiteState, relative: str) -> str:
+        return self.state.uri_of(state, relative) or from_fs_path(str(state.root / relative)) or ""
+
+    def location(self, state: SiteState, relative: str, range_: Range) -> types.Location:
+        codec = self.codec_for(state, relative)
+        return types.Location(uri=self.uri_for(state, relative), range=codec.range(range_))
+
+    def parse(self, document: OpenDocument) -> None:
+        """Reparse the document if its text changed, and re-check what depends on it."""
+        if document.document is not None:
+            return
+        _, change = self.state.parsed(document)
+        dependents = self.state.dependents_of(document, change)
+        if not dependents:
+            return
+        if self.push_diagnostics:
+            for other in dependents:
+                self.schedule_check(other)
+        elif self.refresh_diagnostics:
+            self.request_refresh()
+
+    # -- diagnostics ---------------------------------------------------------------------------
+
+    def diagnostics(self, document: OpenDocument) -> list[types.Diagnostic]:
+        started = time.perf_counter()
+        self.parse(document)
+        findings = self.state.findings(document)
+        codec = self.codec(document)
+        state = document.site
+
+        def related(path: str, range_: Range) -> types.Location | None:
+            if state is None:
+                return None
+            if path == document.relative:
+                return types.Location(uri=document.uri, range=codec.range(range_))
+            return self.location(state, path, range_)
+
+        result = [convert.diagnostic(finding, codec, related) for finding in findings]
+        if self.verbose():
+            elapsed = (time.perf_counter() - started) * 1000
+            self.log(
+                f"letterhead: {document.relative or document.uri}: {len(result)} finding(s) "
+                f"in {elapsed:.1f} ms",
+                types.MessageType.Log,
+            )
+        return result
+
+    def publish(self, document: OpenDocument) -> None:
+        diagnostics = self.guarded("checking " + document.uri, self.diagnostics, document)
+        if diagnostics is None:
+            return
+        self.text_document_publish_diagnostics(
+            types.PublishDiagnosticsParams(
+                uri=document.uri, version=document.version, diagnostics=diagnostics
+            )
+        )
+
+    def schedule_check(self, document: OpenDocument, delay_ms: int | None = None) -> None:
+        """Re-check a document after the debounce; a newer request replaces an older one."""
+        uri = document.uri
+        if (timer := self.timers.pop(uri, None)) is not None:
+            timer.cancel()
+        delay = self.state.settings.debounce_ms if delay_ms is None else delay_ms
+        loop = asyncio.get_running_loop()
+        self.timers[uri] = loop.call_later(delay / 1000, self._run_check, uri)
+
+    def _run_check(self, uri: str) -> None:
+        self.timers.pop(uri, None)
+        document = self.state.get(uri)
+        if document is None:
+            return
+        if self.push_diagnostics:
+            self.publish(document)
+        else:
+            self.guarded("checking " + uri, self.parse, document)
+
+    def recheck_open(self, state: SiteState | None = None, delay_ms: int | None = 0) -> None:
+        """Fresh diagnostics for every open document (of one site): pushed, or a refresh asked."""
+        documents = list(self.state.documents.values())
+        if state is not None:
+            documents = [d for d in documents if d.site is state]
+        if self.push_diagnostics:
+            for document in documents:
+                self.schedule_check(document, delay_ms)
+        elif self.refresh_diagnostics and documents:
+            self.request_refresh()
+
+    def request_refresh(self) -> None:
+        try:
+            self.workspace_diagnostic_refresh(None)
+        except Exception as error:
+            logger.warning("diagnostic refresh failed: %s", error)
+
+    # -- sites ---------------------------------------------------------------------------------
+
+    def start_indexing(self, state: SiteState) -> None:
+        """Index (or re-index) a site in the background; requests are answered meanwhile."""
+        previous = self._indexing.get(state.root)
+        if previous is not None and not previous.done():
+            previous.cancel()
+        state.generation += 1
+        state.indexing = True
+        self._indexing[state.root] = asyncio.ensure_future(self._index(state, state.generation))
+
+    async def _index(self, state: SiteState, generation: int) -> None:
+        token = await self._begin_progress(f"Indexing {state.root.name}", str(state.root))
+        started = time.perf_counter()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[LoadedSite] = loop.create_future()
+
+        def work() -> None:
+            try:
+                loaded = load_site(state.root)
+                warm_up(loaded)
+            except BaseException as error:
+                loop.call_soon_threadsafe(_settle, future, None, error)
+            else:
+                loop.call_soon_threadsafe(_settle, future, loaded, None)
+
+        threading.Thread(target=work, name="letterhead-index", daemon=True).start()
+        try:
+            loaded = await future
+        except asyncio.CancelledError:
+            self._end_progress(token, "cancelled")
+            raise
+        except Exception as error:
+            state.indexing = False
+            self._end_progress(token, "failed")
+            self.log(f"letterhead: could not index {state.root}: {error}", types.MessageType.Error)
+            return
+        if generation != state.generation or self.state.sites.get(state.root) is not state:
+            self._end_progress(token, "superseded")
+            return
+        seconds = time.perf_counter() - started
+        self.guarded("installing the index", self.state.install, state, loaded, seconds)
+        self.guarded("replaying file changes", self.state.replay_pending, state)
+        reviews = sum(1 for _ in loaded.index.reviews())
+        summary = (
+            f"{len(loaded.documents)} documents ({reviews} reviews), "
+            f"{len(loaded.index.tags.all())} tags, in {seconds:.2f} s"
+        )
+        self._end_progress(token, summary)
+        self.log(f"letterhead: indexed {state.root}: {summary}")
+        self.recheck_open(state)
+
+    async def _begin_progress(self, title: str, message: str) -> str | None:
+        if not self.supports("window.work_done_progress"):
+            return None
+        self._progress_tokens += 1
+        token = f"letterhead/index/{self._progress_tokens}"
+        try:
+            await asyncio.wait_for(self.work_done_progress.create_async(token), timeout=5)
+        except Exception as error:
+            logger.warning("work done progress refused: %s", error)
+            return None
+        self.work_done_progress.begin(
+            token, types.WorkDoneProgressBegin(title=title, message=message, cancellable=False)
+        )
+        return token
+
+    def _end_progress(self, token: str | None, message: str) -> None:
+        if token is not None:
+            self.work_done_progress.end(token, types.WorkDoneProgressEnd(message=message))
+
+    def open_sites(self, folders: Sequence[Path]) -> None:
+        started = time.perf_counter()
+        found: list[SiteState] = []
+        for folder in folders:
+            for root in self.guarded("looking for sites", find_sites, folder) or ():
+                state, new = self.state.add_site(root)
+                if new:
+                    found.append(state)
+        elapsed = (time.perf_counter() - started) * 1000
+        if found:
+            roots = ", ".join(str(s.root) for s in found)
+            self.log(f"letterhead: found {len(found)} site(s) in {elapsed:.0f} ms: {roots}")
+        elif folders:
+            self.log(
+                "letterhead: no Jekyll site (a folder with _config.yml) in "
+                + ", ".join(str(f) for f in folders)
+            )
+        for state in found:
+            self.start_indexing(state)
+
+    # -- settings ------------------------------------------------------------------------------
+
+    async def pull_settings(self) -> None:
+        if not self.supports("workspace.configuration"):
+            return
+        try:
+            result = await asyncio.wait_for(
+                self.workspace_configuration_async(
+                    types.ConfigurationParams(
+                        items=[types.ConfigurationItem(section=CONFIG_SECTION)]
+                    )
+                ),
+                timeout=5,
+            )
+        except Exception as error:
+            logger.warning("workspace/configuration failed: %s", error)
+            return
+        self.apply_settings(result[0] if result else None)
+
+    def apply_settings(self, value: Any) -> None:
+        self.state.settings = UserSettings.from_json(value, self.initial_settings)
+        settings = self.state.settings
+        self.log(
+            f"letterhead: settings: diagnostics debounce {settings.debounce_ms} ms, "
+            f"trace {settings.trace}",
+            types.MessageType.Log,
+        )
+
+
+def warm_up(loaded: LoadedSite) -> None:
+    """Do once, in the indexing thread, what the first check and completion would do lazily
+    (import the rule families, build the feature catalog), so the first didOpen is fast."""
+    all_rules()
+    catalog_for(loaded.index)
+    for path in loaded.checked_paths()[:1]:
+        loaded.check_document(path, loaded.documents[path])
+
+
+class ClientLogHandler(logging.Handler):
+    """Errors logged anywhere in letterhead (a feature's guard, say) also reach the client's
+    log, from whichever thread they happen on."""
+
+    def __init__(self, server: LetterheadServer) -> None:
+        super().__init__(logging.ERROR)
+        self.server = server
+        self.setFormatter(logging.Formatter("letterhead: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        loop = self.server.loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            message = self.format(record)
+        except Exception:
+            return
+        if threading.current_thread() is threading.main_thread():
+            self.server.log(message, types.MessageType.Error)
+        else:
+            loop.call_soon_threadsafe(self.server.log, message, types.MessageType.Error)
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
+def path_of(uri: str) -> Path | None:
+    """The absolute path a `file:` URI names (symbolic links resolved), else None."""
+    if not uri.startswith("file:"):
+        return None
+    path = to_fs_path(uri)
+    if not path:
+        return None
+    try:
+        return Path(path).resolve()
+    except (OSError, RuntimeError, ValueError):
+        return Path(path).absolute()
+
+
+# -- handlers: lifecycle ---------------------------------------------------------------------
+
+
+def initialize(ls: LetterheadServer, params: types.InitializeParams) -> None:
+    ls.loop = asyncio.get_running_loop()
+    encoding = ls.workspace.position_encoding
+    ls.state.encoding = str(getattr(encoding, "value", encoding) or convert.UTF16)
+    info = params.client_info
+    ls.client_name = f"{info.name} {info.version or ''}".strip() if info else "an unnamed client"
+    ls.push_diagnostics = not ls.supports("text_document.diagnostic")
+    ls.refresh_diagnostics = ls.supports("workspace.diagnostics.refresh_support")
+    folders: list[Path] = []
+    for folder in params.workspace_folders or ():
+        if (path := path_of(folder.uri)) is not None:
+            folders.append(path)
+    if not folders and params.root_uri and (path := path_of(params.root_uri)) is not None:
+        folders.append(path)
+    if not folders and params.root_path:
+        folders.append(Path(params.root_path).resolve())
+    ls.folders = folders
+    if isinstance(params.initialization_options, dict):
+        ls.initial_settings = UserSettings.from_json(params.initialization_options)
+        ls.state.settings = ls.initial_settings
+
+
+async def initialized(ls: LetterheadServer, params: types.InitializedParams) -> None:
+    ls.log(
+        f"letterhead {__version__} (Python {sys.version.split()[0]}) for {ls.client_name}: "
+        f"positions in {ls.state.encoding}, "
+        f"diagnostics {'pushed' if ls.push_diagnostics else 'pulled'}"
+    )
+    await ls.pull_settings()
+    await _register_dynamic(ls)
+    ls.open_sites(ls.folders)
+
+
+async def _register_dynamic(ls: LetterheadServer) -> None:
+    registrations: list[types.Registration] = []
+    if ls.supports("workspace.did_change_watched_files.dynamic_registration"):
+        watchers = [types.FileSystemWatcher(glob_pattern=glob) for glob in WATCHED_GLOBS]
+        registrations.append(
+            types.Registration(
+                id="letterhead/watched-files",
+                method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                register_options=types.DidChangeWatchedFilesRegistrationOptions(watchers=watchers),
+            )
+        )
+    if ls.supports("workspace.did_change_configuration.dynamic_registration"):
+        registrations.append(
+            types.Registration(
+                id="letterhead/configuration",
+                method=types.WORKSPACE_DID_CHANGE_CONFIGURATION,
+                register_options=types.DidChangeConfigurationRegistrationOptions(
+                    section=CONFIG_SECTION
+                ),
+            )
+        )
+    if not registrations:
+        return
+    try:
+        await asyncio.wait_for(
+            ls.client_register_capability_async(
+                types.RegistrationParams(registrations=registrations)
+            ),
+            timeout=5,
+        )
+    except Exception as error:
+        ls.log(f"letterhead: the client refused registrations: {error}", types.MessageType.Warning)
+
+
+def shutdown(ls: LetterheadServer, params: None) -> None:
+    for timer in ls.timers.values():
+        timer.cancel()
+    ls.timers.clear()
+    for task in ls._indexing.values():
+        task.cancel()
+
+
+# -- handlers: documents ---------------------------------------------------------------------
+
+
+def did_open(ls: LetterheadServer, params: types.DidOpenTextDocumentParams) -> None:
+    item = params.text_document
+    document, new_site = ls.state.open(item.uri, item.text, item.version, path_of(item.uri))
+    if new_site is not None:
+        ls.log(f"letterhead: {item.uri} belongs to the site at {new_site.root}")
+        ls.start_indexing(new_site)
+    if ls.push_diagnostics:
+        ls.publish(document)
+    else:
+        ls.guarded("parsing " + item.uri, ls.parse, document)
+
+
+def did_change(ls: LetterheadServer, params: types.DidChangeTextDocumentParams) -> None:
+    uri = params.text_document.uri
+    document = ls.state.get(uri)
+    if document is None:
+        ls.log(
+            f"letterhead: a change to {uri}, which is not open, was ignored",
+            types.MessageType.Warning,
+        )
+        return
+    text = document.text
+    for change in params.content_changes:
+        text = convert.apply_change(text, change, ls.state.encoding)
+    ls.state.set_text(document, text, params.text_document.version)
+    ls.schedule_check(document)
+
+
+def did_close(ls: LetterheadServer, params: types.DidCloseTextDocumentParams) -> None:
+    uri = params.text_document.uri
+    if (timer := ls.timers.pop(uri, None)) is not None:
+        timer.cancel()
+    document = ls.guarded("closing " + uri, ls.state.close, uri)
+    if ls.push_diagnostics:
+        ls.text_document_publish_diagnostics(
+            types.PublishDiagnosticsParams(uri=uri, diagnostics=[])
+        )
+    if document is not None and document.site is not None:
+        ls.recheck_open(document.site, None)
+
+
+def did_save(ls: LetterheadServer, params: types.DidSaveTextDocumentParams) -> None:
+    path = path_of(params.text_document.uri)
+    if path is None:
+        return
+    state = ls.state.innermost(path)
+    if state is None:
+        return
+    site_files = _site_files(state)
+    relative = path.relative_to(state.root).as_posix() if state.root in path.parents else ""
+    if relative == CONFIG_FILE or relative.split("/", 1)[0] in site_files:
+        ls.log(f"letterhead: {relative} saved; reloading the site at {state.root}")
+        ls.start_indexing(state)
+
+
+def _site_files(state: SiteState) -> tuple[str, ...]:
+    config = state.loaded.site.config
+    return (config.layouts_dir.strip("/"), config.data_dir.strip("/"))
+
+
+def did_change_watched_files(
+    ls: LetterheadServer, params: types.DidChangeWatchedFilesParams
+) -> None:
+    updated: set[Path] = set()
+    reload: set[Path] = set()
+    new_roots: list[Path] = []
+    for change in params.changes:
+        path = path_of(change.uri)
+        if path is None:
+            continue
+        deleted = change.type == types.FileChangeType.Deleted
+        outcome = ls.guarded("reading " + change.uri, ls.state.file_changed, path, deleted)
+        if outcome is None:
+            continue
+        state, action = outcome
+        if state is None:
+            if path.name == CONFIG_FILE and not deleted:
+                new_roots.append(path.parent)
+            continue
+        if action == "reload":
+            reload.add(state.root)
+        elif action == "updated":
+            updated.add(state.root)
+    for root in reload:
+        if (state := ls.state.sites.get(root)) is not None:
+            ls.log(f"letterhead: the configuration of {root} changed; reloading the site")
+            ls.start_indexing(state)
+    for root in updated - reload:
+        if (state := ls.state.sites.get(root)) is not None:
+            ls.recheck_open(state, None)
+    if new_roots:
+        ls.open_sites(new_roots)
+
+
+def did_change_workspace_folders(
+    ls: LetterheadServer, params: types.DidChangeWorkspaceFoldersParams
+) -> None:
+    for folder in params.event.removed:
+        if (path := path_of(folder.uri)) is not None:
+            for state in ls.state.remove_sites_under(path):
+                ls.log(f"letterhead: closed the site at {state.root}")
+    added = [p for f in params.event.added if (p := path_of(f.uri)) is not None]
+    ls.open_sites(added)
+
+
+async def did_change_configuration(
+    ls: LetterheadServer, params: types.DidChangeConfigurationParams
+) -> None:
+    settings = params.settings
+    if isinstance(settings, dict) and isinstance(settings.get(CONFIG_SECTION), dict):
+        ls.apply_settings(settings[CONFIG_SECTION])
+    else:
+        await ls.pull_settings()
+
+
+def document_diagnostic(
+    ls: LetterheadServer, params: types.DocumentDiagnosticParams
+) -> types.DocumentDiagnosticReport:
+    document = ls.state.get(params.text_document.uri)
+    diagnostics = ls.diagnostics(document) if document is not None else []
+    digest = hashlib.sha1(
+        repr([(d.code, d.range, d.message, d.severity, d.data) for d in diagnostics]).encode()
+    ).hexdigest()[:16]
+    if params.previous_result_id == digest:
+        return types.RelatedUnchangedDocumentDiagnosticReport(result_id=digest)
+    return types.RelatedFullDocumentDiagnosticReport(items=diagnostics, result_id=digest)
+
+
+def document_text(ls: LetterheadServer, params: Any) -> dict[str, Any] | None:
+    """The server's copy of an open document (for tests and debugging)."""
+    uri = params.get("uri") if isinstance(params, dict) else getattr(params, "uri", None)
+    document = ls.state.get(uri) if isinstance(uri, str) else None
+    if document is None:
+        return None
+    return {"uri": document.uri, "version": document.version, "text": document.text}
+
+
+# -- assembly --------------------------------------------------------------------------------
+
+
+def create_server() -> LetterheadServer:
+    """A server with every handler registered."""
+    from letterhead.lsp import requests
+
+    server = LetterheadServer()
+    server.feature(types.INITIALIZE)(initialize)
+    server.feature(types.INITIALIZED)(initialized)
+    server.feature(types.SHUTDOWN)(shutdown)
+    server.feature(types.TEXT_DOCUMENT_DID_OPEN)(did_open)
+    server.feature(types.TEXT_DOCUMENT_DID_CHANGE)(did_change)
+    server.feature(types.TEXT_DOCUMENT_DID_CLOSE)(did_close)
+    server.feature(types.TEXT_DOCUMENT_DID_SAVE, types.SaveOptions(include_text=False))(did_save)
+    server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)(did_change_watched_files)
+    server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)(did_change_workspace_folders)
+    server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)(did_change_configuration)
+    server.feature(
+        types.TEXT_DOCUMENT_DIAGNOSTIC,
+        types.DiagnosticOptions(
+            identifier="letterhead", inter_file_dependencies=True, workspace_diagnostics=False
+        ),
+    )(document_diagnostic)
+    server.feature(DOCUMENT_TEXT)(document_text)
+    requests.register(server)
+    return server
+
+
+def serve(tcp: str | None = None) -> int:
+    """Run the language server on stdio, or on TCP (`HOST:PORT`) for debugging."""
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr, format="letterhead: %(levelname)s %(message)s"
+    )
+    server = create_server()
+    logging.getLogger("letterhead").addHandler(ClientLogHandler(server))
+    if tcp:
+        host, _, port = tcp.rpartition(":")
+        if not port.isdigit():
+            print(f"letterhead: --tcp wants HOST:PORT, not {tcp!r}", file=sys.stderr)
+            return 2
+        server.start_tcp(host or "127.0.0.1", int(port))
+        return 0
+    # stdout carries the protocol: anything else printed would corrupt it.
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr
+    server.start_io(stdin, stdout)
+    return 0

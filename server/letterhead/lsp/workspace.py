@@ -1,0 +1,436 @@
+"""The server's state: the sites of the workspace, the open documents, and what depends on what.
+
+Everything here runs on the event loop's thread, except `load_site`, which builds a fresh
+`LoadedSite` in a background thread that nobody else sees until it is swapped in on the loop. So
+the index is never read while it is being written. Per keystroke the work is one document: its text
+is patched, and it is reparsed and put back in the index only when something needs it (a debounced
+check or a request), never the rest of the site.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from letterhead.check import (
+    CHECKED_SUFFIXES,
+    LoadedSite,
+    entry_for,
+    find_site_root,
+    parse_source,
+    settings_for,
+)
+from letterhead.document import Document, parse_document
+from letterhead.findings import Finding
+from letterhead.index import SiteIndex
+from letterhead.site.model import Entry, EntryKind, Site
+from letterhead.site.permalinks import normalize_url
+
+CONFIG_FILE = "_config.yml"
+# Folders never searched for sites below a workspace folder.
+_SKIPPED_FOLDERS = frozenset({"node_modules", "vendor", "_site", ".git", ".jekyll-cache", "venv"})
+_SITE_SEARCH_DEPTH = 4
+_SITE_SEARCH_FOLDERS = 2_000  # a bound on the folders visited per workspace folder
+
+
+@dataclass
+class UserSettings:
+    """Per-user settings from the client (`letterhead.*`); site settings stay in `_config.yml`."""
+
+    debounce_ms: int = 150
+    trace: str = "off"  # "off", "messages" or "verbose": how much the server logs
+
+    @classmethod
+    def from_json(cls, value: Any, base: UserSettings | None = None) -> UserSettings:
+        """Settings from a `letterhead` configuration section over `base` (else the defaults);
+        anything missing or unusable keeps the base value."""
+        settings = replace(base) if base is not None else cls()
+        if not isinstance(value, dict):
+            return settings
+        diagnostics = value.get("diagnostics")
+        if isinstance(diagnostics, dict):
+            debounce = diagnostics.get("debounceMs")
+            if isinstance(debounce, (int, float)) and not isinstance(debounce, bool):
+                settings.debounce_ms = max(0, min(int(debounce), 10_000))
+        trace = value.get("trace")
+        if isinstance(trace, dict):
+            trace = trace.get("server")
+        if trace in ("off", "messages", "verbose"):
+            settings.trace = trace
+        return settings
+
+
+@dataclass
+class SiteState:
+    """One site of the workspace; `loaded` holds only the open documents until it is indexed."""
+
+    root: Path
+    loaded: LoadedSite
+    ready: bool = False
+    indexing: bool = False
+    generation: int = 0  # bumped on every (re)load, so a stale background load is dropped
+    pending: list[tuple[Path, bool]] = field(default_factory=list)  # file events while indexing
+    load_seconds: float = 0.0
+
+
+@dataclass
+class OpenDocument:
+    uri: str
+    text: str
+    version: int | None
+    path: Path | None  # absolute; None for a URI that is not a file
+    site: SiteState | None = None
+    relative: str | None = None  # site-relative, `/`-separated
+    document: Document | None = None  # the parse of `text`, None until needed
+    indexed: bool = False  # whether the site reads the file as a document (and indexes it)
+    findings: list[Finding] | None = None  # for `document`, in the current index
+    findings_stamp: int = -1
+
+    @property
+    def checked(self) -> bool:
+        """Whether the rules check this file (as `letterhead check` does)."""
+        return (
+            self.site is not None
+            and self.indexed
+            and self.relative is not None
+            and self.relative.endswith(CHECKED_SUFFIXES)
+        )
+
+
+@dataclass(frozen=True)
+class Dependents:
+    """What changed about a document that other open documents depend on."""
+
+    taxonomy: bool = False  # its tags or categories
+    target: bool = False  # its URL, title or publication
+    keys: frozenset[str] = frozenset()  # the link keys that reach it, before and after
+
+
+def empty_site(root: Path) -> LoadedSite:
+    """A site with its configuration read but no file indexed yet (answers during indexing)."""
+    site = Site.open(root)
+    settings, problems = settings_for(site)
+    return LoadedSite(site, SiteIndex(site), settings, problems)
+
+
+def update_document(
+    loaded: LoadedSite, relative: str, text: str | None
+) -> tuple[Document | None, bool]:
+    """Put one file's text (the editor's, or the disk's when `text` is None) in the index.
+
+    The same steps as `load_site` takes for one file, so that the editor and `letterhead check`
+    agree. Returns the parsed text (None for a file without text), and whether the site reads
+    the file as a document (only those are checked, as by `letterhead check`).
+    """
+    site = loaded.site
+    source = site.classify(relative)
+    if source is None or source.excluded or source.kind is EntryKind.STATIC:
+        if source is not None and not source.excluded:
+            loaded.index.add(site.entry(source, None), None)
+            loaded.documents.pop(relative, None)
+        else:
+            remove_document(loaded, relative)
+        return (parse_document(text) if text is not None else None), False
+    document = parse_source(site, source, loaded.settings) if text is None else parse_document(text)
+    loaded.index.add(entry_for(site, source, document, None), document)
+    loaded.documents[relative] = document
+    return document, True
+
+
+def remove_document(loaded: LoadedSite, relative: str) -> None:
+    loaded.index.remove(relative)
+    loaded.documents.pop(relative, None)
+
+
+def link_keys(entry: Entry | None) -> set[str]:
+    """The keys under which the index records links to `entry` (see `SiteIndex.backlinks`)."""
+    if entry is None:
+        return set()
+    keys = {"path:" + entry.path}
+    if entry.url is not None:
+        key = normalize_url(entry.url)
+        if key is not None:
+            keys.add(key)
+    if entry.post_id:
+        keys.add("post_id:" + entry.post_id)
+    return keys
+
+
+def _signature(entry: Entry | None) -> tuple[Any, ...]:
+    if entry is None:
+        return (None, None, None, None)
+    return (entry.url, entry.title, entry.status, entry.post_id)
+
+
+def _taxonomy(relative: str, index: SiteIndex) -> tuple[Any, ...]:
+    indexed = index.documents.get(relative)
+    if indexed is None:
+        return ((), ())
+    return (indexed.tags, indexed.categories)
+
+
+class Workspace:
+    """Sites by root and open documents by URI; the engine does the work, this keeps it fresh."""
+
+    def __init__(self, encoding: str = "utf-16") -> None:
+        self.encoding = encoding
+        self.sites: dict[Path, SiteState] = {}
+        self.documents: dict[str, OpenDocument] = {}
+        self.settings = UserSettings()
+        self.stamp = 0  # bumped whenever any index changes, so cached findings go stale
+
+    # -- sites -----------------------------------------------------------------------------
+
+    def site_for(self, path: Path) -> tuple[SiteState | None, bool]:
+        """The site holding `path`, and whether it is new (the caller then indexes it)."""
+        root = find_site_root(path)
+        if root is None:
+            return None, False
+        return self.add_site(root)
+
+    def innermost(self, path: Path) -> SiteState | None:
+        """The known site whose root is nearest above `path`."""
+        best: SiteState | None = None
+        for root, state in self.sites.items():
+            if (path == root or root in path.parents) and (
+                best is None or len(root.parts) > len(best.root.parts)
+            ):
+                best = state
+        return best
+
+    def add_site(self, root: Path) -> tuple[SiteState, bool]:
+        root = Path(os.path.realpath(root))
+        state = self.sites.get(root)
+        if state is not None:
+            return state, False
+        state = SiteState(root, empty_site(root))
+        self.sites[root] = state
+        return state, True
+
+    def remove_sites_under(self, folder: Path) -> list[SiteState]:
+        removed = [s for r, s in self.sites.items() if r == folder or folder in r.parents]
+        for state in removed:
+            del self.sites[state.root]
+            for document in self.documents.values():
+                if document.site is state:
+                    document.site, document.relative, document.findings = None, None, None
+        return removed
+
+    def install(self, state: SiteState, loaded: LoadedSite, seconds: float) -> None:
+        """Swap a freshly indexed site in, keeping the editor's text for open documents."""
+        state.loaded = loaded
+        state.ready = True
+        state.indexing = False
+        state.load_seconds = seconds
+        for document in self.open_in(state):
+            if document.relative is not None:
+                parsed, document.indexed = update_document(loaded, document.relative, document.text)
+                document.document = parsed
+                document.findings = None
+        self.stamp += 1
+
+    def open_in(self, state: SiteState) -> list[OpenDocument]:
+        return [d for d in self.documents.values() if d.site is state]
+
+    # -- open documents ----------------------------------------------------------------------
+
+    def open(
+        self, uri: str, text: str, version: int | None, path: Path | None
+    ) -> tuple[OpenDocument, SiteState | None]:
+        """Track a document the editor opened; also returns its site when that is new."""
+        document = OpenDocument(uri, text, version, path)
+        self.documents[uri] = document
+        if path is None:
+            return document, None
+        state, new = self.site_for(path)
+        if state is None:
+            return document, None
+        try:
+            document.relative = path.relative_to(state.root).as_posix()
+        except ValueError:
+            return document, None
+        document.site = state
+        return document, state if new else None
+
+    def set_text(self, document: OpenDocument, text: str, version: int | None) -> None:
+        document.text = text
+        document.version = version
+        document.document = None
+        document.findings = None
+
+    def close(self, uri: str) -> OpenDocument | None:
+        """Forget an open document; the index goes back to the file on disk."""
+        document = self.documents.pop(uri, None)
+        if document is None:
+            return None
+        if document.site is not None and document.relative is not None:
+            update_document(document.site.loaded, document.relative, None)
+            self.stamp += 1
+        return document
+
+    def get(self, uri: str) -> OpenDocument | None:
+        return self.documents.get(uri)
+
+    def parsed(self, document: OpenDocument) -> tuple[Document, Dependents]:
+        """The document parsed from its current text, and put in its site's index."""
+        if document.document is not None:
+            return document.document, Dependents()
+        state = document.site
+        if state is None or document.relative is None:
+            document.document = parse_document(document.text)
+            return document.document, Dependents()
+        loaded, relative = state.loaded, document.relative
+        before_entry = loaded.index.entry(relative)
+        before = (_signature(before_entry), _taxonomy(relative, loaded.index))
+        keys_before = link_keys(before_entry)
+        parsed, document.indexed = update_document(loaded, relative, document.text)
+        document.document = parsed if parsed is not None else parse_document(document.text)
+        self.stamp += 1
+        after_entry = loaded.index.entry(relative)
+        after = (_signature(after_entry), _taxonomy(relative, loaded.index))
+        return document.document, Dependents(
+            taxonomy=before[1] != after[1],
+            target=before[0] != after[0],
+            keys=frozenset(keys_before | link_keys(after_entry)),
+        )
+
+    def findings(self, document: OpenDocument) -> list[Finding]:
+        """The rules' findings for the document's current text (cached until anything changes)."""
+        parsed, _ = self.parsed(document)
+        if document.findings is not None and document.findings_stamp == self.stamp:
+            return document.findings
+        state = document.site
+        if state is None or document.relative is None or not document.checked:
+            findings: list[Finding] = []
+        else:
+            findings = state.loaded.check_document(document.relative, parsed)
+        document.findings = findings
+        document.findings_stamp = self.stamp
+        return findings
+
+    def dependents_of(self, document: OpenDocument, change: Dependents) -> list[OpenDocument]:
+        """Open documents whose findings may change because `document` changed as `change` says:
+        every open review for its tags and categories, the reviews linking to it for the rest."""
+        state = document.site
+        if state is None or not (change.taxonomy or change.target):
+            return []
+        others = [d for d in self.open_in(state) if d is not document]
+        if change.taxonomy:
+            return others
+        index = state.loaded.index
+        result = []
+        for other in others:
+            indexed = index.documents.get(other.relative or "")
+            if indexed is not None and change.keys.intersection(indexed.link_keys):
+                result.append(other)
+        return result
+
+    # -- files changed on disk ------------------------------------------------------------------
+
+    def file_changed(self, path: Path, deleted: bool) -> tuple[SiteState | None, str]:
+        """Bring the index up to date with one file changed outside the editor.
+
+        Returns the site and what to do: "reload" (its configuration, layouts or data changed),
+        "updated", "queued" (the site is being indexed) or "ignored".
+        """
+        state = self.innermost(path)
+        if state is None:
+            return None, "ignored"
+        try:
+            relative = path.relative_to(state.root).as_posix()
+        except ValueError:
+            return None, "ignored"
+        config = state.loaded.site.config
+        if relative == CONFIG_FILE or relative.split("/", 1)[0] in (
+            config.layouts_dir.strip("/"),
+            config.data_dir.strip("/"),
+        ):
+            return state, "reload"
+        if state.indexing:
+            state.pending.append((path, deleted))
+            return state, "queued"
+        if any(d.relative == relative for d in self.open_in(state)):
+            return state, "ignored"  # the editor's text wins over the disk's
+        if deleted:
+            remove_document(state.loaded, relative)
+        else:
+            update_document(state.loaded, relative, None)
+        self.stamp += 1
+        return state, "updated"
+
+    def replay_pending(self, state: SiteState) -> bool:
+        """Apply file events that arrived while the site was indexed; True if any did."""
+        pending, state.pending = state.pending, []
+        changed = False
+        for path, deleted in pending:
+            _, action = self.file_changed(path, deleted)
+            changed = changed or action == "updated"
+        return changed
+
+    # -- finding sites ---------------------------------------------------------------------------
+
+    def text_of(self, state: SiteState, relative: str) -> str | None:
+        """The text the engine used for a file of the site: the editor's, else the indexed one."""
+        for document in self.open_in(state):
+            if document.relative == relative:
+                return document.text
+        indexed = state.loaded.documents.get(relative)
+        return indexed.text if indexed is not None else None
+
+    def uri_of(self, state: SiteState, relative: str) -> str | None:
+        for document in self.open_in(state):
+            if document.relative == relative:
+                return document.uri
+        return None
+
+
+def find_sites(folder: Path) -> list[Path]:
+    """Site roots for a workspace folder: the site holding it, else the sites below it."""
+    enclosing = find_site_root(folder)
+    if enclosing is not None:
+        return [enclosing]
+    return list(_sites_below(folder))
+
+
+def _sites_below(folder: Path) -> Iterator[Path]:
+    queue: list[tuple[Path, int]] = [(folder, 0)]
+    visited = 0
+    seen: set[str] = set()
+    while queue and visited < _SITE_SEARCH_FOLDERS:
+        current, depth = queue.pop(0)
+        real = os.path.realpath(current)
+        if real in seen:
+            continue
+        seen.add(real)
+        visited += 1
+        if (current / CONFIG_FILE).is_file():
+            yield Path(real)
+            continue  # a site's own folders are not searched for further sites
+        if depth >= _SITE_SEARCH_DEPTH:
+            continue
+        try:
+            with os.scandir(current) as entries:
+                children = sorted(
+                    entry.name
+                    for entry in entries
+                    if entry.is_dir()
+                    and not entry.name.startswith(".")
+                    and entry.name not in _SKIPPED_FOLDERS
+                )
+        except OSError:
+            continue
+        queue.extend((current / name, depth + 1) for name in children)
+
+
+def timed(function: Any, *arguments: Any) -> tuple[Any, float]:
+    started = time.perf_counter()
+    result = function(*arguments)
+    return result, time.perf_counter() - started
+
+
+def paths_of(documents: Iterable[OpenDocument]) -> list[str]:
+    return [d.relative or d.uri for d in documents]

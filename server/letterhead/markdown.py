@@ -1,0 +1,906 @@
+"""A light, fence-aware Markdown scanner: links, reference definitions, headings and the salutation.
+
+It is not a Markdown renderer. One pass over the lines finds the block structure that matters
+(fenced and indented code, HTML blocks, headings, reference definitions, paragraphs); a second
+pass over paragraph and heading text finds links with CommonMark's bracket rules (code spans,
+autolinks and raw HTML bind tighter than brackets; links do not nest). Everything is regex-driven
+and linear in the text, so a 3 KB review costs tens of microseconds, and no input can make it hang.
+Heading ids follow kramdown as Jekyll configures it (the GFM parser), so `#fragment` checks agree
+with the built site.
+"""
+
+from __future__ import annotations
+
+import bisect
+import html
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from letterhead.document import (
+    Heading,
+    Link,
+    LinkKind,
+    ReferenceDefinition,
+    Salutation,
+    normalize_label,
+)
+from letterhead.positions import Span
+
+# ---------------------------------------------------------------------------------------------
+# Block level
+
+# Lines starting with anything else are plain paragraph text: the fast path for prose.
+_SPECIAL_START = frozenset(" \t#`~-=*_+>[<0123456789{")
+_FENCE = re.compile(r"( {0,3})(`{3,}|~{3,})([^\r\n]*)")
+_ATX = re.compile(r" {0,3}(#{1,6})(?:[ \t]|$)")
+_KRAMDOWN_ATX = re.compile(r"(#{1,6})[ \t]+(.*)")
+_HEADER_ID = re.compile(r"[ \t]\{#([A-Za-z][\w:-]*)\}$")
+_CLOSING_HASHES = re.compile(r"[ \t]#+$")
+_SETEXT = re.compile(r" {0,3}(=+|-+)[ \t]*$")
+_THEMATIC = re.compile(r" {0,3}([-*_])[ \t]*(?:\1[ \t]*){2,}$")
+_LIST_ITEM = re.compile(r" {0,3}(?:[-+*]|\d{1,9}[.)])(?:[ \t]|$)")
+_IAL = re.compile(r" {0,3}\{:(?!:)([^}\r\n]*)\}[ \t]*$")
+_IAL_ID = re.compile(r"(?:^|\s)#([A-Za-z][\w:-]*)")
+_HTML_BLOCK_RAW = re.compile(r" {0,3}<(script|pre|style|textarea)(?:[ \t>]|$)", re.IGNORECASE)
+_HTML_BLOCK_COMMENT = re.compile(r" {0,3}<!--")
+_HTML_BLOCK_TAG = re.compile(
+    r" {0,3}</?(?:address|article|aside|base|basefont|blockquote|body|caption|center|col|colgroup"
+    r"|dd|details|dialog|dir|div|dl|dt|fieldset|figcaption|figure|footer|form|frame|frameset|h[1-6]"
+    r"|head|header|hr|html|iframe|legend|li|link|main|menu|menuitem|nav|noframes|ol|optgroup"
+    r"|option|p|param|search|section|summary|table|tbody|td|tfoot|th|thead|title|tr|track|ul)"
+    r"(?:[ \t]|/?>|$)",
+    re.IGNORECASE,
+)
+_HTML_BLOCK_ANY = re.compile(
+    r" {0,3}(?:<[A-Za-z][A-Za-z0-9-]*(?:[ \t]+[A-Za-z_:][\w.:-]*"
+    r"(?:[ \t]*=[ \t]*(?:[^ \t\"'=<>`]+|'[^']*'|\"[^\"]*\"))?)*[ \t]*/?>"
+    r"|</[A-Za-z][A-Za-z0-9-]*[ \t]*>)[ \t]*$"
+)
+_NL = r"(?:\r\n|\r|\n)"
+# A reference definition, possibly over several lines (label, destination and title may each
+# start a new line). Checked further in `_definition` (balanced parentheses, no blank lines).
+_DEFINITION = re.compile(
+    r" {0,3}\[(?P<label>(?:[^\\\[\]]|\\.){0,999}?)\]:"
+    rf"[ \t]*{_NL}?[ \t]*"
+    r"(?:<(?P<angle>(?:[^<>\\\r\n]|\\.)*)>|(?P<raw>[^\s<][^\s]*))"
+    rf"(?:(?P<gap>[ \t]+{_NL}?[ \t]*|[ \t]*{_NL}[ \t]*)"
+    r"(?P<title>\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|\((?:[^()\\]|\\.)*\)))?"
+    r"[ \t]*(?=\r|\n|$)",
+    re.DOTALL,
+)
+_BLANK_LINE = re.compile(rf"{_NL}[ \t]*{_NL}")
+_LINE_SPLIT = re.compile(r"(\r\n|\r|\n)")
+
+
+@dataclass(slots=True)
+class _HeadingLine:
+    level: int
+    text_span: Span  # the heading's text, without markers or an explicit id
+    span: Span
+    explicit_id: str | None
+
+
+@dataclass(slots=True)
+class BodyScan:
+    """What the scanner found in a body."""
+
+    links: list[Link] = field(default_factory=list)
+    definitions: list[ReferenceDefinition] = field(default_factory=list)
+    headings: list[Heading] = field(default_factory=list)
+    first_paragraph: Span | None = None  # the first block, when it is a paragraph
+
+
+def _lines(text: str, start: int, end: int) -> tuple[list[str], list[str] | None]:
+    """The lines of `text[start:end]` and their breaks (None when every break is "\\n")."""
+    body = text[start:end]
+    if "\r" not in body:
+        return body.split("\n"), None
+    parts = _LINE_SPLIT.split(body)
+    breaks = parts[1::2]
+    breaks.append("")
+    return parts[0::2], breaks
+
+
+def _indent_width(line: str) -> tuple[int, int]:
+    """(columns, characters) of the leading blanks of `line`, tabs stopping at multiples of 4."""
+    columns = 0
+    for count, char in enumerate(line):
+        if char == " ":
+            columns += 1
+        elif char == "\t":
+            columns += 4 - columns % 4
+        else:
+            return columns, count
+    return columns, len(line)
+
+
+class _Blocks:
+    """The block pass: fills headings and definitions, and lists the inline regions."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.regions: list[tuple[int, int]] = []
+        self.headings: list[_HeadingLine] = []
+        self.definitions: list[ReferenceDefinition] = []
+        self.first_paragraph: Span | None = None
+
+    def scan(self, start: int, end: int) -> None:
+        text = self.text
+        paragraph_start = -1  # offset of the open paragraph's first line, -1 when none
+        paragraph_end = -1
+        paragraph_lines = 0
+        seen_block = False  # for the salutation: is the first block a paragraph?
+        in_list = False  # indented lines after a list item continue it, they are not code
+        fence_char = ""
+        fence_length = 0
+        html_until: str | None = None  # the end condition of an open HTML block
+        skip_until = -1  # lines consumed by a multi-line definition
+        last_heading: _HeadingLine | None = None  # the heading on the previous line, for IALs
+        pending_id: str | None = None  # an IAL line before a heading
+        regions = self.regions
+
+        def close_paragraph() -> None:
+            nonlocal paragraph_start, paragraph_lines, seen_block
+            if paragraph_start >= 0:
+                regions.append((paragraph_start, paragraph_end))
+                if not seen_block:
+                    self.first_paragraph = Span(paragraph_start, paragraph_end)
+                seen_block = True
+                paragraph_start = -1
+                paragraph_lines = 0
+
+        lines, breaks = _lines(text, start, end)
+        next_offset = start
+        for index, line in enumerate(lines):
+            offset = next_offset
+            next_offset = offset + len(line) + (1 if breaks is None else len(breaks[index]))
+            if not line and not fence_char and html_until is None:
+                close_paragraph()  # the commonest special line: an empty one
+                pending_id = None
+                last_heading = None
+                continue
+            line_end = offset + len(line)
+            if offset < skip_until:
+                continue
+            heading_before, last_heading = last_heading, None
+            if fence_char:
+                stripped = line.lstrip(" ")
+                if (
+                    len(line) - len(stripped) <= 3
+                    and stripped.startswith(fence_char * fence_length)
+                    and not stripped.strip(fence_char).strip(" \t")
+                ):
+                    fence_char = ""
+                continue
+            if html_until is not None:
+                # "" ends at a blank line; anything else when that text appears on the line.
+                ended = html_until in line.lower() if html_until else not line.strip(" \t")
+                if ended:
+                    html_until = None
+                continue
+            first = line[:1]
+            if first and first not in _SPECIAL_START:
+                # Plain prose: starts or continues a paragraph.
+                if paragraph_start < 0:
+                    paragraph_start = offset
+                    pending_id = None
+                    in_list = False
+                paragraph_end = line_end
+                paragraph_lines += 1
+                continue
+            if not line.strip(" \t"):
+                close_paragraph()
+                pending_id = None
+                continue
+            columns, chars = _indent_width(line)
+            if columns < 2 and paragraph_start < 0:
+                in_list = False  # a block at the margin ends a list (a new item restarts it)
+            if columns >= 4 and paragraph_start < 0 and not in_list:
+                seen_block = True  # indented code
+                continue
+            first = line[chars]
+            if first in "`~":
+                fence = _FENCE.match(line)
+                if fence is not None and not (first == "`" and "`" in fence.group(3)):
+                    close_paragraph()
+                    seen_block = True
+                    fence_char, fence_length = first, len(fence.group(2))
+                    continue
+            elif first == "#" and columns <= 3:
+                atx = _ATX.match(line)
+                if atx is not None:
+                    close_paragraph()
+                    seen_block = True
+                    last_heading = self._atx(offset, line, pending_id)
+                    pending_id = None
+                    if last_heading is not None:
+                        regions.append((last_heading.text_span.start, last_heading.text_span.end))
+                    else:  # a CommonMark heading that kramdown reads as text: links still count
+                        regions.append((offset + atx.end(1), line_end))
+                    continue
+            elif first in "=-" and paragraph_start >= 0 and _SETEXT.match(line):
+                if paragraph_lines == 1:
+                    # kramdown makes a heading only of a one-line paragraph.
+                    heading = self._setext(paragraph_start, paragraph_end, line, line_end)
+                    regions.append((paragraph_start, paragraph_end))
+                    if not seen_block:
+                        seen_block = True
+                    paragraph_start = -1
+                    paragraph_lines = 0
+                    last_heading = heading
+                    continue
+                paragraph_end = line_end
+                paragraph_lines += 1
+                continue
+            elif first == "{" and columns <= 3:
+                ial = _IAL.match(line)
+                if ial is not None:
+                    explicit = _IAL_ID.search(ial.group(1))
+                    if heading_before is not None and explicit is not None:
+                        heading_before.explicit_id = explicit.group(1)
+                    elif paragraph_start < 0 and explicit is not None:
+                        pending_id = explicit.group(1)
+                    close_paragraph()
+                    continue
+            elif first == "<" and columns <= 3:
+                html_until = self._html_block(line, paragraph_start >= 0)
+                if html_until is not None:
+                    close_paragraph()
+                    seen_block = True
+                    if html_until and html_until in line.lower()[chars + 1 :]:
+                        html_until = None
+                    continue
+            elif first == "[" and paragraph_start < 0 and (columns <= 3 or in_list):
+                definition = self._definition(offset, offset + chars, end)
+                if definition is not None:
+                    self.definitions.append(definition)
+                    seen_block = True
+                    skip_until = definition.span.end
+                    continue
+            if first in "-*_" and _THEMATIC.match(line):
+                close_paragraph()
+                seen_block = True
+                in_list = False
+                continue
+            item = _LIST_ITEM.match(line) if first in "-*+0123456789" else None
+            if item is not None:
+                close_paragraph()
+                in_list = True
+                content = len(line) - len(line[item.end() :].lstrip(" \t"))
+                if line.startswith("[", content):  # `- [a]: /x` defines inside the item
+                    definition = self._definition(offset, offset + content, end)
+                    if definition is not None:
+                        self.definitions.append(definition)
+                        seen_block = True
+                        skip_until = definition.span.end
+                        continue
+                paragraph_start = offset
+                paragraph_end = line_end
+                paragraph_lines = 1
+                continue
+            if paragraph_start < 0:
+                paragraph_start = offset
+            paragraph_end = line_end
+            paragraph_lines += 1
+        close_paragraph()
+
+    def _atx(self, offset: int, line: str, pending_id: str | None) -> _HeadingLine | None:
+        # kramdown (unlike CommonMark) wants the `#` in the first column and text after it.
+        match = _KRAMDOWN_ATX.match(line)
+        if match is None:
+            return None
+        content = match.group(2).rstrip()
+        explicit = _HEADER_ID.search(content)
+        if explicit is not None:
+            content = content[: explicit.start()].rstrip()
+        hashes = _CLOSING_HASHES.search(content)
+        if hashes is not None:
+            content = content[: hashes.start()].rstrip()
+        content = content.lstrip(" \t")
+        if not content:
+            return None
+        text_start = offset + line.index(content, match.start(2))
+        heading = _HeadingLine(
+            len(match.group(1)),
+            Span(text_start, text_start + len(content)),
+            Span(offset, offset + len(line)),
+            explicit.group(1) if explicit is not None else pending_id,
+        )
+        self.headings.append(heading)
+        return heading
+
+    def _setext(self, start: int, end: int, underline: str, line_end: int) -> _HeadingLine:
+        content = self.text[start:end]
+        explicit = _HEADER_ID.search(content.rstrip())
+        text_end = start + len(content.rstrip())
+        if explicit is not None:
+            text_end = start + len(content[: explicit.start()].rstrip())
+        text_start = start + len(content) - len(content.lstrip(" \t"))
+        level = 1 if underline.lstrip(" ")[0] == "=" else 2
+        heading = _HeadingLine(
+            level,
+            Span(text_start, max(text_start, text_end)),
+            Span(start, line_end),
+            explicit.group(1) if explicit is not None else None,
+        )
+        self.headings.append(heading)
+        return heading
+
+    @staticmethod
+    def _html_block(line: str, in_paragraph: bool) -> str | None:
+        """The end condition of the HTML block `line` opens ("" = a blank line), or None."""
+        raw = _HTML_BLOCK_RAW.match(line)
+        if raw is not None:
+            return f"</{raw.group(1).lower()}>"
+        if _HTML_BLOCK_COMMENT.match(line):
+            return "-->"
+        if _HTML_BLOCK_TAG.match(line):
+            return ""
+        if not in_paragraph and _HTML_BLOCK_ANY.match(line):
+            return ""
+        return None
+
+    def _definition(self, line_start: int, offset: int, end: int) -> ReferenceDefinition | None:
+        """The definition starting at `offset` (its `[` or the indentation before it)."""
+        match = _DEFINITION.match(self.text, offset, end)
+        if match is None:
+            return None
+        label, raw, angle, gap, title = match.group("label", "raw", "angle", "gap", "title")
+        if not label.strip() or label[0] == "^" or _BLANK_LINE.search(label):
+            return None  # `[^1]: note` is a kramdown footnote, not a link
+        if title is not None and _BLANK_LINE.search(title):
+            # A title cannot hold a blank line; when it starts on a line of its own the
+            # definition ends at its destination, and that line is text.
+            if "\n" not in gap and "\r" not in gap:
+                return None
+            match = _DEFINITION.match(self.text, offset, match.start("gap"))
+            if match is None:
+                return None
+            title = None
+        if raw is not None:
+            if not _balanced(raw):
+                return None
+            url, (url_start, url_end) = raw, match.span("raw")
+        else:
+            url, (url_start, url_end) = angle, match.span("angle")
+        label_start, label_end = match.span("label")
+        return ReferenceDefinition(
+            label,
+            Span(label_start, label_end),
+            url,
+            Span(url_start, url_end),
+            Span(line_start, match.end()),
+            title[1:-1] if title else None,
+        )
+
+
+def _balanced(destination: str) -> bool:
+    if "(" not in destination and ")" not in destination:
+        return True
+    depth = 0
+    escaped = False
+    for char in destination:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth < 0:
+                return False
+    return depth == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Inline level
+
+# A single character class lets the regex engine skip prose at C speed.
+_SPECIAL = re.compile(r"[\\`!\[\]<{]")
+_BACKTICKS = re.compile(r"`+")
+_SIMPLE_BRACKET = re.compile(r"\[[^\[\]\\`<{]*\]")
+_AUTOLINK = re.compile(
+    r"<([A-Za-z][A-Za-z0-9.+-]{1,31}:[^\x00-\x20<>]*"
+    r"|[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*)>"
+)
+_HTML_TAG = re.compile(
+    r"<(?:[A-Za-z][A-Za-z0-9-]*(?:\s+[A-Za-z_:][\w.:-]*(?:\s*=\s*(?:[^\s\"'=<>`]+|'[^']*'"
+    r"|\"[^\"]*\"))?)*\s*/?>|/[A-Za-z][A-Za-z0-9-]*\s*>)"
+)
+_HTML_OTHER = {"<!--": "-->", "<?": "?>", "<![CDATA[": "]]>"}
+_TITLE = re.compile(r"\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|\((?:[^()\\]|\\.)*\)", re.DOTALL)
+_LABEL = re.compile(r"\[((?:[^\\\[\]]|\\.){0,999}?)\]", re.DOTALL)
+_DESTINATION_CHUNK = re.compile(r"[^\x00-\x20\x7f()\\{]*")
+_MAX_PAREN_DEPTH = 32  # as markdown-it: deeper nesting is not a link destination
+# Brackets open at once; deeper ones are text. No prose nests so deep, and the bound keeps the
+# link texts of nested images from adding up quadratically.
+_MAX_OPEN_BRACKETS = 32
+
+
+class _Inline:
+    """The inline pass over one text, shared state across its regions."""
+
+    def __init__(self, text: str, defined: set[str], opaque: dict[int, int]) -> None:
+        self.text = text
+        self.defined = defined
+        self.opaque = opaque
+        self.links: list[Link] = []
+        # The next occurrence found for a search, so that unclosed constructs cost linear time.
+        self._found: dict[str, tuple[int, int]] = {}
+        self._runs: dict[int, list[int]] = {}  # backtick runs of the current region by length
+        self._runs_end = -1
+        # Parenthesis steps left for link destinations: plenty for any prose, while text made
+        # of `[a](` runs cannot cost 32 steps per bracket.
+        self._paren_budget = 10_000 + len(text)
+
+    def _find(self, needle: str, pos: int, end: int) -> int:
+        """`text.find(needle, pos, end)`, remembering answers so repeated misses stay cheap."""
+        cached = self._found.get(needle)
+        if cached is not None and cached[0] <= pos and (cached[1] >= pos or cached[1] < 0):
+            found = cached[1]
+            return found if found < 0 or found + len(needle) <= end else -1
+        found = self.text.find(needle, pos)
+        self._found[needle] = (pos, found)
+        return found if found < 0 or found + len(needle) <= end else -1
+
+    def _code_span_end(self, run: int, pos: int, end: int) -> int:
+        """The end of the backtick run of exactly `run` backticks closing a code span, or -1.
+
+        The runs of the region are indexed by length on first need, so that a region full of
+        unclosed runs of many lengths still costs linear time.
+        """
+        if self._runs_end != end:
+            self._runs_end = end
+            self._runs = {}
+            for match in _BACKTICKS.finditer(self.text, pos, end):
+                self._runs.setdefault(match.end() - match.start(), []).append(match.start())
+        starts = self._runs.get(run)
+        if starts is None:
+            return -1
+        index = bisect.bisect_left(starts, pos)
+        return starts[index] + run if index < len(starts) else -1
+
+    def scan(self, start: int, end: int) -> None:
+        text = self.text
+        search = _SPECIAL.search
+        openers: list[list[int]] = []  # [offset, is_image, active]
+        pos = start
+        while True:
+            match = search(text, pos, end)
+            if match is None:
+                return
+            at = match.start()
+            char = text[at]
+            if char == "[" or (char == "!" and text.startswith("[", at + 1)):
+                bracket = at + (char == "!")
+                simple = _SIMPLE_BRACKET.match(text, bracket, end)
+                if simple is None:
+                    if len(openers) < _MAX_OPEN_BRACKETS:
+                        openers.append([at, char == "!", True])
+                    pos = bracket + 1
+                    continue
+                # Brackets holding nothing that binds tighter: the `]` is this `[`'s at once.
+                pos = max(
+                    simple.end(), self._close(openers, at, char == "!", simple.end() - 1, end)
+                )
+            elif char == "]":
+                pos = at + 1
+                if openers:
+                    opener = openers.pop()
+                    if opener[2]:
+                        link_end = self._close(openers, opener[0], bool(opener[1]), at, end)
+                        pos = max(pos, link_end)
+            elif char == "\\":
+                pos = at + 2 if text[at + 1 : at + 2] in _ESCAPABLE else at + 1
+            elif char == "`":
+                run_end = at + 1
+                while run_end < end and text[run_end] == "`":
+                    run_end += 1
+                close = self._code_span_end(run_end - at, run_end, end)
+                pos = close if close >= 0 else run_end
+            elif char == "<":
+                pos = self._angle(at, end)
+            elif char == "{":
+                skip = self.opaque.get(at)
+                pos = min(skip, end) if skip is not None else at + 1
+            else:  # a `!` that opens no image
+                pos = at + 1
+
+    def _close(
+        self, openers: list[list[int]], opener: int, is_image: bool, close: int, end: int
+    ) -> int:
+        """Try the link from `opener` to the `]` at `close`; its end offset, or -1."""
+        link = self._link(opener, is_image, close, end)
+        if link is None:
+            return -1
+        self.links.append(link)
+        if openers and not is_image and self._resolves(link):
+            for earlier in openers:
+                if not earlier[1]:
+                    earlier[2] = False  # links cannot contain links
+        return link.span.end
+
+    def _angle(self, at: int, end: int) -> int:
+        """Skip an autolink (recording it) or raw HTML starting at `at`; else just the `<`."""
+        text = self.text
+        autolink = _AUTOLINK.match(text, at, end)
+        if autolink is not None:
+            self.links.append(
+                Link(
+                    LinkKind.AUTOLINK,
+                    Span(at, autolink.end()),
+                    "",
+                    autolink.group(1),
+                    Span(at + 1, autolink.end() - 1),
+                )
+            )
+            return autolink.end()
+        tag = _HTML_TAG.match(text, at, end)
+        if tag is not None:
+            return tag.end()
+        for opening, closing in _HTML_OTHER.items():
+            if text.startswith(opening, at):
+                found = self._find(closing, at + len(opening), end)
+                return found + len(closing) if found >= 0 else at + 1
+        if text.startswith("<!", at) and at + 2 < end and text[at + 2].isalpha():
+            found = self._find(">", at + 2, end)  # a declaration such as `<!DOCTYPE html>`
+            return found + 1 if found >= 0 else at + 1
+        return at + 1
+
+    def _resolves(self, link: Link) -> bool:
+        if link.kind is LinkKind.INLINE or link.label is None:
+            return True
+        return normalize_label(link.label) in self.defined
+
+    def _link(self, opener: int, is_image: bool, close: int, end: int) -> Link | None:
+        """The link whose text runs from the bracket at `opener` to the `]` at `close`."""
+        text = self.text
+        text_start = opener + 2 if is_image else opener + 1
+        after = close + 1
+        if after < end and text[after] == "(":
+            inline = self._inline_destination(after + 1, end)
+            if inline is not None:
+                target_start, target_end, link_end, has_liquid = inline
+                if has_liquid is None:
+                    return None
+                return Link(
+                    LinkKind.INLINE,
+                    Span(opener, link_end),
+                    text[text_start:close],
+                    text[target_start:target_end],
+                    Span(target_start, target_end),
+                    is_image=is_image,
+                )
+        footnote = text.startswith("^", text_start)
+        # The text is sliced only once it may be a label (at most 999 characters), so that
+        # deeply nested brackets cannot make the work quadratic.
+        label_text = text[text_start:close] if close - text_start <= 999 else None
+        if after < end and text[after] == "[":
+            label = _LABEL.match(text, after, end)
+            if label is not None:
+                if label.end() - after == 2:  # `[text][]`
+                    if footnote or label_text is None or not _valid_label(label_text):
+                        return None
+                    return Link(
+                        LinkKind.COLLAPSED,
+                        Span(opener, label.end()),
+                        label_text,
+                        label=label_text,
+                        label_span=Span(text_start, close),
+                        is_image=is_image,
+                    )
+                written = label.group(1)
+                if _valid_label(written) and not written.startswith("^"):
+                    return Link(
+                        LinkKind.REFERENCE,
+                        Span(opener, label.end()),
+                        text[text_start:close],
+                        label=written,
+                        label_span=Span(after + 1, label.end() - 1),
+                        is_image=is_image,
+                    )
+        if footnote or label_text is None or not _valid_label(label_text):
+            return None
+        if normalize_label(label_text) not in self.defined:
+            return None  # `[text]` with no definition is just text
+        return Link(
+            LinkKind.SHORTCUT,
+            Span(opener, after),
+            label_text,
+            label=label_text,
+            label_span=Span(text_start, close),
+            is_image=is_image,
+        )
+
+    def _inline_destination(self, pos: int, end: int) -> tuple[int, int, int, bool | None] | None:
+        """Parse `destination "title")` from `pos`: (target start, target end, link end, liquid).
+
+        `liquid` is None when the destination is a Liquid tag (`{% post_url %}`): that link is
+        the tag's, and no Markdown link is reported for it.
+        """
+        text = self.text
+        pos = _skip_spaces(text, pos, end)
+        if pos >= end:
+            return None
+        has_liquid: bool | None = False
+        if text[pos] == "<":
+            target_start = pos + 1
+            scan = target_start
+            while scan < end:
+                char = text[scan]
+                if char == "\\" and scan + 1 < end:
+                    scan += 2
+                    continue
+                if char in "<\r\n":
+                    return None
+                if char == ">":
+                    break
+                scan += 1
+            else:
+                return None
+            target_end = scan
+            pos = scan + 1
+        else:
+            target_start = scan = pos
+            depth = 0
+            while True:
+                scan = _DESTINATION_CHUNK.match(text, scan, end).end()  # type: ignore[union-attr]
+                if scan >= end:
+                    break
+                char = text[scan]
+                if char == "\\":
+                    scan += 2 if text[scan + 1 : scan + 2] in _ESCAPABLE else 1
+                elif char == "{":
+                    if scan in self.opaque:
+                        # Liquid renders before Markdown: `({{ site.baseurl }}/a.html)` is a link.
+                        if text.startswith("{%", scan):
+                            has_liquid = None
+                        elif has_liquid is False:
+                            has_liquid = True
+                        scan = min(self.opaque[scan], end)
+                    else:
+                        scan += 1
+                elif char == "(":
+                    depth += 1
+                    self._paren_budget -= 1
+                    if depth > _MAX_PAREN_DEPTH or (self._paren_budget < 0 and depth > 1):
+                        return None
+                    scan += 1
+                elif char == ")":
+                    if depth == 0:
+                        break
+                    depth -= 1
+                    scan += 1
+                else:  # white space or a control character ends it
+                    break
+            if depth != 0:
+                return None
+            target_end = pos = scan
+        spaced = _skip_spaces(text, pos, end)
+        if spaced > pos and spaced < end and text[spaced] in "\"'(":
+            title = _TITLE.match(text, spaced, end)
+            pos = _skip_spaces(text, title.end(), end) if title is not None else spaced
+        else:
+            pos = spaced
+        if pos < end and text[pos] == ")":
+            return target_start, target_end, pos + 1, has_liquid
+        return None
+
+
+def _skip_spaces(text: str, pos: int, end: int) -> int:
+    while pos < end and text[pos] in " \t\r\n":
+        pos += 1
+    return pos
+
+
+_ESCAPABLE = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+
+
+def _valid_label(label: str) -> bool:
+    """A CommonMark link label: at most 999 characters, not blank, brackets only escaped."""
+    if len(label) > 999 or not label.strip():
+        return False
+    if "[" in label or "]" in label:
+        stripped = label.replace("\\\\", "").replace("\\[", "").replace("\\]", "")
+        return "[" not in stripped and "]" not in stripped
+    return True
+
+
+# ---------------------------------------------------------------------------------------------
+# Heading ids
+
+_GFM_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)|!\[[^\]]*\]\[[^\]]*\]")
+_GFM_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)|\[([^\]]*)\]\[[^\]]*\]")
+_GFM_AUTOLINK = re.compile(r"<((?:[A-Za-z][A-Za-z0-9.+-]{1,31}:|[^\s<>@]+@)[^\s<>]*)>")
+_GFM_HTML = re.compile(r"</?[A-Za-z][^<>]*>")
+_GFM_ESCAPE = re.compile(r"\\([\\.*_+`<>()\[\]{}#!:|\"'$=~-])")
+_GFM_TYPOGRAPHIC = re.compile(r"---|--|<< | >>")  # become dashes and guillemets (no word chars)
+_GFM_EMPHASIS = re.compile(r"(?<![^\W_])_+|_+(?![^\W_])")
+_GFM_CODE = re.compile(r"(`+)(.+?)\1")
+_GFM_MARKUP = re.compile(r"[`\[<&\\_!>-]")  # without these, the text is the rendered text
+_WORD_ASCII = re.compile(r"[^A-Za-z0-9_\- \t]")
+
+
+def gfm_header_id_base(text: str) -> str:
+    """The id kramdown's GFM parser (Jekyll's default) derives from a heading's text.
+
+    kramdown builds the id from the heading's rendered text: markup goes, link text and code
+    stay, then `generate_gfm_header_id` lowercases, drops every character that is not a word
+    character, `-`, space or tab, and turns spaces and tabs into hyphens (runs are kept).
+    """
+    if _GFM_MARKUP.search(text) is not None:
+        text = _strip_markup(text)
+    text = text.lower()
+    if text.isascii():
+        text = _WORD_ASCII.sub("", text)
+    else:
+        text = "".join(char for char in text if _is_word(char) or char in "- \t")
+    return text.replace(" ", "-").replace("\t", "-")
+
+
+def _strip_markup(text: str) -> str:
+    """A heading's text as kramdown renders it: link text and code kept, markup dropped."""
+    text = _GFM_CODE.sub(lambda match: match.group(2).strip(), text)
+    text = _GFM_IMAGE.sub("", text)
+    text = _GFM_LINK.sub(lambda match: match.group(1) or match.group(2) or "", text)
+    text = _GFM_AUTOLINK.sub(r"\1", text)
+    text = _GFM_HTML.sub("", text)
+    text = _GFM_TYPOGRAPHIC.sub("", text)
+    text = _GFM_ESCAPE.sub(lambda match: "\x00" if match.group(1) == "_" else match.group(1), text)
+    text = _GFM_EMPHASIS.sub("", text).replace("\x00", "_")
+    return html.unescape(text) if "&" in text else text
+
+
+def _is_word(char: str) -> bool:
+    # Ruby's \p{Word}: letters, marks, decimal numbers and connector punctuation.
+    if char.isalnum():
+        return unicodedata.category(char) not in ("No",) or char.isdecimal()
+    return unicodedata.category(char) in ("Mn", "Mc", "Me", "Pc", "Nl")
+
+
+def kramdown_header_id_base(text: str) -> str:
+    """The id kramdown's own parser (`input: kramdown`) derives from a heading's text."""
+    text = re.sub(r"^[^a-zA-Z]+", "", text)
+    text = re.sub(r"[^a-zA-Z0-9 -]", "", text)
+    return text.replace(" ", "-").lower()
+
+
+def _assign_ids(text: str, lines: list[_HeadingLine], style: str) -> list[Heading]:
+    headings: list[Heading] = []
+    used: dict[str, int] = {}
+    for line in lines:
+        heading_text = text[line.text_span.start : line.text_span.end]
+        anchor = line.explicit_id
+        if anchor is None:
+            if style == "kramdown":
+                anchor = kramdown_header_id_base(heading_text) or "section"
+                if anchor in used:
+                    used[anchor] += 1
+                    anchor = f"{anchor}-{used[anchor]}"
+                else:
+                    used[anchor] = 0
+            else:
+                base = gfm_header_id_base(heading_text)
+                count = used.get(base, -1) + 1
+                used[base] = count
+                anchor = f"{base}-{count}" if count else base
+        headings.append(Heading(line.level, heading_text, anchor, line.span))
+    return headings
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry point
+
+
+def scan_body(
+    text: str,
+    start: int = 0,
+    end: int | None = None,
+    opaque: list[Span] | None = None,
+    header_ids: str = "gfm",
+) -> BodyScan:
+    """Scan the Markdown of `text[start:end]`.
+
+    `opaque` lists spans (sorted, not overlapping) that are not Markdown: Liquid tags and the
+    blocks whose content does not render (see `liquid.LiquidScan.opaque`). `header_ids` is
+    "gfm" (Jekyll's default kramdown input) or "kramdown".
+    """
+    end = len(text) if end is None else end
+    opaque = opaque or []
+    blocks = _Blocks(text)
+    blocks.scan(start, end)
+    defined = {definition.key for definition in blocks.definitions}
+    opaque_starts = {span.start: span.end for span in opaque}
+    inline = _Inline(text, defined, opaque_starts)
+    for region_start, region_end in _outside(blocks.regions, opaque):
+        inline.scan(region_start, region_end)
+    definitions = blocks.definitions
+    heading_lines = blocks.headings
+    if opaque:
+        definitions = [d for d in definitions if not _inside(d.span.start, opaque)]
+        heading_lines = [h for h in heading_lines if not _inside(h.span.start, opaque)]
+    return BodyScan(
+        links=inline.links,
+        definitions=definitions,
+        headings=_assign_ids(text, heading_lines, header_ids),
+        first_paragraph=blocks.first_paragraph,
+    )
+
+
+def _inside(offset: int, spans: list[Span]) -> bool:
+    index = bisect.bisect_right(spans, offset, key=lambda span: span.start) - 1
+    return index >= 0 and offset < spans[index].end
+
+
+def _outside(regions: list[tuple[int, int]], opaque: list[Span]) -> Iterable[tuple[int, int]]:
+    """The regions, each started after any opaque span it would start inside."""
+    if not opaque:
+        yield from regions
+        return
+    regions = sorted(regions)
+    index = 0
+    for start, end in regions:
+        while index < len(opaque) and opaque[index].end <= start:
+            index += 1
+        if index < len(opaque) and opaque[index].start < start:
+            start = opaque[index].end
+        if start < end:
+            yield start, end
+
+
+# ---------------------------------------------------------------------------------------------
+# Salutation
+
+_DEAR = re.compile(r"[ \t]*([*_]{0,3})[ \t]*(dear)\b[ \t]*", re.IGNORECASE)
+# A salutation is one short line; reading no further bounds the work on pathological input.
+_MAX_SALUTATION_CHARS = 1000
+_ADDRESSEE_END = re.compile(r"[*_]+|,")
+_TRAILING = " \t,*_\\"  # after the position: the closing comma and emphasis, a hard break
+_LINE_BREAK = re.compile(r"[\r\n]")
+_LEADING = re.compile(r"[ \t*_]*(?:,[ \t*_]*)?")
+
+
+def parse_salutation(text: str, paragraph: Span | None) -> Salutation | None:
+    """The salutation, when `paragraph` (the body's first) opens with "Dear".
+
+    The letter shape is `_**Dear <addressee>**, <position>,_`; emphasis may use `*` or `_`, the
+    position may be missing, and only the paragraph's first line is read for the two parts.
+    """
+    if paragraph is None:
+        return None
+    dear = _DEAR.match(text, paragraph.start, paragraph.end)
+    if dear is None:
+        return None
+    addressee_start = dear.end()
+    line_end = min(paragraph.end, addressee_start + _MAX_SALUTATION_CHARS)
+    line_break = _LINE_BREAK.search(text, addressee_start, line_end)
+    if line_break is not None:
+        line_end = line_break.start()
+    stop = _ADDRESSEE_END.search(text, addressee_start, line_end)
+    addressee_end = stop.start() if stop is not None else line_end
+    addressee_span = _trimmed(text, addressee_start, addressee_end)
+    rest = _LEADING.match(text, addressee_end, line_end)
+    position_start = rest.end() if rest is not None else addressee_end
+    position_end = position_start + len(text[position_start:line_end].rstrip(_TRAILING))
+    position_span = _trimmed(text, position_start, position_end)
+    addressee = text[addressee_span.start : addressee_span.end] if addressee_span else None
+    position = text[position_span.start : position_span.end] if position_span else None
+    return Salutation(
+        span=paragraph,
+        addressee=addressee,
+        addressee_span=addressee_span,
+        position=position,
+        position_span=position_span,
+    )
+
+
+def _trimmed(text: str, start: int, end: int) -> Span | None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return Span(start, end) if end > start else None

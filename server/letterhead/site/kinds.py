@@ -1,0 +1,46 @@
+"""The site model's vocabulary: what kind of file an entry is, and whether Jekyll outputs it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+__all__ = ["EntryKind", "SourceFile", "Status"]
+
+
+class EntryKind(StrEnum):
+    """What Jekyll makes of a file."""
+
+    POST = "post"  # `_posts/` or `<dir>/_posts/`, named `YYYY-MM-DD-slug.ext`
+    DRAFT = "draft"  # `_drafts/` or `<dir>/_drafts/`
+    PAGE = "page"  # any other file with front matter (for a SourceFile: a page *candidate*)
+    DOCUMENT = "document"  # a file with front matter in a declared collection
+    STATIC = "static"  # copied as is: no front matter (images, PDFs, CSS without front matter)
+
+
+class Status(StrEnum):
+    """Whether an entry is on the built site, and if not, why."""
+
+    BUILT = "built"
+    DRAFT = "draft"  # a draft, and `show_drafts` is off
+    UNPUBLISHED = "unpublished"  # `published: false` (front matter or defaults)
+    FUTURE = "future"  # dated after the build time, and `future` is off
+    NOT_OUTPUT = "not_output"  # a collection without `output: true`, excluded, or ignored
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    """A file of the site as found on disk, before its front matter is read.
+
+    `kind` is a first guess that the front matter settles: a PAGE or DOCUMENT without front matter
+    becomes STATIC. Files whose extension says binary (images, PDFs, fonts) are STATIC at once,
+    so that nobody reads them.
+    """
+
+    path: str  # relative to the site root, `/`-separated
+    kind: EntryKind
+    collection: str | None  # `posts` for posts and drafts, the label for collection files
+    relative_path: str  # Jekyll's own relative path (documents: from `collections_dir`)
+    size: int = 0
+    mtime: float = 0.0
+    excluded: bool = False  # matched by `exclude:`; only `Site.classify` returns such files

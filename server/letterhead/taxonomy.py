@@ -1,0 +1,193 @@
+"""Tags and categories across a site: spellings, their folded forms, counts, and near misses.
+
+A `Taxonomy` holds, for one kind (tags or categories), which reviews use which spelling, grouped by
+folded form (`fold`: case, accents, spacing, hyphens and underscores ignored). The canonical
+spelling of a folded form is the one most reviews use.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from letterhead.document import fold
+
+
+@dataclass(frozen=True, slots=True)
+class Spelling:
+    text: str
+    count: int
+
+
+class Taxonomy:
+    def __init__(self, kind: str) -> None:
+        self.kind = kind  # "tag" or "category"
+        self._uses: dict[str, set[str]] = {}  # spelling -> paths of the reviews that use it
+        self._by_fold: dict[str, Counter[str]] = {}  # folded form -> spelling -> count
+        # Deletion neighbourhoods of every folded form (as in SymSpell), so that a near-miss
+        # lookup touches a handful of candidates instead of the whole vocabulary.
+        self._deletes: dict[str, set[str]] = {}
+
+    def add(self, path: str, spellings: Iterable[str]) -> None:
+        for text in set(spellings):
+            users = self._uses.setdefault(text, set())
+            if path in users:
+                continue
+            users.add(path)
+            folded = fold(text)
+            if folded not in self._by_fold:
+                self._by_fold[folded] = Counter()
+                for variant in _deletions(folded):
+                    self._deletes.setdefault(variant, set()).add(folded)
+            self._by_fold[folded][text] += 1
+
+    def remove(self, path: str, spellings: Iterable[str]) -> None:
+        for text in set(spellings):
+            users = self._uses.get(text)
+            if not users or path not in users:
+                continue
+            users.discard(path)
+            if not users:
+                del self._uses[text]
+            folded = fold(text)
+            counter = self._by_fold[folded]
+            counter[text] -= 1
+            if counter[text] <= 0:
+                del counter[text]
+            if not counter:
+                del self._by_fold[folded]
+                for variant in _deletions(folded):
+                    candidates = self._deletes.get(variant)
+                    if candidates is not None:
+                        candidates.discard(folded)
+                        if not candidates:
+                            del self._deletes[variant]
+
+    def count(self, text: str) -> int:
+        return len(self._uses.get(text, ()))
+
+    def users(self, text: str) -> set[str]:
+        return self._uses.get(text, set())
+
+    def spellings(self, text: str) -> list[Spelling]:
+        """Every spelling sharing `text`'s folded form, most used first."""
+        counter = self._by_fold.get(fold(text))
+        if not counter:
+            return []
+        return [
+            Spelling(t, c) for t, c in sorted(counter.items(), key=lambda item: (-item[1], item[0]))
+        ]
+
+    def canonical(self, text: str) -> Spelling | None:
+        """The spelling most reviews use for `text`'s folded form (ties: the lower-case one)."""
+        counter = self._by_fold.get(fold(text))
+        if not counter:
+            return None
+        best = min(
+            counter.items(), key=lambda item: (-item[1], item[0] != item[0].lower(), item[0])
+        )
+        return Spelling(*best)
+
+    def all(self) -> list[Spelling]:
+        """Every spelling in use, most used first."""
+        return sorted(
+            (Spelling(text, len(users)) for text, users in self._uses.items()),
+            key=lambda s: (-s.count, s.text.casefold(), s.text),
+        )
+
+    def folded_forms(self) -> list[str]:
+        return list(self._by_fold)
+
+    def clusters(self) -> list[list[Spelling]]:
+        """Folded forms written more than one way: the variants an editor should merge."""
+        result = [
+            self.spellings(next(iter(counter)))
+            for counter in self._by_fold.values()
+            if len(counter) > 1
+        ]
+        result.sort(key=lambda group: -sum(s.count for s in group))
+        return result
+
+    def near_miss(self, text: str, exclude_path: str | None = None) -> Spelling | None:
+        """An established spelling a small typo away from `text` (`khmer rogue` → `khmer rouge`).
+
+        Spellings that differ only in digits (`Oscars 2015` and `Oscars 2014`) are distinct tags,
+        not typos, and so are spellings of the same folded form (TX001 handles those).
+        """
+        folded = fold(text)
+        if len(folded) < 4:
+            return None
+        limit = 1 if len(folded) < 8 else _MAX_DISTANCE
+        candidates: set[str] = set()
+        for variant in _deletions(folded):
+            candidates |= self._deletes.get(variant, set())
+        best: tuple[int, int, str] | None = None
+        for other in candidates:
+            counter = self._by_fold.get(other)
+            if not counter or other == folded or abs(len(other) - len(folded)) > limit:
+                continue
+            if _only_digits_differ(other, folded):
+                continue
+            distance = _bounded_distance(folded, other, limit)
+            if distance > limit:
+                continue
+            spelling, count = max(counter.items(), key=lambda item: (item[1], item[0]))
+            users = self._uses.get(spelling, set())
+            if exclude_path is not None and users == {exclude_path}:
+                continue
+            candidate = (distance, -count, spelling)
+            if best is None or candidate < best:
+                best = candidate
+        if best is None:
+            return None
+        return Spelling(best[2], -best[1])
+
+
+_MAX_DISTANCE = 2
+_MAX_INDEXED_LENGTH = 64  # longer names are not typo-checked (and cost nothing to index)
+
+
+def _deletions(text: str) -> set[str]:
+    """`text` with up to two characters deleted (one for short names), `text` included."""
+    if len(text) > _MAX_INDEXED_LENGTH:
+        return {text}
+    result = {text}
+    frontier = {text}
+    for _ in range(1 if len(text) < 8 else _MAX_DISTANCE):
+        frontier = {word[:i] + word[i + 1 :] for word in frontier for i in range(len(word))}
+        result |= frontier
+    return result
+
+
+def _only_digits_differ(a: str, b: str) -> bool:
+    strip = str.maketrans("", "", "0123456789")
+    return a != b and a.translate(strip) == b.translate(strip)
+
+
+def _bounded_distance(a: str, b: str, limit: int) -> int:
+    """Damerau-Levenshtein (adjacent transpositions) distance, stopping early past `limit`."""
+    if a == b:
+        return 0
+    previous_previous: list[int] | None = None
+    previous = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        row_min = i
+        for j, char_b in enumerate(b, 1):
+            cost = 0 if char_a == char_b else 1
+            value = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if (
+                previous_previous is not None
+                and i > 1
+                and j > 1
+                and char_a == b[j - 2]
+                and a[i - 2] == char_b
+            ):
+                value = min(value, previous_previous[j - 2] + 1)
+            current[j] = value
+            row_min = min(row_min, value)
+        if row_min > limit:
+            return limit + 1
+        previous_previous, previous = previous, current
+    return previous[-1]

@@ -1,0 +1,379 @@
+"""Editor features, case by case: a review with the cursor `$0` and the expected answer beside it.
+
+Cases live in `tests/cases/features/<feature>.yml` as data. Each runs in a copy of
+`tests/cases/base-site` (plus the case's own `files:` and `config:`), with the review written at
+`path` (default `_posts/2014-06-01-case.md`), the site loaded by `letterhead.check.load_site` as
+the language server loads it. In the text, `$0` is the cursor and `«…»` marks ranges of the
+document under test (a replaced word, a hover's range, a selection for code actions). Places
+in any file are written `path:LINE covered text` (LINE counted from 1, the covered text exactly
+what the range covers), so that a range one code point off on a line with accents or emoji fails.
+
+Keys each feature understands are listed in `RUNNERS` below; adding a case is adding data.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from letterhead.check import LoadedSite, load_site
+from letterhead.document import Document
+from letterhead.features.actions import code_actions
+from letterhead.features.completion import complete
+from letterhead.features.folding import folding_ranges
+from letterhead.features.hover import hover
+from letterhead.features.links import document_links
+from letterhead.features.navigation import definition, prepare_rename, references, rename
+from letterhead.features.symbols import document_symbols, workspace_symbols
+from letterhead.features.types import Location, Symbol
+from letterhead.findings import TextEdit
+from letterhead.fixes import apply_edits
+from letterhead.positions import LineIndex, Range, Span
+
+CASES = Path(__file__).parent / "cases"
+BASE_SITE = CASES / "base-site"
+DEFAULT_PATH = "_posts/2014-06-01-case.md"
+MARKS = re.compile(r"\$0|«|»")
+PLACE = re.compile(r"^(?P<path>[^:]+):(?P<line>\d+)(?: (?P<covered>.*))?$", re.DOTALL)
+
+
+@dataclass
+class Case:
+    feature: str
+    name: str
+    spec: dict[str, Any]
+
+
+def load_cases() -> list[Case]:
+    cases = []
+    for file in sorted((CASES / "features").glob("*.yml")):
+        content = yaml.safe_load(file.read_text(encoding="utf-8"))
+        for spec in content["cases"]:
+            cases.append(Case(file.stem, spec["name"], spec))
+    return cases
+
+
+def strip_marks(text: str) -> tuple[str, int | None, list[Span]]:
+    """The text without marks, the cursor offset, and each «marked» span (code points)."""
+    plain: list[str] = []
+    spans: list[Span] = []
+    cursor: int | None = None
+    start: int | None = None
+    position = 0
+    offset = 0
+    for match in MARKS.finditer(text):
+        plain.append(text[offset : match.start()])
+        position += match.start() - offset
+        offset = match.end()
+        if match.group() == "$0":
+            cursor = position
+        elif match.group() == "«":
+            start = position
+        else:
+            assert start is not None, "» without «"
+            spans.append(Span(start, position))
+            start = None
+    plain.append(text[offset:])
+    return "".join(plain), cursor, spans
+
+
+@dataclass
+class Setup:
+    site: LoadedSite
+    path: str
+    document: Document
+    text: str
+    cursor: int
+    spans: list[Span]
+
+    def covered(self, span: Span) -> str:
+        return self.text[span.start : span.end]
+
+    def file_text(self, path: str) -> str:
+        if path == self.path:
+            return self.text
+        return (self.site.root / path).read_text(encoding="utf-8")
+
+    def place(self, location: Location) -> str:
+        """A location written as `path:LINE covered text`."""
+        line = f"{location.path}:{location.range.start.line + 1}"
+        if location.range.start == location.range.end:
+            return line
+        lines = LineIndex(self.file_text(location.path))
+        span = lines.span(location.range)
+        covered = lines.text[span.start : span.end]
+        return f"{line} {covered}" if covered else line
+
+    def applied(self, edits: dict[str, list[TextEdit]], path: str) -> str:
+        text, _ = apply_edits(self.file_text(path), edits.get(path, []))
+        return text
+
+
+def build(tmp_path: Path, spec: dict[str, Any]) -> Setup:
+    root = tmp_path / "site"
+    shutil.copytree(BASE_SITE, root)
+    for relative, content in (spec.get("files") or {}).items():
+        target = root / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content.encode("utf-8"))
+    if "config" in spec:
+        config_path = root / "_config.yml"
+        config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+        config["letterhead"] = {**config.get("letterhead", {}), **spec["config"]}
+        config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    path = spec.get("path", DEFAULT_PATH)
+    raw = spec.get("text", "")
+    if spec.get("crlf"):
+        raw = raw.replace("\n", "\r\n")
+    text, cursor, spans = strip_marks(raw)
+    target = root / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(text.encode("utf-8"))
+    site = load_site(root)
+    if spec.get("indexed") is False:
+        site.index.remove(path)
+    document = site.documents[path]
+    if cursor is None:
+        cursor = spans[0].start if spans else 0
+    cursor += spec.get("cursor_shift", 0)
+    return Setup(site, path, document, text, cursor, spans)
+
+
+# -- runners -------------------------------------------------------------------------------------
+
+
+def run_completion(setup: Setup, spec: dict[str, Any]) -> None:
+    result = complete(setup.site, setup.path, setup.document, setup.cursor, spec.get("limit", 100))
+    labels = [item.label for item in result.items]
+    for item in result.items:
+        span = item.replace_span
+        assert span.start <= setup.cursor <= span.end, f"{item.label}: cursor outside {span}"
+        assert 0 <= span.start <= span.end <= len(setup.text)
+    assert len(labels) == len(set(labels)), f"duplicate labels: {labels}"
+    if "labels" in spec:
+        assert labels == spec["labels"]
+    if "first" in spec:
+        assert labels[: len(spec["first"])] == spec["first"], labels
+    for label in spec.get("includes", []):
+        assert label in labels, f"{label!r} not in {labels}"
+    for label in spec.get("absent", []):
+        assert label not in labels, f"{label!r} in {labels}"
+    if "incomplete" in spec:
+        assert result.incomplete is spec["incomplete"]
+    if setup.spans:
+        assert result.items, "no items to check the replaced range of"
+        for item in result.items:
+            assert setup.covered(item.replace_span) == setup.covered(setup.spans[0])
+            assert item.replace_span == setup.spans[0], item.label
+    by_label = {item.label: item for item in result.items}
+    for label, insert in (spec.get("insert") or {}).items():
+        assert by_label[label].insert_text == insert
+    for label, wanted in (spec.get("detail") or {}).items():
+        assert wanted in by_label[label].detail, by_label[label].detail
+    for label, wanted in (spec.get("documentation") or {}).items():
+        assert wanted in by_label[label].documentation, by_label[label].documentation
+    for label, expected in (spec.get("applied") or {}).items():
+        item = by_label[label]
+        span = item.replace_span
+        assert setup.text[: span.start] + item.insert_text + setup.text[span.end :] == expected
+    for label in spec.get("snippets", []):
+        assert by_label[label].is_snippet
+    if "kind" in spec:
+        assert {item.kind.value for item in result.items} == {spec["kind"]}
+
+
+def run_hover(setup: Setup, spec: dict[str, Any]) -> None:
+    result = hover(setup.site, setup.path, setup.document, setup.cursor)
+    if spec.get("none"):
+        assert result is None, result
+        return
+    assert result is not None, "no hover"
+    for wanted in spec.get("contains", []):
+        assert wanted in result.markdown, result.markdown
+    for unwanted in spec.get("absent", []):
+        assert unwanted not in result.markdown, result.markdown
+    if setup.spans:
+        assert setup.covered(result.span) == setup.covered(setup.spans[0])
+        assert result.span == setup.spans[0]
+
+
+def run_actions(setup: Setup, spec: dict[str, Any]) -> None:
+    selection = setup.spans[0] if setup.spans else Span(setup.cursor, setup.cursor)
+    findings = setup.site.check_document(setup.path, setup.document)
+    actions = code_actions(setup.site, setup.path, setup.document, selection, findings)
+    titles = [action.title for action in actions]
+    if "titles" in spec:
+        assert titles == spec["titles"]
+    for title in spec.get("includes", []):
+        assert title in titles, titles
+    for title in spec.get("absent", []):
+        assert title not in titles, titles
+    by_title = {action.title: action for action in actions}
+    for title, kind in (spec.get("kinds") or {}).items():
+        assert by_title[title].kind.value == kind
+    for title, expected in (spec.get("apply") or {}).items():
+        assert setup.applied(by_title[title].edits, setup.path) == expected
+    for action in actions:
+        if action.kind.value == "quickfix":
+            assert action.finding is not None and action.finding.fix is not None
+
+
+def _places(setup: Setup, locations: list[Location]) -> list[str]:
+    return [setup.place(location) for location in locations]
+
+
+def run_definition(setup: Setup, spec: dict[str, Any]) -> None:
+    locations = definition(setup.site, setup.path, setup.document, setup.cursor)
+    assert _places(setup, locations) == spec.get("locations", [])
+
+
+def run_references(setup: Setup, spec: dict[str, Any]) -> None:
+    include = spec.get("include_declaration", True)
+    locations = references(setup.site, setup.path, setup.document, setup.cursor, include)
+    assert _places(setup, locations) == spec.get("locations", [])
+
+
+def run_prepare_rename(setup: Setup, spec: dict[str, Any]) -> None:
+    result = prepare_rename(setup.site, setup.path, setup.document, setup.cursor)
+    if spec.get("none"):
+        assert result is None
+        return
+    assert result is not None
+    span, placeholder = result
+    assert placeholder == spec["placeholder"]
+    assert span == setup.spans[0], setup.covered(span)
+
+
+def run_rename(setup: Setup, spec: dict[str, Any]) -> None:
+    edits = rename(setup.site, setup.path, setup.document, setup.cursor, spec["new_name"])
+    if spec.get("none"):
+        assert edits is None
+        return
+    assert edits is not None
+    if "edited" in spec:
+        assert sorted(edits) == sorted(spec["edited"])
+    for path, expected in (spec.get("after") or {}).items():
+        assert expected in setup.applied(edits, path), setup.applied(edits, path)
+    if "after_text" in spec:
+        assert setup.applied(edits, setup.path) == spec["after_text"]
+
+
+def _outline(setup: Setup, symbols: list[Symbol], depth: int = 0) -> Iterator[str]:
+    for symbol in symbols:
+        assert symbol.span.start <= symbol.selection_span.start
+        assert symbol.selection_span.end <= symbol.span.end
+        for child in symbol.children:
+            assert symbol.span.start <= child.span.start and child.span.end <= symbol.span.end
+        yield "  " * depth + f"{symbol.name} ({symbol.kind.value})"
+        yield from _outline(setup, symbol.children, depth + 1)
+
+
+def run_document_symbols(setup: Setup, spec: dict[str, Any]) -> None:
+    symbols = document_symbols(setup.document, setup.site.settings)
+    assert list(_outline(setup, symbols)) == spec["outline"]
+    for name, covered in (spec.get("selections") or {}).items():
+        found = [s for s in _flatten(symbols) if s.name == name]
+        assert found and setup.covered(found[0].selection_span) == covered
+
+
+def _flatten(symbols: list[Symbol]) -> Iterator[Symbol]:
+    for symbol in symbols:
+        yield symbol
+        yield from _flatten(symbol.children)
+
+
+def run_workspace_symbols(setup: Setup, spec: dict[str, Any]) -> None:
+    found, incomplete = workspace_symbols(setup.site, spec["query"], spec.get("limit", 100))
+    assert [symbol.name for symbol in found] == spec["names"]
+    assert incomplete is spec.get("incomplete", False)
+    for symbol in found:
+        assert symbol.range == Range.point(symbol.range.start) and symbol.range.start.line == 0
+    for name, detail in (spec.get("details") or {}).items():
+        assert next(s.detail for s in found if s.name == name) == detail
+
+
+def run_document_links(setup: Setup, spec: dict[str, Any]) -> None:
+    links = document_links(setup.site, setup.path, setup.document)
+    assert [f"{setup.covered(link.span)} -> {link.target}" for link in links] == spec["links"]
+
+
+def run_folding(setup: Setup, spec: dict[str, Any]) -> None:
+    ranges = folding_ranges(setup.document)
+    assert [list(pair) for pair in ranges] == spec["ranges"]
+
+
+RUNNERS: dict[str, Callable[[Setup, dict[str, Any]], None]] = {
+    "completion": run_completion,
+    "hover": run_hover,
+    "actions": run_actions,
+    "definition": run_definition,
+    "references": run_references,
+    "prepare_rename": run_prepare_rename,
+    "rename": run_rename,
+    "document_symbols": run_document_symbols,
+    "workspace_symbols": run_workspace_symbols,
+    "document_links": run_document_links,
+    "folding": run_folding,
+}
+
+ALL_CASES = load_cases()
+
+
+@pytest.fixture(autouse=True)
+def features_never_fail(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """A feature that hits a bug logs it and answers "nothing"; in tests that is a failure."""
+    with caplog.at_level(logging.ERROR, logger="letterhead.features"):
+        yield
+    failures = [r for r in caplog.records if r.name.startswith("letterhead.features")]
+    assert not failures, "\n".join(r.getMessage() + "\n" + (r.exc_text or "") for r in failures)
+
+
+@pytest.mark.parametrize("case", ALL_CASES, ids=[f"{c.feature}:{c.name}" for c in ALL_CASES])
+def test_feature_case(tmp_path: Path, case: Case) -> None:
+    setup = build(tmp_path, case.spec)
+    RUNNERS[case.feature](setup, case.spec)
+
+
+def test_every_feature_has_cases() -> None:
+    assert {case.feature for case in ALL_CASES} == set(RUNNERS)
+
+
+# -- robustness: every feature, at every offset of awkward texts, never fails -------------------
+
+AWKWARD = [
+    "",
+    "---",
+    "---\n",
+    "---\ntags: [a, 'b\n",
+    "---\ntags: [日本映画, 😀 émoji, kh\n---\n_**Dear 😀**, 映画,_\n",
+    '---\r\ntitle: "Ça"\r\ntags:\r\n  - a\r\n  -\r\n---\r\n[x][y] [y]: {% post_url %}\r\n',
+    "---\n: : :\n- [\n---\n{% contentfor signature %}\n{{ page. }}\n",
+    "\ufeff---\ntitle: x\n---\n# 見出し 😀\n## b\n[a](</x y>) ![i](/images/the-act-of-killing.jpg)\n",
+    "---\ntags: khmer rouge\ncategories: {a: b}\nimage: [x]\nimdb: 12\n---\n[1]: \n",
+]
+
+
+@pytest.mark.parametrize("text", AWKWARD, ids=range(len(AWKWARD)))
+def test_no_feature_fails_at_any_offset(tmp_path: Path, text: str) -> None:
+    setup = build(tmp_path, {"text": text})
+    site, path, document = setup.site, setup.path, setup.document
+    for offset in range(-1, len(document.text) + 3):
+        complete(site, path, document, offset, limit=5)
+        hover(site, path, document, offset)
+        code_actions(site, path, document, Span(offset, offset + 2), [])
+        definition(site, path, document, offset)
+        references(site, path, document, offset)
+        prepare_rename(site, path, document, offset)
+        rename(site, path, document, offset, "new name")
+    document_symbols(document)
+    document_links(site, path, document)
+    folding_ranges(document)
+    workspace_symbols(site, "é😀")

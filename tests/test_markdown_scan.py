@@ -1,0 +1,196 @@
+"""The Markdown scanner against its oracles: kramdown (as Jekyll runs it) for heading ids, and
+bounds on the work any input can cost.
+
+The case-by-case behaviour is data in `tests/data/parse/markdown.yml` and `letter.yml`; the
+comparison with markdown-it-py on generated bodies is in `test_parser_properties.py`.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from letterhead.document import parse_document
+from letterhead.markdown import gfm_header_id_base, kramdown_header_id_base, scan_body
+
+RUBY = shutil.which("ruby")
+
+# Jekyll's default kramdown options (Jekyll 4.3 `Configuration::DEFAULTS["kramdown"]`).
+KRAMDOWN_IDS = r"""
+require "json"
+require "kramdown"
+require "kramdown-parser-gfm"
+options = {input: ARGV[0], auto_ids: true, entity_output: "as_char", hard_wrap: false,
+           smart_quotes: "lsquo,rsquo,ldquo,rdquo", toc_levels: (1..6).to_a}
+html = Kramdown::Document.new(STDIN.read, options).to_html
+ids = html.scan(/<h\d( id="([^"]*)")?>/).map { |match| match[1] || "" }
+puts JSON.generate(ids)
+"""
+
+
+def kramdown_available() -> bool:
+    if RUBY is None:
+        return False
+    probe = subprocess.run(
+        [RUBY, "-e", 'require "kramdown"; require "kramdown-parser-gfm"'],
+        capture_output=True,
+        check=False,
+    )
+    return probe.returncode == 0
+
+
+def kramdown_ids(markdown: str, parser: str) -> list[str]:
+    assert RUBY is not None
+    result = subprocess.run(
+        [RUBY, "-e", KRAMDOWN_IDS, parser],
+        input=markdown,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        check=True,
+    )
+    return list(json.loads(result.stdout))
+
+
+FIXED_HEADINGS = [
+    "The Act of Killing",
+    "The *Act* of Killing",
+    "Été à Paris, 1917",
+    "`code` here!",
+    "[a link](http://x) and ![img](y.png)",
+    "Don't stop... << x >> --- y -- z",
+    "😀 Smile 中文",
+    "a_b -- c",
+    "_emph_ and __strong__ snake_case_x",
+    "Tab\there",
+    "1917",
+    "2001: A Space Odyssey",
+    "Q&amp;A with the director",
+    "What's \"new\"?",
+    "Agne\u0300s Varda",
+    "x {#1bad}",
+    "Notes",
+    "Notes",
+    "Notes",
+    ";;",
+    ";;",
+    "<span>html</span> here",
+    "<https://example.org> autolink",
+    "Ça va ?",
+    "Straße – ß",
+    "ﬁlm ligature",
+    "Ⅻ roman numeral",
+    "x² superscript",
+]
+
+_WORDS = [
+    "film",
+    "Été",
+    "über",
+    "1917",
+    "中文",
+    "😀",
+    "a_b",
+    "O'Brien",
+    "--",
+    "...",
+    "&amp;",
+    "(director's cut)",
+    "*emphasis*",
+    "**strong**",
+    "`code`",
+    "[link](/x)",
+    "!",
+    "?",
+    ":",
+    "e\u0301",
+    "Ⅻ",
+    "½",
+    "x²",
+    "-",
+]
+
+
+def random_headings(count: int, seed: int) -> list[str]:
+    generator = random.Random(seed)
+    headings = []
+    for _ in range(count):
+        words = [generator.choice(_WORDS) for _ in range(generator.randint(1, 5))]
+        headings.append(" ".join(words))
+    return headings
+
+
+@pytest.mark.jekyll
+@pytest.mark.skipif(not kramdown_available(), reason="ruby with kramdown is not installed")
+@pytest.mark.parametrize("parser", ["GFM", "kramdown"])
+def test_heading_ids_match_kramdown(parser: str) -> None:
+    headings = FIXED_HEADINGS + random_headings(150, seed=7)
+    markdown = "".join(f"## {heading}\n\n" for heading in headings)
+    expected = kramdown_ids(markdown, parser)
+    document = parse_document(markdown, header_ids="gfm" if parser == "GFM" else "kramdown")
+    actual = [heading.anchor for heading in document.headings]
+    assert len(actual) == len(expected)
+    mismatches = [
+        (heading, want, got)
+        for heading, want, got in zip(headings, expected, actual, strict=True)
+        if want != got
+    ]
+    assert mismatches == []
+
+
+@pytest.mark.parametrize(
+    "text, gfm, kramdown",
+    [
+        ("The Act of Killing", "the-act-of-killing", "the-act-of-killing"),
+        ("Été à Paris", "été-à-paris", "t--paris"),
+        ("1917: Été", "1917-été", "t"),
+        (";;", "", ""),
+    ],
+)
+def test_id_bases(text: str, gfm: str, kramdown: str) -> None:
+    assert gfm_header_id_base(text) == gfm
+    assert kramdown_header_id_base(text) == kramdown
+
+
+# -- bounded work -----------------------------------------------------------------------------
+
+PATHOLOGICAL = {
+    "one 1 MB line of brackets": "[" * 500_000 + "]" * 500_000,
+    "one 1 MB line of openers": "![" * 500_000,
+    "unclosed code spans of every length": " ".join("`" * n for n in range(1, 1400)),
+    "many unclosed angle brackets": "<!-- <? <![CDATA[ " * 40_000,
+    "many unclosed links": "[a](" * 200_000,
+    "deep parentheses": "[a](" + "(" * 300_000,
+    "100,000 lines": "[a]: /x\n" * 50_000 + "text [a] `c`\n" * 50_000,
+    "100,000 fence lines": "```\n" * 100_000,
+    "long label": "[" + "a" * 1_000_000 + "]: /x\n",
+    "Liquid openers": "{%" * 300_000,
+    "Liquid outputs": "{{ x " * 200_000,
+    "salutation with a 1 MB line": "Dear " + " " * 1_000_000 + "x",
+    "many headings": "## a\n" * 100_000,
+}
+
+
+@pytest.mark.parametrize("name", list(PATHOLOGICAL))
+def test_pathological_bodies_finish_quickly(name: str) -> None:
+    text = PATHOLOGICAL[name]
+    started = time.perf_counter()
+    document = parse_document(text)
+    elapsed = time.perf_counter() - started
+    # A guard against quadratic behaviour, not a benchmark: linear work on 1 MB takes well under
+    # a second, quadratic work would take minutes.
+    assert elapsed < 3.0, f"{name}: {elapsed:.2f} s"
+    for link in document.links:
+        assert 0 <= link.span.start <= link.span.end <= len(text)
+
+
+def test_scan_body_respects_its_bounds() -> None:
+    text = "[a](/x)\n\n[b](/y)\n\n[c](/z)\n"
+    middle = text.index("[b]")
+    scan = scan_body(text, middle, text.index("[c]"))
+    assert [link.target for link in scan.links] == ["/y"]
