@@ -60,10 +60,7 @@ def resolve(document: Document, path: str) -> Any:
     value: Any = document
     for match in _STEP.finditer(path):
         name, index = match.groups()
-        if name is not None:
-            value = getattr(value, name)
-        else:
-            value = value[int(index)]
+        value = getattr(value, name) if name is not None else value[int(index)]
     return value
 
 
@@ -178,7 +175,12 @@ DECODE_CASES: list[tuple[str, bytes, str, list[tuple[str, int, int]]]] = [
     # (name, bytes, expected text, expected problems as (code, start, end))
     ("plain UTF-8", "---\ntitle: Été 😀\n---\n".encode(), "---\ntitle: Été 😀\n---\n", []),
     ("UTF-8 with BOM", b"\xef\xbb\xbf---\n", "---\n", []),
-    ("UTF-16 LE with BOM", "\ufeff---\ntitle: 中文\n".encode("utf-16-le"), "---\ntitle: 中文\n", []),
+    (
+        "UTF-16 LE with BOM",
+        "\ufeff---\ntitle: 中文\n".encode("utf-16-le"),
+        "---\ntitle: 中文\n",
+        [],
+    ),
     ("UTF-16 BE with BOM", "\ufeff---\nt: 😀\n".encode("utf-16-be"), "---\nt: 😀\n", []),
     ("empty file", b"", "", []),
     ("Latin-1 bytes", "café".encode("latin-1"), "caf\ufffd", [("encoding", 3, 4)]),
@@ -188,7 +190,7 @@ DECODE_CASES: list[tuple[str, bytes, str, list[tuple[str, int, int]]]] = [
         "😀é\ufffdx",
         [("encoding", 2, 3)],
     ),
-    ("truncated UTF-8 at the end", "ab".encode() + "é".encode()[:1], "ab\ufffd", [("encoding", 2, 3)]),
+    ("truncated UTF-8 at the end", b"ab" + "é".encode()[:1], "ab\ufffd", [("encoding", 2, 3)]),
     ("NUL bytes", b"---\ntitle: x\x00\x01\n", "", [("binary", 0, 0)]),
     ("a PNG", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "", [("binary", 0, 0)]),
     ("odd-length UTF-16", b"\xff\xfea\x00b", "a\ufffd", [("encoding", 1, 2)]),

@@ -13,6 +13,7 @@ Keys each feature understands are listed in `RUNNERS` below; adding a case is ad
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import shutil
@@ -23,10 +24,13 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from letterhead.check import LoadedSite, load_site
-from letterhead.document import Document
+from letterhead.check import LoadedSite, entry_for, load_site
+from letterhead.document import Document, parse_document
 from letterhead.features.actions import code_actions
+from letterhead.features.catalog import Catalog, catalog_for
 from letterhead.features.completion import complete
 from letterhead.features.folding import folding_ranges
 from letterhead.features.hover import hover
@@ -37,6 +41,7 @@ from letterhead.features.types import Location, Symbol
 from letterhead.findings import TextEdit
 from letterhead.fixes import apply_edits
 from letterhead.positions import LineIndex, Range, Span
+from letterhead.site.model import EntryKind, SourceFile
 
 CASES = Path(__file__).parent / "cases"
 BASE_SITE = CASES / "base-site"
@@ -327,13 +332,37 @@ RUNNERS: dict[str, Callable[[Setup, dict[str, Any]], None]] = {
 ALL_CASES = load_cases()
 
 
-@pytest.fixture(autouse=True)
-def features_never_fail(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+class _Failures(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@contextlib.contextmanager
+def _no_feature_errors() -> Iterator[None]:
     """A feature that hits a bug logs it and answers "nothing"; in tests that is a failure."""
-    with caplog.at_level(logging.ERROR, logger="letterhead.features"):
+    handler = _Failures()
+    logger = logging.getLogger("letterhead.features")
+    logger.addHandler(handler)
+    try:
         yield
-    failures = [r for r in caplog.records if r.name.startswith("letterhead.features")]
-    assert not failures, "\n".join(r.getMessage() + "\n" + (r.exc_text or "") for r in failures)
+    finally:
+        logger.removeHandler(handler)
+    messages = [
+        record.getMessage() + "\n" + logging.Formatter().formatException(record.exc_info)
+        for record in handler.records
+        if record.exc_info
+    ]
+    assert not handler.records, "\n".join(messages)
+
+
+@pytest.fixture(autouse=True)
+def features_never_fail() -> Iterator[None]:
+    with _no_feature_errors():
+        yield
 
 
 @pytest.mark.parametrize("case", ALL_CASES, ids=[f"{c.feature}:{c.name}" for c in ALL_CASES])
@@ -377,3 +406,81 @@ def test_no_feature_fails_at_any_offset(tmp_path: Path, text: str) -> None:
     document_links(site, path, document)
     folding_ranges(document)
     workspace_symbols(site, "é😀")
+
+
+# -- the catalog follows the index, incrementally -------------------------------------------------
+
+
+def test_catalog_updates_match_a_fresh_catalog(tmp_path: Path) -> None:
+    """Re-adding, changing and removing documents leaves the cached lists exactly as a catalog
+    built from scratch would make them."""
+    setup = build(tmp_path, {"text": "---\ntitle: Case\ntags: [letters, zebra]\n---\nText.\n"})
+    site = setup.site
+    catalog = catalog_for(site.index)
+
+    def snapshot(catalog: Catalog) -> tuple[object, ...]:
+        return (
+            [(n.text, n.count, n.variants) for n in catalog.ranked_names("tags")],
+            [(n.text, n.count) for n in catalog.ranked_names("categories")],
+            [(r.path, r.title, r.url, r.entry.data.get("stars")) for r in catalog.newest_first()],
+            catalog.ranked_values("position"),
+            catalog.images(site.settings.image_dirs),
+            catalog.search("title").text,
+            catalog.search("title").starts,
+            catalog.search("url").text,
+        )
+
+    snapshot(catalog)  # build everything once, then change the index under it
+
+    def add(path: str, text: str) -> None:
+        document = parse_document(text)
+        source = SourceFile(path, EntryKind.POST, "posts", path)
+        site.index.add(entry_for(site.site, source, document, None), document)
+
+    add(setup.path, "---\ntitle: Case\ntags: [Letters, khmer rouge]\nposition: Gaffer\n---\n")
+    snapshot(catalog)
+    add(setup.path, "---\ntitle: A longer title, Çà 😀\nstars: 2\ntags: [Letters]\n---\n")
+    add("_posts/2014-03-07-the-missing-picture.md", "---\ntitle: Shorter\nstars: 1\n---\n")
+    assert snapshot(catalog) == snapshot(Catalog(site.index))
+    add("_posts/2016-01-01-new.md", "---\ntitle: New\ntags: [zebra, cambodia]\n---\n")
+    add("_posts/2014-05-02-s21.md", "---\ntitle: S21 again\ncategories: [on-video]\n---\n")
+    site.index.remove("_posts/2013-09-13-the-act-of-killing.md")
+    site.index.remove("images/the-missing-picture.jpg")
+    assert snapshot(catalog) == snapshot(Catalog(site.index))
+
+
+# -- robustness: random texts --------------------------------------------------------------------
+
+_ALPHABET = "-:[]{}#'\"*_|>!%&,.() \n\r\t\\$/abkrt0159éÇ日本😀"
+
+
+@pytest.fixture(scope="module")
+def fuzz_site(tmp_path_factory: pytest.TempPathFactory) -> LoadedSite:
+    return build(tmp_path_factory.mktemp("fuzz"), {"text": "---\ntitle: x\n---\n"}).site
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    body=st.text(alphabet=_ALPHABET, max_size=80),
+    front=st.text(alphabet=_ALPHABET, max_size=60),
+    offset=st.integers(min_value=-5, max_value=200),
+)
+def test_no_feature_fails_on_random_text(
+    fuzz_site: LoadedSite, body: str, front: str, offset: int
+) -> None:
+    text = f"---\ntitle: x\n{front}\n---\n{body}"
+    document = parse_document(text)
+    site, path = fuzz_site, DEFAULT_PATH
+    with _no_feature_errors():
+        complete(site, path, document, offset, limit=3)
+        hover(site, path, document, offset)
+        code_actions(site, path, document, Span(offset, offset + 3), [])
+        definition(site, path, document, offset)
+        references(site, path, document, offset)
+        prepare_rename(site, path, document, offset)
+        rename(site, path, document, offset, "z")
+        document_symbols(document)
+        document_links(site, path, document)
+        folding_ranges(document)

@@ -367,7 +367,7 @@ def test_jekyll_builds_a_generated_site(tmp_path: Path) -> None:
     result = generate.generate_site(tmp_path / "site", reviews=40, seed=4)
     built = tmp_path / "built"
     run = subprocess.run(
-        ["jekyll", "build", "-q", "-s", str(result.root), "-d", str(built)],
+        ["jekyll", "build", "-q", "--disable-disk-cache", "-s", str(result.root), "-d", str(built)],
         capture_output=True,
         text=True,
         check=False,
@@ -387,7 +387,7 @@ def test_jekyll_builds_the_example_site(tmp_path: Path) -> None:
         pytest.skip("jekyll is not installed")
     built = tmp_path / "built"
     run = subprocess.run(
-        ["jekyll", "build", "-q", "-s", str(EXAMPLE), "-d", str(built)],
+        ["jekyll", "build", "-q", "--disable-disk-cache", "-s", str(EXAMPLE), "-d", str(built)],
         capture_output=True,
         text=True,
         check=False,

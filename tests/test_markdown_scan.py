@@ -71,7 +71,7 @@ FIXED_HEADINGS = [
     "1917",
     "2001: A Space Odyssey",
     "Q&amp;A with the director",
-    "What's \"new\"?",
+    'What\'s "new"?',
     "Agne\u0300s Varda",
     "x {#1bad}",
     "Notes",
@@ -184,7 +184,7 @@ def test_pathological_bodies_finish_quickly(name: str) -> None:
     elapsed = time.perf_counter() - started
     # A guard against quadratic behaviour, not a benchmark: linear work on 1 MB takes well under
     # a second, quadratic work would take minutes.
-    assert elapsed < 3.0, f"{name}: {elapsed:.2f} s"
+    assert elapsed < 10.0, f"{name}: {elapsed:.2f} s"
     for link in document.links:
         assert 0 <= link.span.start <= link.span.end <= len(text)
 

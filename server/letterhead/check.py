@@ -118,9 +118,15 @@ def load_site(root: Path, now: datetime | None = None) -> LoadedSite:
 
 def relative_paths(loaded: LoadedSite, paths: Iterable[Path]) -> list[str]:
     """The site-relative paths of the given files and folders that the rules check."""
-    root = loaded.root.resolve()
+    return select_paths(loaded.root, loaded.checked_paths(), paths)
+
+
+def select_paths(root: Path, checked: Iterable[str], paths: Iterable[Path]) -> list[str]:
+    """Those of `checked` (site-relative) that are, or lie under, one of `paths`."""
+    root = root.resolve()
+    checked = list(checked)
+    known = set(checked)
     wanted: set[str] = set()
-    checked = loaded.checked_paths()
     for path in paths:
         absolute = path.resolve()
         try:
@@ -130,7 +136,7 @@ def relative_paths(loaded: LoadedSite, paths: Iterable[Path]) -> list[str]:
         if absolute.is_dir():
             prefix = "" if relative == "." else relative + "/"
             wanted.update(p for p in checked if p.startswith(prefix))
-        elif relative in loaded.documents:
+        elif relative in known:
             wanted.add(relative)
     return sorted(wanted)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -26,6 +27,7 @@ from letterhead.check import (
 )
 from letterhead.findings import Severity, TextEdit
 from letterhead.fixes import apply_edits, plan_fixes
+from letterhead.parallel import check_paths
 from letterhead.refactor import TAXONOMY_KEYS, rename_taxonomy
 from letterhead.report import FORMATS, RENDERERS, Located
 from letterhead.rules import all_rules, find_rule
@@ -69,6 +71,13 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--format", choices=FORMATS, default="text")
     check.add_argument(
         "--fix", action="store_true", help="apply safe fixes, then report what is left"
+    )
+    check.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="processes to use (default: one per core; large sites only)",
     )
     check.add_argument(
         "--fail-on",
@@ -138,18 +147,29 @@ def _check(arguments: argparse.Namespace) -> int:
     fail_on: Severity | None = Severity.parse(arguments.fail_on) if arguments.fail_on else None
     failing = False
     for root, paths in sites.items():
-        loaded = load_site(root)
-        wanted = relative_paths(loaded, paths)
         if arguments.fix:
-            loaded = _fix_site(loaded, wanted)
+            loaded = load_site(root)
+            loaded = _fix_site(loaded, relative_paths(loaded, paths))
             wanted = relative_paths(loaded, paths)
-        findings = check_site(loaded, wanted)
+            findings, settings = check_site(loaded, wanted), loaded.settings
+        else:
+            findings, wanted, settings = check_paths(root, paths, arguments.jobs)
         files += len(wanted)
-        threshold = fail_on or loaded.settings.fail_on
+        threshold = fail_on or settings.fail_on
         failing = failing or any(f.severity.rank >= threshold.rank for f in findings)
         located.extend(Located(f, _display_path(root, f.path)) for f in findings)
-    print(RENDERERS[arguments.format](located, files))
+    print(printable(RENDERERS[arguments.format](located, files)))
     return EXIT_FINDINGS if failing else EXIT_CLEAN
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    """`text` with lone surrogates as U+FFFD: a file name that is not UTF-8 reaches Python with
+    its bytes as surrogates, which no UTF-8 report can hold (printing them would raise, or
+    write bytes a JSON reader rejects)."""
+    return _LONE_SURROGATE.sub("\ufffd", text)
 
 
 def _fix_site(loaded: LoadedSite, wanted: list[str]) -> LoadedSite:
@@ -179,8 +199,9 @@ def write_edits(path: Path, edits: Sequence[TextEdit], max_bytes: int) -> bool:
     new_text, applied = apply_edits(text, edits)
     if applied == 0 or new_text == text:
         return False
-    if raw.startswith(b"\xff\xfe") or raw.startswith(b"\xfe\xff"):
-        encoded = new_text.lstrip("\ufeff").encode("utf-16")
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # the same byte order mark and order
+        order = "utf-16-le" if raw.startswith(b"\xff\xfe") else "utf-16-be"
+        encoded = raw[:2] + new_text.lstrip("\ufeff").encode(order)
     else:
         encoded = new_text.encode("utf-8")
         if raw.startswith(b"\xef\xbb\xbf") and not new_text.startswith("\ufeff"):

@@ -9,6 +9,7 @@ fence-aware scanner for links, definitions and headings) and `liquid` (tags and 
 from __future__ import annotations
 
 import datetime
+import functools
 import unicodedata
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -45,9 +46,7 @@ class FrontMatterEntry:
 
     key: str
     key_span: Span
-    value: (
-        Any  # the constructed Python value (safe loader: str, int, float, bool, date, list, dict)
-    )
+    value: Any  # as the safe loader builds it: str, int, float, bool, date, list, dict
     value_span: Span  # the value as written; empty span right after the colon for a null value
     style: ValueStyle
     items: list[ListItem] | None = None  # for lists of scalars: each item with its span
@@ -236,8 +235,11 @@ def as_date(value: Any) -> datetime.date | None:
     return None
 
 
+@functools.lru_cache(maxsize=65536)  # a site has a few thousand names, folded over and over
 def fold(text: str) -> str:
     """The folded form of a tag: case, accents, spacing, hyphens and underscores ignored."""
+    if text.isascii():
+        return " ".join(text.lower().replace("-", " ").replace("_", " ").split())
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
     return " ".join(stripped.casefold().replace("-", " ").replace("_", " ").split())

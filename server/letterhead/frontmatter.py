@@ -9,7 +9,7 @@ graph is measured: alias bombs, recursive aliases and deep nesting are refused i
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
@@ -34,12 +34,41 @@ _OPENING = re.compile(r"\ufeff?---[ \t]*(\r\n|\r|\n|\Z)")
 # A closing fence is a line of its own; lines may end at "\r" alone, which `re.M` does not know.
 _CLOSING = re.compile(r"[\r\n](---|\.\.\.)[ \t]*(?=\r|\n|\Z)")
 _LINE_END = re.compile(r"\r\n|\r|\n|\Z")
+_NO_VALUE = object()
 _ANCHOR_AND_TAG = re.compile(r"(?:&\S+[ \t]+)?(!\S*)")
 _ALIAS = re.compile(r"\*[^\s,\[\]{}]+")
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_MAX_REMEMBERED_TAGS = 20_000
 _NULL_TAG = "tag:yaml.org,2002:null"
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+_INT_TAG = "tag:yaml.org,2002:int"
+_FLOAT_TAG = "tag:yaml.org,2002:float"
+_BOOLS = yaml.constructor.SafeConstructor.bool_values
 _STR_TAG = "tag:yaml.org,2002:str"
+
+
+class _Loader(yaml.CSafeLoader):
+    """The C safe loader, with the tag resolution of plain scalars remembered.
+
+    The C parser asks the Python resolver for the tag of every scalar, and that costs as much as
+    the parsing itself. A plain scalar's tag depends on its text alone, and front matter repeats
+    the same texts (`true`, `review`, tag names) across a whole site, so answers are kept.
+    """
+
+    _plain_tags: ClassVar[dict[str, str]] = {}
+
+    def resolve(self, kind: type[yaml.Node], value: Any, implicit: Any) -> Any:
+        if kind is yaml.ScalarNode:
+            if not implicit[0]:
+                return _STR_TAG  # a quoted or block scalar
+            tag = _Loader._plain_tags.get(value)
+            if tag is None:
+                tag = super().resolve(kind, value, implicit)
+                if len(_Loader._plain_tags) < _MAX_REMEMBERED_TAGS:
+                    _Loader._plain_tags[value] = tag
+            return tag
+        return super().resolve(kind, value, implicit)
 
 
 def split_front_matter(text: str) -> tuple[FrontMatter | None, int]:
@@ -97,7 +126,7 @@ def read_yaml(text: str, front_matter: FrontMatter) -> None:
         )
         return
     yaml_text = text[start:end]
-    loader = yaml.CSafeLoader(yaml_text)
+    loader = _Loader(yaml_text)
     try:
         _read(text, start, yaml_text, loader, front_matter)
     except Exception as error:  # a last guard: the loader must never take the engine down
@@ -111,7 +140,7 @@ def read_yaml(text: str, front_matter: FrontMatter) -> None:
 
 
 def _read(
-    text: str, offset: int, yaml_text: str, loader: yaml.CSafeLoader, front_matter: FrontMatter
+    text: str, offset: int, yaml_text: str, loader: _Loader, front_matter: FrontMatter
 ) -> None:
     try:
         root = loader.get_single_node()
@@ -250,7 +279,7 @@ def _node_span(node: yaml.Node, offset: int, yaml_text: str) -> Span:
 class _EntryReader:
     """Turns the top-level pairs of the root mapping into `FrontMatterEntry`s."""
 
-    def __init__(self, text: str, offset: int, yaml_text: str, loader: yaml.CSafeLoader) -> None:
+    def __init__(self, text: str, offset: int, yaml_text: str, loader: _Loader) -> None:
         self.text = text
         self.offset = offset
         self.yaml_text = yaml_text
@@ -305,26 +334,46 @@ class _EntryReader:
         value_start = value_node.start_mark.index
         if (
             type(value_node) is yaml.ScalarNode
-            and value_node.tag == _STR_TAG
             and value_node.style in ("", None, '"', "'")
             and value_start > key_start
             and self.yaml_text[value_start] not in "!&"
         ):
-            # The common case, a plain or quoted string, without helpers.
-            value_span = Span(offset + value_start, offset + value_node.end_mark.index)
-            style = ValueStyle.QUOTED if value_node.style else ValueStyle.PLAIN
-            return FrontMatterEntry(key, key_span, value_node.value, value_span, style)
+            # The common cases, a plain or quoted string, boolean or number, without helpers.
+            tag = value_node.tag
+            value: Any = _NO_VALUE
+            if tag == _STR_TAG:
+                value = value_node.value
+            elif tag == _BOOL_TAG:
+                value = _BOOLS.get(value_node.value.lower(), _NO_VALUE)
+            elif tag == _NULL_TAG:
+                value_end = value_node.end_mark.index
+                if value_end == value_start:  # `excerpt:` with nothing after the colon
+                    colon = self.yaml_text.rfind(":", key_node.end_mark.index, value_start)
+                    if colon >= 0:
+                        at = offset + colon + 1
+                        return FrontMatterEntry(key, key_span, None, Span(at, at), ValueStyle.NULL)
+                else:
+                    value = None
+            elif tag in (_INT_TAG, _FLOAT_TAG):
+                try:
+                    value = self.loader.yaml_constructors[tag](self.loader, value_node)
+                except Exception:  # never for what the resolver accepted, but stay safe
+                    value = _NO_VALUE
+            if value is not _NO_VALUE:
+                value_span = Span(offset + value_start, offset + value_node.end_mark.index)
+                style = ValueStyle.QUOTED if value_node.style else ValueStyle.PLAIN
+                return FrontMatterEntry(key, key_span, value, value_span, style)
         value_span, is_alias = self._value_span(key_span, value_node)
         style = self._style(value_node, value_span)
         value = self._construct(value_node)
-        tag = None
+        written_tag = None
         if not is_alias and self.text[value_span.start : value_span.start + 1] in ("!", "&"):
             written = _ANCHOR_AND_TAG.match(self.text, value_span.start, value_span.end)
-            tag = written.group(1) if written is not None else None
+            written_tag = written.group(1) if written is not None else None
         items = None
         if not is_alias and isinstance(value_node, yaml.SequenceNode):
             items = self._items(value_node, value, value_span)
-        return FrontMatterEntry(key, key_span, value, value_span, style, items, tag)
+        return FrontMatterEntry(key, key_span, value, value_span, style, items, written_tag)
 
     def _value_span(self, key_span: Span, node: yaml.Node) -> tuple[Span, bool]:
         span = _node_span(node, self.offset, self.yaml_text)

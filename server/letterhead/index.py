@@ -79,17 +79,28 @@ class SiteIndex:
 
     def add(self, entry: Entry, document: Document | None) -> None:
         """Add (or replace) one file. `document` is None for static files."""
-        self.remove(entry.path)
         if entry.kind is EntryKind.STATIC:
+            self.insert(entry, None)
+        else:
+            self.insert(entry, self.record(entry, document))
+
+    def record(self, entry: Entry, document: Document | None) -> IndexedDocument:
+        """What the index keeps of one document; computed apart from `insert` so that worker
+        processes can parse and summarise while one process builds the index."""
+        return IndexedDocument(
+            entry=entry,
+            tags=taxonomy_values(entry.data.get("tags")),
+            categories=taxonomy_values(entry.data.get("categories")),
+            link_keys=tuple(self._link_keys(document)) if document is not None else (),
+            anchors=frozenset(document.anchors()) if document is not None else frozenset(),
+        )
+
+    def insert(self, entry: Entry, indexed: IndexedDocument | None) -> None:
+        """Add (or replace) one file from its record (None for static files)."""
+        self.remove(entry.path)
+        if indexed is None:
             self.statics[entry.path] = entry
         else:
-            indexed = IndexedDocument(
-                entry=entry,
-                tags=taxonomy_values(entry.data.get("tags")),
-                categories=taxonomy_values(entry.data.get("categories")),
-                link_keys=tuple(self._link_keys(document)) if document is not None else (),
-                anchors=frozenset(document.anchors()) if document is not None else frozenset(),
-            )
             self.documents[entry.path] = indexed
             if indexed.is_review:
                 self.tags.add(entry.path, indexed.tags)

@@ -85,10 +85,13 @@ def scan_liquid(text: str, start: int = 0, end: int | None = None) -> LiquidScan
         if text[tag_start + 1] == "{":
             close = text.find("}}", tag_start + 2, end) if outputs_can_close else -1
             if close < 0:
-                outputs_can_close = False  # no `}}` after this one, so none after later ones
-                scan.errors.append(
-                    LiquidError("`{{` is never closed: add `}}`", Span(tag_start, tag_start + 2))
-                )
+                if outputs_can_close:  # the first one only: no `}}` follows any later one
+                    scan.errors.append(
+                        LiquidError(
+                            "`{{` is never closed: add `}}`", Span(tag_start, tag_start + 2)
+                        )
+                    )
+                outputs_can_close = False
                 pos = tag_start + 2
                 continue
             output = _make_tag(text, "{{", tag_start, tag_start + 2, close, close + 2)

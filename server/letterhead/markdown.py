@@ -40,7 +40,7 @@ _HEADER_ID = re.compile(r"[ \t]\{#([A-Za-z][\w:-]*)\}$")
 _CLOSING_HASHES = re.compile(r"[ \t]#+$")
 _SETEXT = re.compile(r" {0,3}(=+|-+)[ \t]*$")
 _THEMATIC = re.compile(r" {0,3}([-*_])[ \t]*(?:\1[ \t]*){2,}$")
-_LIST_ITEM = re.compile(r" {0,3}(?:[-+*]|\d{1,9}[.)])(?:[ \t]|$)")
+_LIST_ITEM = re.compile(r" {0,3}(?:[-+*]|\d{1,9}[.)])(?=[ \t]|$)")
 _IAL = re.compile(r" {0,3}\{:(?!:)([^}\r\n]*)\}[ \t]*$")
 _IAL_ID = re.compile(r"(?:^|\s)#([A-Za-z][\w:-]*)")
 _HTML_BLOCK_RAW = re.compile(r" {0,3}<(script|pre|style|textarea)(?:[ \t>]|$)", re.IGNORECASE)
@@ -72,6 +72,8 @@ _DEFINITION = re.compile(
 )
 _BLANK_LINE = re.compile(rf"{_NL}[ \t]*{_NL}")
 _LINE_SPLIT = re.compile(r"(\r\n|\r|\n)")
+_QUOTE_PREFIX = re.compile(r"(?:>[ ]?)+")
+_LEADING_BLOCKS = 8  # blocks kept to find the salutation past paragraphs of Liquid only
 
 
 @dataclass(slots=True)
@@ -124,15 +126,19 @@ class _Blocks:
         self.regions: list[tuple[int, int]] = []
         self.headings: list[_HeadingLine] = []
         self.definitions: list[ReferenceDefinition] = []
-        self.first_paragraph: Span | None = None
+        # The first blocks of the body, a paragraph's span or None for any other block.
+        self.leading: list[Span | None] = []
 
     def scan(self, start: int, end: int) -> None:
         text = self.text
         paragraph_start = -1  # offset of the open paragraph's first line, -1 when none
         paragraph_end = -1
         paragraph_lines = 0
-        seen_block = False  # for the salutation: is the first block a paragraph?
-        in_list = False  # indented lines after a list item continue it, they are not code
+        leading = self.leading
+        # The content column of the open list item: lines indented that far after a blank line
+        # continue the item (they are not code). 0 when no list is open.
+        list_indent = 0
+        in_quote = False  # the previous line was in a block quote
         fence_char = ""
         fence_length = 0
         html_until: str | None = None  # the end condition of an open HTML block
@@ -141,13 +147,16 @@ class _Blocks:
         pending_id: str | None = None  # an IAL line before a heading
         regions = self.regions
 
+        def note_block(paragraph: Span | None) -> None:
+            if len(leading) < _LEADING_BLOCKS:
+                leading.append(paragraph)
+
         def close_paragraph() -> None:
-            nonlocal paragraph_start, paragraph_lines, seen_block
+            nonlocal paragraph_start, paragraph_lines, in_quote
+            in_quote = False  # whatever closes a paragraph ends a quote's lazy lines too
             if paragraph_start >= 0:
                 regions.append((paragraph_start, paragraph_end))
-                if not seen_block:
-                    self.first_paragraph = Span(paragraph_start, paragraph_end)
-                seen_block = True
+                note_block(Span(paragraph_start, paragraph_end))
                 paragraph_start = -1
                 paragraph_lines = 0
 
@@ -160,6 +169,7 @@ class _Blocks:
                 close_paragraph()  # the commonest special line: an empty one
                 pending_id = None
                 last_heading = None
+                in_quote = False
                 continue
             line_end = offset + len(line)
             if offset < skip_until:
@@ -182,37 +192,42 @@ class _Blocks:
                 continue
             first = line[:1]
             if first and first not in _SPECIAL_START:
-                # Plain prose: starts or continues a paragraph.
+                # Plain prose: starts or continues a paragraph (lazily, in a quote or a list).
                 if paragraph_start < 0:
                     paragraph_start = offset
                     pending_id = None
-                    in_list = False
+                    list_indent = 0
                 paragraph_end = line_end
                 paragraph_lines += 1
                 continue
             if not line.strip(" \t"):
                 close_paragraph()
                 pending_id = None
+                in_quote = False
                 continue
-            columns, chars = _indent_width(line)
-            if columns < 2 and paragraph_start < 0:
-                in_list = False  # a block at the margin ends a list (a new item restarts it)
-            if columns >= 4 and paragraph_start < 0 and not in_list:
-                seen_block = True  # indented code
+            columns, chars = _indent_width(line) if first in " \t" else (0, 0)
+            if in_quote and line[chars] != ">":
+                in_quote = paragraph_start >= 0  # a lazy continuation stays in the quote
+            if paragraph_start < 0 and columns < list_indent:
+                list_indent = 0  # a block left of the item's content ends the list
+            if columns >= 4 + list_indent and paragraph_start < 0:
+                note_block(None)  # indented code
                 continue
             first = line[chars]
             if first in "`~":
                 fence = _FENCE.match(line)
                 if fence is not None and not (first == "`" and "`" in fence.group(3)):
                     close_paragraph()
-                    seen_block = True
+                    note_block(None)
+                    list_indent = list_indent if columns >= list_indent else 0  # not lazy
                     fence_char, fence_length = first, len(fence.group(2))
                     continue
             elif first == "#" and columns <= 3:
                 atx = _ATX.match(line)
                 if atx is not None:
                     close_paragraph()
-                    seen_block = True
+                    note_block(None)
+                    list_indent = list_indent if columns >= list_indent else 0
                     last_heading = self._atx(offset, line, pending_id)
                     pending_id = None
                     if last_heading is not None:
@@ -220,19 +235,21 @@ class _Blocks:
                     else:  # a CommonMark heading that kramdown reads as text: links still count
                         regions.append((offset + atx.end(1), line_end))
                     continue
-            elif first in "=-" and paragraph_start >= 0 and _SETEXT.match(line):
+            elif (
+                first in "=-"
+                and paragraph_start >= 0
+                and not in_quote  # an underline cannot be a lazy line of a quote or a list
+                and columns >= list_indent
+                and _SETEXT.match(line)
+            ):
+                # The paragraph is a setext heading (for CommonMark, and so for its links), but
+                # kramdown gives an id only to a heading of one line.
                 if paragraph_lines == 1:
-                    # kramdown makes a heading only of a one-line paragraph.
-                    heading = self._setext(paragraph_start, paragraph_end, line, line_end)
-                    regions.append((paragraph_start, paragraph_end))
-                    if not seen_block:
-                        seen_block = True
-                    paragraph_start = -1
-                    paragraph_lines = 0
-                    last_heading = heading
-                    continue
-                paragraph_end = line_end
-                paragraph_lines += 1
+                    last_heading = self._setext(paragraph_start, paragraph_end, line, line_end)
+                regions.append((paragraph_start, paragraph_end))
+                note_block(None)
+                paragraph_start = -1
+                paragraph_lines = 0
                 continue
             elif first == "{" and columns <= 3:
                 ial = _IAL.match(line)
@@ -248,32 +265,69 @@ class _Blocks:
                 html_until = self._html_block(line, paragraph_start >= 0)
                 if html_until is not None:
                     close_paragraph()
-                    seen_block = True
+                    note_block(None)
+                    list_indent = list_indent if columns >= list_indent else 0
                     if html_until and html_until in line.lower()[chars + 1 :]:
                         html_until = None
                     continue
-            elif first == "[" and paragraph_start < 0 and (columns <= 3 or in_list):
+            elif first == ">" and columns <= 3:
+                if not in_quote:
+                    close_paragraph()  # a block quote starts a block, even after a paragraph
+                    if columns < list_indent:
+                        list_indent = 0  # and, left of a list item's content, ends the list
+                in_quote = True
+                quoted = _QUOTE_PREFIX.match(line, chars)
+                quoted_end = quoted.end() if quoted is not None else chars + 1
+                inner_columns, inner_chars = _indent_width(line[quoted_end:])
+                inner = quoted_end + inner_chars
+                if paragraph_start < 0 and inner < len(line):
+                    if inner_columns >= 4:
+                        note_block(None)  # indented code inside the quote
+                        continue
+                    if line.startswith("[", inner):
+                        # A definition in a quote: one line only (the next has its own `>`).
+                        definition = self._definition(offset, offset + inner, line_end)
+                        if definition is not None:
+                            self.definitions.append(definition)
+                            note_block(None)
+                            continue
+                if paragraph_start < 0:
+                    paragraph_start = offset
+                paragraph_end = line_end
+                paragraph_lines += 1
+                continue
+            elif first == "[" and paragraph_start < 0 and columns <= 3 + list_indent:
                 definition = self._definition(offset, offset + chars, end)
                 if definition is not None:
                     self.definitions.append(definition)
-                    seen_block = True
+                    note_block(None)
                     skip_until = definition.span.end
                     continue
             if first in "-*_" and _THEMATIC.match(line):
                 close_paragraph()
-                seen_block = True
-                in_list = False
+                note_block(None)
+                list_indent = list_indent if columns >= list_indent else 0
                 continue
             item = _LIST_ITEM.match(line) if first in "-*+0123456789" else None
             if item is not None:
                 close_paragraph()
-                in_list = True
-                content = len(line) - len(line[item.end() :].lstrip(" \t"))
+                marker_end = item.end()
+                marker_column = columns + marker_end - chars
+                spaces, space_chars = _indent_width(line[marker_end:])
+                content = marker_end + space_chars
+                if content == len(line) or spaces > 4:
+                    # Blank after the marker, or code: the content column is one past it.
+                    list_indent = marker_column + 1
+                    if content < len(line):
+                        note_block(None)
+                        continue
+                else:
+                    list_indent = marker_column + spaces
                 if line.startswith("[", content):  # `- [a]: /x` defines inside the item
                     definition = self._definition(offset, offset + content, end)
                     if definition is not None:
                         self.definitions.append(definition)
-                        seen_block = True
+                        note_block(None)
                         skip_until = definition.span.end
                         continue
                 paragraph_start = offset
@@ -401,6 +455,11 @@ def _balanced(destination: str) -> bool:
 # A single character class lets the regex engine skip prose at C speed.
 _SPECIAL = re.compile(r"[\\`!\[\]<{]")
 _BACKTICKS = re.compile(r"`+")
+# What most often follows a link's `]`: a bare destination in parentheses, or a label (not
+# blank, not a footnote, no brackets or escapes). Anything else takes the general path.
+_SIMPLE_TAIL = re.compile(
+    r"\(([^\x00-\x20\x7f()<\\{]*)\)|\[([^\[\]\\\x00-\x20^][^\[\]\\]{0,998})\]"
+)
 _SIMPLE_BRACKET = re.compile(r"\[[^\[\]\\`<{]*\]")
 _AUTOLINK = re.compile(
     r"<([A-Za-z][A-Za-z0-9.+-]{1,31}:[^\x00-\x20<>]*"
@@ -514,7 +573,34 @@ class _Inline:
         self, openers: list[list[int]], opener: int, is_image: bool, close: int, end: int
     ) -> int:
         """Try the link from `opener` to the `]` at `close`; its end offset, or -1."""
-        link = self._link(opener, is_image, close, end)
+        text = self.text
+        tail = _SIMPLE_TAIL.match(text, close + 1, end)
+        if tail is not None:
+            # `(destination)` or `[label]` with nothing to unescape or balance: the common
+            # forms, built here as `_link` would build them.
+            text_start = opener + 2 if is_image else opener + 1
+            if tail.group(1) is not None:
+                target_start, target_end = tail.span(1)
+                link: Link | None = Link(
+                    LinkKind.INLINE,
+                    Span(opener, tail.end()),
+                    text[text_start:close],
+                    tail.group(1),
+                    Span(target_start, target_end),
+                    is_image=is_image,
+                )
+            else:
+                label_start, label_end = tail.span(2)
+                link = Link(
+                    LinkKind.REFERENCE,
+                    Span(opener, tail.end()),
+                    text[text_start:close],
+                    label=tail.group(2),
+                    label_span=Span(label_start, label_end),
+                    is_image=is_image,
+                )
+        else:
+            link = self._link(opener, is_image, close, end)
         if link is None:
             return -1
         self.links.append(link)
@@ -816,8 +902,10 @@ def scan_body(
     defined = {definition.key for definition in blocks.definitions}
     opaque_starts = {span.start: span.end for span in opaque}
     inline = _Inline(text, defined, opaque_starts)
+    special = _SPECIAL.search
     for region_start, region_end in _outside(blocks.regions, opaque):
-        inline.scan(region_start, region_end)
+        if special(text, region_start, region_end) is not None:  # most paragraphs are prose
+            inline.scan(region_start, region_end)
     definitions = blocks.definitions
     heading_lines = blocks.headings
     if opaque:
@@ -827,8 +915,36 @@ def scan_body(
         links=inline.links,
         definitions=definitions,
         headings=_assign_ids(text, heading_lines, header_ids),
-        first_paragraph=blocks.first_paragraph,
+        first_paragraph=_first_paragraph(text, blocks.leading, opaque),
     )
+
+
+def _first_paragraph(text: str, leading: list[Span | None], opaque: list[Span]) -> Span | None:
+    """The first block when it is a paragraph, passing paragraphs made only of Liquid tags
+    (`{% include toc.html %}`, `{% assign ... %}`), which render to little or nothing."""
+    for block in leading:
+        if block is None or not _only_liquid(text, block, opaque):
+            return block
+    return None
+
+
+def _only_liquid(text: str, paragraph: Span, opaque: list[Span]) -> bool:
+    """Whether every character of `paragraph` but white space lies in a Liquid tag or comment."""
+    if not opaque:
+        return False
+    index = bisect.bisect_right(opaque, paragraph.start, key=lambda span: span.start) - 1
+    if index < 0 or opaque[index].end <= paragraph.start:
+        index += 1  # no span covers the start; the next one starts after it
+    position = paragraph.start
+    while position < paragraph.end:
+        if index >= len(opaque) or opaque[index].start >= paragraph.end:
+            return not text[position : paragraph.end].strip()
+        span = opaque[index]
+        if span.start > position and text[position : span.start].strip():
+            return False  # text before the next tag
+        position = max(position, span.end)
+        index += 1
+    return True
 
 
 def _inside(offset: int, spans: list[Span]) -> bool:

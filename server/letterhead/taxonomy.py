@@ -28,6 +28,9 @@ class Taxonomy:
         # Deletion neighbourhoods of every folded form (as in SymSpell), so that a near-miss
         # lookup touches a handful of candidates instead of the whole vocabulary.
         self._deletes: dict[str, set[str]] = {}
+        # Folded forms by their text without digits: `tag 1` ... `tag 5000` are one group, names
+        # that differ only in digits (distinct names, not typos), set aside in one step.
+        self._digit_groups: dict[str, set[str]] = {}
 
     def add(self, path: str, spellings: Iterable[str]) -> None:
         for text in set(spellings):
@@ -40,6 +43,7 @@ class Taxonomy:
                 self._by_fold[folded] = Counter()
                 for variant in _deletions(folded):
                     self._deletes.setdefault(variant, set()).add(folded)
+                self._digit_groups.setdefault(folded.translate(_DIGITS), set()).add(folded)
             self._by_fold[folded][text] += 1
 
     def remove(self, path: str, spellings: Iterable[str]) -> None:
@@ -63,12 +67,27 @@ class Taxonomy:
                         candidates.discard(folded)
                         if not candidates:
                             del self._deletes[variant]
+                digitless = folded.translate(_DIGITS)
+                group = self._digit_groups.get(digitless)
+                if group is not None:
+                    group.discard(folded)
+                    if not group:
+                        del self._digit_groups[digitless]
 
     def count(self, text: str) -> int:
         return len(self._uses.get(text, ()))
 
     def users(self, text: str) -> set[str]:
         return self._uses.get(text, set())
+
+    def used_elsewhere(self, text: str, path: str) -> bool:
+        """Whether a review other than `path` uses exactly this spelling."""
+        users = self._uses.get(text, ())
+        return len(users) > 1 or (len(users) == 1 and path not in users)
+
+    def spelling_count(self, text: str) -> int:
+        """How many spellings share `text`'s folded form."""
+        return len(self._by_fold.get(fold(text), ()))
 
     def spellings(self, text: str) -> list[Spelling]:
         """Every spelling sharing `text`'s folded form, most used first."""
@@ -122,12 +141,16 @@ class Taxonomy:
         candidates: set[str] = set()
         for variant in _deletions(folded):
             candidates |= self._deletes.get(variant, set())
+        # Numbered names (`tag 1` ... `tag 5000`) share most of their deletions, so a name can
+        # have thousands of candidates that differ from it only in digits: drop them at once.
+        same_letters = self._digit_groups.get(folded.translate(_DIGITS))
+        if same_letters:  # (`difference` walks the smaller set; `-=` would walk the group)
+            candidates = candidates.difference(same_letters)
+        candidates.discard(folded)
         best: tuple[int, int, str] | None = None
         for other in candidates:
             counter = self._by_fold.get(other)
-            if not counter or other == folded or abs(len(other) - len(folded)) > limit:
-                continue
-            if _only_digits_differ(other, folded):
+            if not counter or abs(len(other) - len(folded)) > limit:
                 continue
             distance = _bounded_distance(folded, other, limit)
             if distance > limit:
@@ -160,9 +183,7 @@ def _deletions(text: str) -> set[str]:
     return result
 
 
-def _only_digits_differ(a: str, b: str) -> bool:
-    strip = str.maketrans("", "", "0123456789")
-    return a != b and a.translate(strip) == b.translate(strip)
+_DIGITS = str.maketrans("", "", "0123456789")
 
 
 def _bounded_distance(a: str, b: str, limit: int) -> int:

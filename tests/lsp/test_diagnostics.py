@@ -300,3 +300,73 @@ async def test_pull_diagnostics(puller: RecordingClient, site: Path) -> None:
     # A document never opened: an empty report, no error.
     empty = await pull(client, site / "_posts" / "2099-01-01-nothing.md")
     assert list(empty.items) == []
+
+
+async def test_saving_the_config_reloads_the_site(client: RecordingClient, site: Path) -> None:
+    """For a client without file watching, saving `_config.yml` in the editor reloads too."""
+    path = write_review(site, "2015-02-01-flawed.md", FLAWED)
+    client.open(uri(path), FLAWED)
+    assert "TX001" in codes(await client.diagnostics_for(uri(path), 1))
+    config = site / "_config.yml"
+    text = config.read_text(encoding="utf-8") + "  rules:\n    TX: off\n"
+    client.open(uri(config), config.read_text(encoding="utf-8"), language="yaml")
+    client.change(uri(config), 2, [(None, text)])
+    config.write_text(text, encoding="utf-8")
+    count = len(client.published[uri(path)])
+    client.text_document_did_save(
+        types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri(config)))
+    )
+    await client.indexed(2)
+    await client.until(lambda: len(client.published[uri(path)]) > count, "a re-check")
+    assert "TX001" not in codes(client.published[uri(path)][-1].diagnostics)
+
+
+async def test_config_findings_on_the_open_config(client: RecordingClient, site: Path) -> None:
+    """`_config.yml` open in the editor shows its CF001 findings, refreshed on save."""
+    config = site / "_config.yml"
+    text = config.read_text(encoding="utf-8")
+    client.open(uri(config), text, language="yaml")
+    assert await client.diagnostics_for(uri(config), 1) == []
+    broken = text + "  bogus_setting: 1\n"
+    config.write_text(broken, encoding="utf-8")
+    client.change(uri(config), 2, [(None, broken)])
+    client.text_document_did_save(
+        types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri(config)))
+    )
+    await client.indexed(2)
+    await client.until(
+        lambda: any(d.code == "CF001" for d in client.published[uri(config)][-1].diagnostics),
+        "CF001 on the configuration",
+    )
+    finding = next(d for d in client.published[uri(config)][-1].diagnostics if d.code == "CF001")
+    assert as_tuple(finding.range)[:2] == where(broken, "bogus_setting")[:2]
+
+
+async def test_watched_folder_created_and_deleted(client: RecordingClient, site: Path) -> None:
+    """A folder added or removed outside the editor (a git checkout) comes as one event."""
+    path = write_review(site, "2015-02-01-flawed.md", FLAWED)
+    client.open(uri(path), FLAWED)
+    assert "LK001" in codes(await client.diagnostics_for(uri(path), 1))
+
+    folder = site / "_posts" / "2015"
+    folder.mkdir()
+    (folder / "2015-03-01-new-review.md").write_text(NEW_REVIEW, encoding="utf-8")
+    count = len(client.published[uri(path)])
+    client.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams(
+            changes=[types.FileEvent(uri=uri(folder), type=types.FileChangeType.Created)]
+        )
+    )
+    await client.until(lambda: len(client.published[uri(path)]) > count, "a re-check")
+    assert "LK001" not in codes(client.published[uri(path)][-1].diagnostics)
+
+    (folder / "2015-03-01-new-review.md").unlink()
+    folder.rmdir()
+    count = len(client.published[uri(path)])
+    client.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams(
+            changes=[types.FileEvent(uri=uri(folder), type=types.FileChangeType.Deleted)]
+        )
+    )
+    await client.until(lambda: len(client.published[uri(path)]) > count, "a re-check")
+    assert "LK001" in codes(client.published[uri(path)][-1].diagnostics)

@@ -214,6 +214,8 @@ REQUEST = st.tuples(
             "foldingRange",
             "documentLink",
             "prepareRename",
+            "rename",
+            "workspaceSymbol",
         ]
     ),
     st.integers(0, 40),  # line (often past the end)
@@ -269,6 +271,14 @@ async def send_request(session: Session, kind: str, line: int, character: int) -
     if kind == "prepareRename" and caps.rename_provider:
         return await client.text_document_prepare_rename_async(
             types.PrepareRenameParams(text_document=document, position=position)
+        )
+    if kind == "rename" and caps.rename_provider:
+        return await client.text_document_rename_async(
+            types.RenameParams(text_document=document, position=position, new_name="renamed 😀")
+        )
+    if kind == "workspaceSymbol" and caps.workspace_symbol_provider:
+        return await client.workspace_symbol_async(
+            types.WorkspaceSymbolParams(query="é😀"[: line % 3])
         )
     return None
 

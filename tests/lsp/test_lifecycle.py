@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import pytest_lsp
 from lsp_support import (
     RecordingClient,
@@ -14,6 +15,7 @@ from lsp_support import (
     uri,
 )
 from lsprotocol import types
+from pygls.exceptions import JsonRpcMethodNotFound
 
 
 @pytest_lsp.fixture(config=server_config())
@@ -97,3 +99,159 @@ async def test_no_capabilities_and_no_site(fresh: RecordingClient, tmp_path: Pat
         )
     )
     assert hover is None
+
+
+async def test_answers_during_indexing_then_refreshes(
+    fresh: RecordingClient, tmp_path: Path
+) -> None:
+    """A large site is indexed in the background: a request made meanwhile is answered, and the
+    open review's diagnostics are refreshed once the index is ready (its link is alive)."""
+    site = copy_site(tmp_path / "site")
+    template = (site / "_posts" / "2014-05-02-s21.md").read_text(encoding="utf-8")
+    for number in range(1500):
+        day = f"2016-{1 + number % 12:02d}-{1 + number % 28:02d}"
+        (site / "_posts" / f"{day}-generated-{number}.md").write_text(
+            template.replace('"S21"', f'"Generated {number}"'), encoding="utf-8"
+        )
+    review = site / "_posts" / "2016-12-30-linker.md"
+    text = template.replace("Another letter.", "See [one](/content/2016/1/1/generated-0.html).")
+    review.write_text(text, encoding="utf-8")
+
+    await fresh.initialize_session(initialize_params(site, capabilities()))
+    fresh.open(uri(review), text)
+    hover = await fresh.text_document_hover_async(
+        types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=uri(review)),
+            position=types.Position(line=11, character=3),
+        )
+    )
+    assert hover is not None  # the salutation, known without the index
+    early = not any("letterhead: indexed" in m.message for m in fresh.log_messages)
+    await fresh.indexed()
+    await fresh.until(
+        lambda: (
+            fresh.published.get(uri(review))
+            and all(d.code != "LK001" for d in fresh.published[uri(review)][-1].diagnostics)
+        ),
+        "diagnostics without LK001",
+    )
+    if early:  # opened before the index was ready: first checked against what was known
+        assert any(d.code == "LK001" for d in fresh.published[uri(review)][0].diagnostics)
+
+
+async def test_tcp(tmp_path: Path) -> None:
+    """`letterhead serve --tcp HOST:PORT` speaks the same protocol over a socket."""
+    import asyncio
+    import json
+    import socket
+    import sys
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "letterhead",
+        "serve",
+        "--tcp",
+        f"127.0.0.1:{port}",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        for _ in range(200):
+            try:
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                break
+            except OSError:
+                await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("the server did not listen")
+
+        def send(message: dict[str, object]) -> None:
+            body = json.dumps(message).encode()
+            writer.write(f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+
+        async def receive(wanted_id: int) -> dict[str, object]:
+            while True:
+                length = 0
+                while (line := await reader.readline()).strip():
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":")[1])
+                message = json.loads(await reader.readexactly(length))
+                if message.get("id") == wanted_id and "method" not in message:
+                    return message
+
+        site = copy_site(tmp_path / "site")
+        send(
+            {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "initialize",
+                "params": {"processId": None, "rootUri": uri(site), "capabilities": {}},
+            }
+        )
+        result = await asyncio.wait_for(receive(1), 30)
+        assert result["result"]["serverInfo"]["name"] == "letterhead"  # type: ignore[index]
+        send({"jsonrpc": "2.0", "method": "initialized", "params": {}})
+        send({"jsonrpc": "2.0", "id": 2, "method": "shutdown", "params": None})
+        await asyncio.wait_for(receive(2), 30)
+        send({"jsonrpc": "2.0", "method": "exit", "params": None})
+        writer.close()
+    finally:
+        if process.returncode is None:
+            process.terminate()
+        await asyncio.wait_for(process.wait(), 30)
+    stdout = await process.stdout.read() if process.stdout else b""
+    assert stdout == b""  # never prints to stdout
+
+
+async def test_workspace_folder_added(fresh: RecordingClient, tmp_path: Path) -> None:
+    first = copy_site(tmp_path / "first")
+    await fresh.initialize_session(initialize_params(first, capabilities()))
+    await fresh.indexed()
+    second = copy_site(tmp_path / "second")
+    fresh.workspace_did_change_workspace_folders(
+        types.DidChangeWorkspaceFoldersParams(
+            event=types.WorkspaceFoldersChangeEvent(
+                added=[types.WorkspaceFolder(uri=uri(second), name="second")], removed=[]
+            )
+        )
+    )
+    await fresh.indexed(2)
+    symbols = await fresh.workspace_symbol_async(types.WorkspaceSymbolParams(query="S21"))
+    assert symbols is not None
+    assert {
+        Path(s.location.uri).parts[-3] for s in symbols if isinstance(s.location, types.Location)
+    } == {
+        "first",
+        "second",
+    }
+
+
+async def test_untitled_documents_and_bad_requests(client: RecordingClient) -> None:
+    """An untitled buffer (no file, no site) and malformed requests: answers, never a crash."""
+    untitled = "untitled:Untitled-1"
+    client.open(untitled, "---\ntags: [x\n")
+    assert await client.diagnostics_for(untitled, 1) == []
+    completion = await client.text_document_completion_async(
+        types.CompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=untitled),
+            position=types.Position(line=1, character=8),
+        )
+    )
+    assert completion is None
+    client.change(untitled, 2, [(None, "changed")])
+    assert await client.server_text(untitled) == "changed"
+
+    with pytest.raises(JsonRpcMethodNotFound):
+        await client.protocol.send_request_async("letterhead/noSuchMethod", {})
+    # Malformed parameters, sent as raw JSON (the client would refuse to build them).
+    client.protocol._send_data(
+        {"jsonrpc": "2.0", "id": "malformed", "method": "textDocument/hover", "params": {"x": 1}}
+    )
+    # A change to a document that was never opened is ignored.
+    client.change("file:///nowhere/never-opened.md", 2, [(None, "text")])
+    assert await client.server_text(untitled) == "changed"  # still alive
+    assert client.error is None

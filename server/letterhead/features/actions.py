@@ -9,6 +9,8 @@ lacks front matter, a salutation or a signature.
 
 from __future__ import annotations
 
+import re
+
 from letterhead.check import LoadedSite
 from letterhead.document import Document, FrontMatterEntry, ValueStyle, fold
 from letterhead.features.cursor import clamp
@@ -134,8 +136,12 @@ def _list_edit(
 
 
 def _newline(text: str) -> str:
-    index = text.find("\n")
-    return "\r\n" if index > 0 and text[index - 1] == "\r" else "\n"
+    """The text's own line break for inserted lines: `\\r\\n`, `\\n`, or a lone `\\r`."""
+    found = _FIRST_BREAK.search(text)
+    return found.group() if found is not None else "\n"
+
+
+_FIRST_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 def _insert_template(site: LoadedSite, path: str, document: Document) -> Action | None:

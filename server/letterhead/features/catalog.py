@@ -1,12 +1,12 @@
 """Site-wide lists that completion, hover and workspace symbols rank, cached on the index.
 
 Completion and hover run per keystroke on sites of 20,000 reviews, so nothing here is rebuilt
-per call. A `Catalog` keeps one small record per review and derived lists (reviews newest first,
-value frequencies, tags ranked by use, image names). It refreshes lazily: when the index's
-`generation` moved, it compares each review's `IndexedDocument` by identity (the index makes a
-new one on every `add`), updates the records that changed, and throws away only the derived
-lists those changes touch, so re-indexing the document being typed costs a millisecond, not a
-rebuild.
+per call. A `Catalog` keeps one small record per review and derived lists: reviews newest first
+with a text search over their titles, URLs and post ids (`TextSearch`, `str.find` over one joined
+string), value frequencies, tags and categories ranked by use (`RankedNames`), image names.
+It refreshes lazily when the index's `generation` moved: it finds the documents added since
+(see `Catalog.refresh`), updates their records, and repairs only the derived lists those changes
+touch, so re-indexing the document being typed costs microseconds, not a rebuild.
 """
 
 from __future__ import annotations
@@ -20,13 +20,15 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import yaml
 
 from letterhead.document import fold
 from letterhead.index import IndexedDocument, SiteIndex
+from letterhead.site.discovery import within_site
 from letterhead.site.model import Entry, Site, Status
+from letterhead.site.yamldata import safe_load
 from letterhead.taxonomy import Taxonomy
 
 # Front matter keys whose values completion offers from the corpus, by frequency.
@@ -53,6 +55,7 @@ class ReviewRecord:
     url: str | None
     built: bool
     date: datetime.datetime | None
+    day: str  # the date as `YYYY-MM-DD`, or "" when there is none
     post_id: str | None
     values: tuple[str | None, ...]  # the VALUE_KEYS values, as strings
     tags: tuple[str, ...]
@@ -62,14 +65,9 @@ class ReviewRecord:
     def entry(self) -> Entry:
         return self.indexed.entry
 
-    @property
-    def day(self) -> str:
-        """The review's date as `YYYY-MM-DD`, or "" when it has none."""
-        return self.date.date().isoformat() if self.date is not None else ""
-
-    def shape(self) -> tuple[object, ...]:
-        """What the newest-first order and the title search depend on."""
-        return (self.title, self.slug, self.url, self.built, self.date, self.post_id)
+    def names(self, key: str) -> tuple[str, ...]:
+        """The review's tags or categories (`key` is "tags" or "categories")."""
+        return self.tags if key == "tags" else self.categories
 
 
 def _record(indexed: IndexedDocument) -> ReviewRecord:
@@ -86,6 +84,7 @@ def _record(indexed: IndexedDocument) -> ReviewRecord:
         url=entry.url,
         built=entry.status is Status.BUILT,
         date=entry.date,
+        day=entry.date.date().isoformat() if entry.date is not None else "",
         post_id=entry.post_id,
         values=values,
         tags=indexed.tags,
@@ -122,15 +121,16 @@ class RankedName:
     variants: tuple[tuple[str, int], ...]  # other spellings and their counts
 
 
-class TextSearch:
-    """One line of folded text per review, newest first, searched at C speed.
+class TextSearch(Generic[T]):
+    """One line of folded text per item (reviews newest first, names most used first),
+    searched at C speed.
 
     A query never loops over 20,000 reviews in Python: `str.find` (or a linear-time regular
     expression) skips to the next line that matches, and the search stops once it has one
     more match than asked for.
     """
 
-    def __init__(self, records: list[ReviewRecord], line: Callable[[ReviewRecord], str]) -> None:
+    def __init__(self, records: list[T], line: Callable[[T], str]) -> None:
         self.records = records
         self.starts: list[int] = []
         parts: list[str] = []
@@ -141,6 +141,16 @@ class TextSearch:
             parts.append(text)
             position += len(text)
         self.text = "".join(parts)
+
+    def replace(self, index: int, line: str) -> None:
+        """Give the item at `index` a new line (one string copy, one pass over the offsets)."""
+        start = self.starts[index]
+        end = self.starts[index + 1] if index + 1 < len(self.starts) else len(self.text)
+        new = "\n" + line.replace("\n", " ")
+        self.text = self.text[:start] + new + self.text[end:]
+        delta = len(new) - (end - start)
+        if delta:
+            self.starts[index + 1 :] = [offset + delta for offset in self.starts[index + 1 :]]
 
     def occurrences(self, needle: str | re.Pattern[str]) -> Iterator[int]:
         """The indexes of the records whose line holds `needle`, newest first, each once."""
@@ -167,13 +177,13 @@ class TextSearch:
     def ranked(
         self,
         needles: list[str | re.Pattern[str]],
-        wanted: Callable[[ReviewRecord], bool],
+        wanted: Callable[[T], bool],
         limit: int,
-    ) -> tuple[list[ReviewRecord], bool]:
+    ) -> tuple[list[T], bool]:
         """Records matching the needles: the first needle's matches first, each needle's newest
         first; at most `limit`, and whether more matched."""
         taken: set[int] = set()
-        found: list[ReviewRecord] = []
+        found: list[T] = []
         for needle in needles:
             for index in self.occurrences(needle):
                 if index in taken:
@@ -186,6 +196,74 @@ class TextSearch:
                 if len(found) > limit:
                     return found[:limit], True
         return found, False
+
+
+def ranked_needles(folded: str) -> list[str | re.Pattern[str]]:
+    """Needles for `TextSearch.ranked`: lines it begins, then a word it begins, then anywhere
+    (everything, in order, when nothing is typed)."""
+    if not folded:
+        return ["\n"]
+    return ["\n" + folded, " " + folded, folded]
+
+
+def _name_order(name: RankedName) -> tuple[int, str, str]:
+    return (-name.count, name.folded, name.text)
+
+
+class RankedNames:
+    """Every folded form of one taxonomy, most used first, kept sorted as reviews change.
+
+    Typing in a `tags:` list re-indexes the document on every keystroke; only the folded forms
+    of that document's old and new tags are recounted and moved (a bisect), never the whole
+    vocabulary.
+    """
+
+    def __init__(self, taxonomy: Taxonomy) -> None:
+        self.taxonomy = taxonomy
+        self.by_fold: dict[str, RankedName] = {}
+        for folded in taxonomy.folded_forms():
+            name = self._make(folded)
+            if name is not None:
+                self.by_fold[folded] = name
+        self.names = sorted(self.by_fold.values(), key=_name_order)
+        self.keys = [_name_order(name) for name in self.names]
+        self._search: TextSearch[RankedName] | None = None
+
+    def _make(self, folded: str) -> RankedName | None:
+        spellings = self.taxonomy.spellings(folded)
+        canonical = self.taxonomy.canonical(folded)
+        if canonical is None or not spellings:
+            return None
+        # Reviews using any spelling (one using two spellings counts twice: TX005 reports it).
+        count = sum(spelling.count for spelling in spellings)
+        variants = tuple((s.text, s.count) for s in spellings if s.text != canonical.text)
+        return RankedName(canonical.text, folded, count, variants)
+
+    def update(self, folds: Iterable[str]) -> None:
+        for folded in folds:
+            old = self.by_fold.pop(folded, None)
+            if old is not None:
+                at = bisect.bisect_left(self.keys, _name_order(old))
+                del self.keys[at]
+                del self.names[at]
+            new = self._make(folded)
+            if new is not None:
+                self.by_fold[folded] = new
+                order = _name_order(new)
+                at = bisect.bisect_left(self.keys, order)
+                self.keys.insert(at, order)
+                self.names.insert(at, new)
+        self._search = None
+
+    def search(self) -> TextSearch[RankedName]:
+        """The names, most used first, searchable by their folded form."""
+        if self._search is None:
+            self._search = TextSearch(self.names, _folded_name)
+        return self._search
+
+
+def _folded_name(name: RankedName) -> str:
+    return name.folded
 
 
 def subsequence_pattern(folded: str) -> re.Pattern[str]:
@@ -209,14 +287,15 @@ class Catalog:
         self._records: dict[str, ReviewRecord] = {}
         self._counters: dict[str, Counter[str]] = {key: Counter() for key in VALUE_KEYS}
         self._newest: list[ReviewRecord] | None = None
+        self._positions: dict[str, int] = {}  # path -> place in `_newest`
         self._ranked_values: dict[str, list[tuple[str, int, str]]] = {}
-        self._ranked_names: dict[str, list[RankedName]] = {}
+        self._ranked_names: dict[str, RankedNames] = {}
         self._latest_user: dict[tuple[str, str], str | None] = {}
         self._seen: dict[str, IndexedDocument] = {}  # every document as last seen
         self._statics_count = 0
         self._last_static: Entry | None = None
         self._images: dict[tuple[str, ...], list[tuple[str, str, str]]] = {}
-        self._searches: dict[str, TextSearch] = {}
+        self._searches: dict[str, TextSearch[ReviewRecord]] = {}
 
     # -- refreshing ---------------------------------------------------------------------------
 
@@ -240,10 +319,11 @@ class Catalog:
                 break
             added.append(indexed)
         reshaped = False
-        retagged: set[str] = set()
+        retagged: list[ReviewRecord] = []  # old and new records whose names changed
+        replaced: list[ReviewRecord] = []  # new records in the place of old ones
         for indexed in reversed(added):
             seen[indexed.path] = indexed
-            reshaped |= self._update(indexed, retagged)
+            reshaped |= self._update(indexed, retagged, replaced)
         if len(seen) != len(documents):
             for path in [path for path in seen if path not in documents]:
                 del seen[path]
@@ -253,8 +333,11 @@ class Catalog:
         if reshaped:
             self._newest = None
             self._searches.clear()
-        for key in retagged:
-            self._ranked_names.pop(key, None)
+        elif self._newest is not None:
+            self._replace(replaced)
+        if retagged:
+            for key, ranked in self._ranked_names.items():
+                ranked.update({fold(name) for record in retagged for name in record.names(key)})
         if reshaped or retagged:
             self._latest_user.clear()
         statics = index.statics
@@ -264,7 +347,9 @@ class Catalog:
             self._last_static = last_static
             self._images.clear()
 
-    def _update(self, indexed: IndexedDocument, retagged: set[str]) -> bool:
+    def _update(
+        self, indexed: IndexedDocument, retagged: list[ReviewRecord], replaced: list[ReviewRecord]
+    ) -> bool:
         """Take in one added or changed document; True when the review order changed."""
         records = self._records
         old = records.get(indexed.path)
@@ -277,20 +362,35 @@ class Catalog:
         records[indexed.path] = new
         if old is None:
             self._count(new, 1)
-            retagged.update(TAXONOMY_KEYS)
+            retagged.append(new)
             return True
         if old.values != new.values:
             self._count(old, -1)
             self._count(new, 1)
-        if old.tags != new.tags:
-            retagged.add("tags")
-        if old.categories != new.categories:
-            retagged.add("categories")
-        return old.shape() != new.shape()
+        if old.tags != new.tags or old.categories != new.categories:
+            retagged += (old, new)
+        if _newest_first_key(old) != _newest_first_key(new):
+            return True
+        replaced.append(new)
+        return False
 
-    def _forget(self, record: ReviewRecord, retagged: set[str]) -> bool:
+    def _replace(self, replaced: list[ReviewRecord]) -> None:
+        """Put changed records in their unchanged places, patching the searches' lines."""
+        newest = self._newest
+        if newest is None:
+            return
+        for record in replaced:
+            position = self._positions[record.path]
+            old = newest[position]
+            newest[position] = record
+            for field, search in self._searches.items():
+                line = _SEARCH_LINES[field]
+                if line(old) != line(record):
+                    search.replace(position, line(record))
+
+    def _forget(self, record: ReviewRecord, retagged: list[ReviewRecord]) -> bool:
         self._count(record, -1)
-        retagged.update(TAXONOMY_KEYS)
+        retagged.append(record)
         return True
 
     def _count(self, record: ReviewRecord, delta: int) -> None:
@@ -303,13 +403,22 @@ class Catalog:
                 del counter[value]
             self._ranked_values.pop(key, None)
 
+    def warm(self) -> None:
+        """Build every list now (once the index is ready) rather than on the first keystroke."""
+        for field in _SEARCH_LINES:
+            self.search(field)
+        for key in TAXONOMY_KEYS:
+            self.ranked_names(key)
+        for key in VALUE_KEYS:
+            self.ranked_values(key)
+
     # -- reviews ------------------------------------------------------------------------------
 
     def record(self, path: str) -> ReviewRecord | None:
         self.refresh()
         return self._records.get(path)
 
-    def search(self, field: str) -> TextSearch:
+    def search(self, field: str) -> TextSearch[ReviewRecord]:
         """The newest-first text search over one field: "title" (title and slug words), "url"
         or "post_id" (the id's words and the title)."""
         self.refresh()
@@ -325,6 +434,7 @@ class Catalog:
         self.refresh()
         if self._newest is None:
             self._newest = sorted(self._records.values(), key=_newest_first_key)
+            self._positions = {record.path: n for n, record in enumerate(self._newest)}
         return self._newest
 
     # -- front matter values --------------------------------------------------------------------
@@ -354,22 +464,14 @@ class Catalog:
 
     def ranked_names(self, key: str) -> list[RankedName]:
         """Every folded form of `key`'s names, canonical spelling first, most used first."""
+        return self.names(key).names
+
+    def names(self, key: str) -> RankedNames:
+        """`key`'s names ("tags" or "categories"), ranked and searchable."""
         self.refresh()
         ranked = self._ranked_names.get(key)
         if ranked is None:
-            taxonomy = self.taxonomy(key)
-            ranked = []
-            for folded in taxonomy.folded_forms():
-                spellings = taxonomy.spellings(folded)
-                canonical = taxonomy.canonical(folded)
-                if canonical is None or not spellings:
-                    continue
-                users: set[str] = set()
-                for spelling in spellings:
-                    users |= taxonomy.users(spelling.text)
-                variants = tuple((s.text, s.count) for s in spellings if s.text != canonical.text)
-                ranked.append(RankedName(canonical.text, folded, len(users), variants))
-            ranked.sort(key=lambda name: (-name.count, name.folded, name.text))
+            ranked = RankedNames(self.taxonomy(key))
             self._ranked_names[key] = ranked
         return ranked
 
@@ -459,6 +561,8 @@ def author_details(site: Site) -> dict[str, dict[str, Any]]:
             stat = path.stat()
         except (OSError, ValueError):
             continue
+        if not within_site(site.root, path):
+            return {}  # a link out of the site: not the site's to read
         stamp = (stat.st_mtime_ns, stat.st_size)
         cached = _authors_cache.get(str(path))
         if cached is not None and cached[0] == stamp:
@@ -474,10 +578,7 @@ def _read_authors(path: Path, size: int) -> dict[str, dict[str, Any]]:
         return {}
     try:
         text = path.read_bytes()[:_MAX_DATA_FILE_BYTES].decode("utf-8-sig", errors="replace")
-        if path.suffix == ".json":
-            loaded = json.loads(text)
-        else:
-            loaded = yaml.load(text, Loader=yaml.CSafeLoader)
+        loaded = json.loads(text) if path.suffix == ".json" else safe_load(text)
     except (OSError, yaml.YAMLError, ValueError, RecursionError):
         return {}
     if not isinstance(loaded, dict):

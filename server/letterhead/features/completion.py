@@ -25,6 +25,7 @@ from letterhead.features.catalog import (
     best_matches,
     catalog_for,
     match_class,
+    ranked_needles,
 )
 from letterhead.features.cursor import KeySlot, ValueSlot, ValueStyle, clamp, front_matter_slot
 from letterhead.features.guard import never_raises
@@ -46,6 +47,7 @@ _LABEL_CHARS = re.compile(r"[^\[\]\r\n]*")
 _WORD_CHARS = re.compile(r"\w*")
 _CLOSING_TAG = re.compile(r"[ \t]*-?%\}")
 
+_BARE_BLOCKS = frozenset({"raw", "comment"})  # block tags that take no argument
 _STARS = [f"{half / 2:g}" for half in range(10, -1, -1)]
 
 # Liquid tags an author writes in a review: (name, is a block, documentation).
@@ -263,27 +265,20 @@ def _taxonomy_values(request: _Request, slot: ValueSlot) -> tuple[list[_Value], 
     typed = fold(slot.typed)
     path = request.path
 
-    def classify(name: RankedName) -> int | None:
+    def wanted(name: RankedName) -> bool:
         if name.folded in present or name.folded in aliases:
-            return None
-        rank = match_class(name.folded, typed)
-        if rank is None:
-            return None
-        if name.count <= 1 and _only_user_is(taxonomy.users, name, path):
-            return None  # the document's own new name, not the site's vocabulary
-        return rank
+            return False
+        # The document's own new name is not the site's vocabulary.
+        return name.count > 1 or not _only_user_is(taxonomy.users, name, path)
 
-    chosen, incomplete = best_matches(catalog.ranked_names(key), classify, request.limit)
+    search = catalog.names(key).search()
+    chosen, incomplete = search.ranked(ranked_needles(typed), wanted, request.limit)
     values = []
     noun = "tag" if key == "tags" else "category"
     for name in chosen:
         text = name.text.lower() if policy.case == "lower" else name.text
-        own = (
-            1
-            if any(path in taxonomy.users(s) for s in (name.text, *(v for v, _ in name.variants)))
-            else 0
-        )
-        count = name.count - own
+        spellings = (name.text, *(variant for variant, _ in name.variants))
+        count = name.count - sum(path in taxonomy.users(spelling) for spelling in spellings)
         lines = [f"{noun.capitalize()} used in {_uses(count)}"]
         latest = catalog.latest_user(key, name.text, exclude=path)
         record = catalog.record(latest) if latest else None
@@ -467,9 +462,8 @@ def _reviews(
     if typed.startswith("/"):
         lowered = typed.casefold()
         return catalog.search("url").ranked(["\n" + lowered, lowered], keep, request.limit)
-    folded = fold(typed)
-    needles: list[str | re.Pattern[str]] = ["\n" + folded, " " + folded, folded]
-    return catalog.search("title").ranked(needles if folded else ["\n"], keep, request.limit)
+    needles = ranked_needles(fold(typed))
+    return catalog.search("title").ranked(needles, keep, request.limit)
 
 
 def _urls(request: _Request, replace: Span, typed: str) -> Completions:
@@ -478,7 +472,7 @@ def _urls(request: _Request, replace: Span, typed: str) -> Completions:
     for position, record in enumerate(records):
         url = record.url or ""
         filter_text = (
-            url if typed.startswith("/") else f"{record.title} {record.slug} {fold(record.title)}"
+            url if typed.startswith("/") else f"{record.title} {record.slug} {record.title_fold}"
         )
         items.append(
             CompletionItem(
@@ -513,10 +507,8 @@ def _post_ids(request: _Request, replace: Span, typed: str) -> Completions:
     def keep(record: ReviewRecord) -> bool:
         return record.post_id is not None and record.built and record.path != path
 
-    needles: list[str | re.Pattern[str]] = ["\n" + folded, " " + folded, folded]
-    records, incomplete = catalog.search("post_id").ranked(
-        needles if folded else ["\n"], keep, request.limit
-    )
+    search = catalog.search("post_id")
+    records, incomplete = search.ranked(ranked_needles(folded), keep, request.limit)
     items = []
     for position, record in enumerate(records):
         post_id = record.post_id or ""
@@ -607,5 +599,6 @@ def _liquid_insert(request: _Request, name: str, block: bool, closed: bool) -> t
             True,
         )
     if block:
-        return f"{name} $1 %}}\n$0\n{{% end{name} %}}", True
+        markup = "" if name in _BARE_BLOCKS else " $1"
+        return f"{name}{markup} %}}\n$0\n{{% end{name} %}}", True
     return f"{name} $0 %}}", True

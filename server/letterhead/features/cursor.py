@@ -20,6 +20,7 @@ from letterhead.document import (
     ListItem,
     ReferenceDefinition,
 )
+from letterhead.frontmatter import MAX_FRONT_MATTER_CHARS
 from letterhead.positions import Span
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -74,13 +75,6 @@ def front_matter_region(document: Document) -> Span | None:
     return front_matter.yaml_span
 
 
-def in_front_matter(document: Document, offset: int) -> bool:
-    front_matter = document.front_matter
-    if front_matter is None:
-        return False
-    return front_matter.span.start <= offset < max(document.body_start, front_matter.span.end)
-
-
 @dataclass(slots=True)
 class _Line:
     start: int
@@ -101,8 +95,8 @@ def _lines(text: str, region: Span) -> list[_Line]:
 def front_matter_slot(document: Document, offset: int) -> KeySlot | ValueSlot | None:
     """The key or value at `offset` in the front matter, read from the text; None elsewhere."""
     region = front_matter_region(document)
-    if region is None:
-        return None
+    if region is None or region.end - region.start > MAX_FRONT_MATTER_CHARS:
+        return None  # the parser does not read such a front matter either
     # A closed front matter's YAML ends where the closing `---` line starts: not a key position.
     closed = region.end < len(document.text)
     if not (region.start <= offset < region.end or (offset == region.end and not closed)):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from letterhead.check import LoadedSite
-from letterhead.document import Document, FrontMatterEntry, fold
+from letterhead.document import Document, FrontMatterEntry, LiquidBlock, fold
 from letterhead.features.catalog import author_details, author_name, catalog_for
 from letterhead.features.cursor import clamp, contains, entry_at, item_at
 from letterhead.features.guard import never_raises
@@ -173,7 +173,9 @@ def _salutation(site: LoadedSite, path: str, document: Document) -> str:
     return "\n".join(lines)
 
 
-def _signature(site: LoadedSite, path: str, document: Document, span: Span, block: Any) -> Hover:
+def _signature(
+    site: LoadedSite, path: str, document: Document, span: Span, block: LiquidBlock
+) -> Hover:
     rendered = signature_markdown(site, path, document, block)
     return Hover("**Signature**\n\n---\n\n" + (rendered or "*(empty)*"), span)
 

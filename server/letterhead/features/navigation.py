@@ -29,6 +29,7 @@ from letterhead.features.types import Location
 from letterhead.findings import TextEdit
 from letterhead.positions import Position, Range, Span
 from letterhead.refactor import rename_taxonomy
+from letterhead.site.discovery import within_site
 from letterhead.site.model import Entry
 
 _START = Range(Position(0, 0), Position(0, 0))
@@ -87,6 +88,8 @@ def _front_matter_definition(site: LoadedSite, key: str, value: object) -> list[
     if key == "layout" and isinstance(value, str) and value in site.site.layouts:
         folder = site.site.config.layouts_dir.strip("/")
         directory = site.root / folder
+        if not within_site(site.root, directory):
+            return []
         try:
             names = sorted(p.name for p in directory.iterdir() if p.stem == value and p.is_file())
         except OSError:
@@ -104,6 +107,8 @@ def _author_location(site: LoadedSite, author: str) -> list[Location]:
         try:
             if not file.is_file() or file.stat().st_size > _MAX_DATA_FILE_BYTES:
                 continue
+            if not within_site(site.root, file):
+                return []  # a link out of the site: never read
             text = file.read_text(encoding="utf-8-sig", errors="replace")
         except OSError:
             return []

@@ -12,7 +12,12 @@ import re
 
 from letterhead.check import LoadedSite
 from letterhead.document import Document, fold
-from letterhead.features.catalog import ReviewRecord, catalog_for, subsequence_pattern
+from letterhead.features.catalog import (
+    ReviewRecord,
+    catalog_for,
+    ranked_needles,
+    subsequence_pattern,
+)
 from letterhead.features.guard import never_raises
 from letterhead.features.types import Symbol, SymbolKind, WorkspaceSymbol
 from letterhead.positions import Position, Range, Span
@@ -114,9 +119,9 @@ def workspace_symbols(
     limit = max(1, limit)
     folded = fold(query)
     search = catalog_for(site.index).search("title")
-    needles: list[str | re.Pattern[str]] = ["\n"]
+    needles = ranked_needles(folded)
     if folded:
-        needles = ["\n" + folded, " " + folded, folded, subsequence_pattern(folded)]
+        needles.append(subsequence_pattern(folded))
     records, incomplete = search.ranked(needles, _is_titled, limit)
     return [_workspace_symbol(record) for record in records], incomplete
 

@@ -8,9 +8,12 @@ a line or of the document are clamped by the codec.
 
 from __future__ import annotations
 
+import functools
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from lsprotocol import types
 
@@ -39,6 +42,7 @@ from letterhead.positions import Position, Range
 if TYPE_CHECKING:
     from letterhead.lsp.server import LetterheadServer
 
+R = TypeVar("R")
 _FILE_START = Range(Position(0, 0), Position(0, 0))
 TRIGGER_CHARACTERS = ["[", "(", ":", " ", "-", "/", "{", "%", ","]
 COMPLETION_LIMIT = 100
@@ -183,8 +187,9 @@ def _snippet_text(snippet: str, index: int, nested: bool) -> tuple[str, int]:
 
 
 def completion_item(
-    item: CompletionItem, codec: convert.TextCodec, markdown: bool, snippets: bool
+    item: CompletionItem, range_: types.Range, markdown: bool, snippets: bool
 ) -> types.CompletionItem:
+    """One item, replacing `range_` (its `replace_span`, converted once for all the items)."""
     new_text, text_format = item.insert_text, types.InsertTextFormat.PlainText
     if item.is_snippet:
         if snippets:
@@ -199,7 +204,7 @@ def completion_item(
         sort_text=item.sort_text or None,
         filter_text=item.filter_text or None,
         insert_text_format=text_format,
-        text_edit=types.TextEdit(range=codec.span(item.replace_span), new_text=new_text),
+        text_edit=types.TextEdit(range=range_, new_text=new_text),
     )
 
 
@@ -216,10 +221,15 @@ def completion(ls: LetterheadServer, params: types.CompletionParams) -> types.Co
     )
     markdown = ls.markdown("text_document.completion.completion_item.documentation_format")
     snippets = ls.supports("text_document.completion.completion_item.snippet_support")
-    return types.CompletionList(
-        is_incomplete=result.incomplete,
-        items=[completion_item(item, request.codec, markdown, snippets) for item in result.items],
-    )
+    ranges: dict[tuple[int, int], types.Range] = {}
+    items = []
+    for item in result.items:
+        key = (item.replace_span.start, item.replace_span.end)
+        range_ = ranges.get(key)
+        if range_ is None:
+            range_ = ranges[key] = request.codec.span(item.replace_span)
+        items.append(completion_item(item, range_, markdown, snippets))
+    return types.CompletionList(is_incomplete=result.incomplete, items=items)
 
 
 # -- hover -------------------------------------------------------------------------------------
@@ -486,13 +496,30 @@ def folding_ranges(
 # -- registration ------------------------------------------------------------------------------
 
 
+def timed(handler: Callable[[LetterheadServer, Any], R]) -> Callable[[LetterheadServer, Any], R]:
+    """`handler`, logging its time to the client when the trace setting is verbose."""
+    name = handler.__name__
+
+    @functools.wraps(handler)
+    def measured(ls: LetterheadServer, params: Any) -> R:
+        if not ls.verbose():
+            return handler(ls, params)
+        started = time.perf_counter()
+        result = handler(ls, params)
+        elapsed = (time.perf_counter() - started) * 1000
+        ls.log(f"letterhead: {name} in {elapsed:.1f} ms", types.MessageType.Log)
+        return result
+
+    return measured
+
+
 def register(server: LetterheadServer) -> None:
     """Register every feature handler on `server`."""
     server.feature(
         types.TEXT_DOCUMENT_COMPLETION,
         types.CompletionOptions(trigger_characters=TRIGGER_CHARACTERS, resolve_provider=False),
-    )(completion)
-    server.feature(types.TEXT_DOCUMENT_HOVER)(hover)
+    )(timed(completion))
+    server.feature(types.TEXT_DOCUMENT_HOVER)(timed(hover))
     server.feature(
         types.TEXT_DOCUMENT_CODE_ACTION,
         types.CodeActionOptions(
@@ -502,14 +529,16 @@ def register(server: LetterheadServer) -> None:
                 types.CodeActionKind.Source,
             ]
         ),
-    )(code_actions)
-    server.feature(types.TEXT_DOCUMENT_DEFINITION)(definition)
-    server.feature(types.TEXT_DOCUMENT_REFERENCES)(references)
-    server.feature(types.TEXT_DOCUMENT_PREPARE_RENAME)(prepare_rename)
-    server.feature(types.TEXT_DOCUMENT_RENAME, types.RenameOptions(prepare_provider=True))(rename)
-    server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)(document_symbols)
-    server.feature(types.WORKSPACE_SYMBOL)(workspace_symbols)
+    )(timed(code_actions))
+    server.feature(types.TEXT_DOCUMENT_DEFINITION)(timed(definition))
+    server.feature(types.TEXT_DOCUMENT_REFERENCES)(timed(references))
+    server.feature(types.TEXT_DOCUMENT_PREPARE_RENAME)(timed(prepare_rename))
+    server.feature(types.TEXT_DOCUMENT_RENAME, types.RenameOptions(prepare_provider=True))(
+        timed(rename)
+    )
+    server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)(timed(document_symbols))
+    server.feature(types.WORKSPACE_SYMBOL)(timed(workspace_symbols))
     server.feature(
         types.TEXT_DOCUMENT_DOCUMENT_LINK, types.DocumentLinkOptions(resolve_provider=False)
-    )(document_links)
-    server.feature(types.TEXT_DOCUMENT_FOLDING_RANGE)(folding_ranges)
+    )(timed(document_links))
+    server.feature(types.TEXT_DOCUMENT_FOLDING_RANGE)(timed(folding_ranges))

@@ -9,6 +9,7 @@ index is swapped in on the event loop, so the engine's objects are only ever use
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import logging
 import sys
@@ -20,7 +21,6 @@ from typing import Any
 
 from lsprotocol import types
 from pygls.capabilities import get_capability
-from pygls.exceptions import FeatureRequestError
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
 from pygls.uris import from_fs_path, to_fs_path
@@ -138,10 +138,9 @@ class LetterheadServer(LanguageServer):
         )
 
     def report_server_error(self, error: Exception, source: Any) -> None:
-        # Requests already answer with an error; everything else is logged, never a pop-up.
+        # A failed request is already answered with an error; nothing becomes a pop-up. Logged
+        # to stderr, and (through `ClientLogHandler`) to the client's log.
         logger.error("%s: %s", getattr(source, "__name__", source), error)
-        if source is not FeatureRequestError:
-            self.log(f"letterhead: internal error: {error}", types.MessageType.Error)
 
     def guarded(self, what: str, function: Callable[..., Any], *arguments: Any) -> Any:
         """Run engine work for a notification; an exception is logged, never raised."""
@@ -277,7 +276,6 @@ class LetterheadServer(LanguageServer):
         self._indexing[state.root] = asyncio.ensure_future(self._index(state, state.generation))
 
     async def _index(self, state: SiteState, generation: int) -> None:
-        token = await self._begin_progress(f"Indexing {state.root.name}", str(state.root))
         started = time.perf_counter()
         loop = asyncio.get_running_loop()
         future: asyncio.Future[LoadedSite] = loop.create_future()
@@ -292,6 +290,7 @@ class LetterheadServer(LanguageServer):
                 loop.call_soon_threadsafe(_settle, future, loaded, None)
 
         threading.Thread(target=work, name="letterhead-index", daemon=True).start()
+        token = await self._begin_progress(f"Indexing {state.root.name}", str(state.root))
         try:
             loaded = await future
         except asyncio.CancelledError:
@@ -306,7 +305,9 @@ class LetterheadServer(LanguageServer):
             self._end_progress(token, "superseded")
             return
         seconds = time.perf_counter() - started
+        reload = state.ready
         self.guarded("installing the index", self.state.install, state, loaded, seconds)
+        keep_out_of_collections(reload)
         self.guarded("replaying file changes", self.state.replay_pending, state)
         reviews = sum(1 for _ in loaded.index.reviews())
         summary = (
@@ -383,6 +384,17 @@ class LetterheadServer(LanguageServer):
             f"trace {settings.trace}",
             types.MessageType.Log,
         )
+
+
+def keep_out_of_collections(reload: bool) -> None:
+    """Move everything alive now (above all, the index just installed) out of the cyclic garbage
+    collector's reach. A site's index is a large, long-lived heap: a full collection walks all
+    of it (~0.3 s for 2,000 reviews, seconds for 20,000), a pause an editor would feel. After a
+    reload, the old index is collected first, so no garbage cycle of it stays frozen."""
+    if reload:
+        gc.unfreeze()
+        gc.collect()
+    gc.freeze()
 
 
 def warm_up(loaded: LoadedSite) -> None:
@@ -470,9 +482,9 @@ async def initialized(ls: LetterheadServer, params: types.InitializedParams) -> 
         f"positions in {ls.state.encoding}, "
         f"diagnostics {'pushed' if ls.push_diagnostics else 'pulled'}"
     )
+    ls.open_sites(ls.folders)  # indexing starts at once, in the background
     await ls.pull_settings()
     await _register_dynamic(ls)
-    ls.open_sites(ls.folders)
 
 
 async def _register_dynamic(ls: LetterheadServer) -> None:

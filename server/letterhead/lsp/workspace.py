@@ -10,8 +10,7 @@ check or a request), never the rest of the site.
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -19,8 +18,10 @@ from typing import Any
 from letterhead.check import (
     CHECKED_SUFFIXES,
     LoadedSite,
+    config_findings,
     entry_for,
     find_site_root,
+    is_within,
     parse_source,
     settings_for,
 )
@@ -35,6 +36,7 @@ CONFIG_FILE = "_config.yml"
 _SKIPPED_FOLDERS = frozenset({"node_modules", "vendor", "_site", ".git", ".jekyll-cache", "venv"})
 _SITE_SEARCH_DEPTH = 4
 _SITE_SEARCH_FOLDERS = 2_000  # a bound on the folders visited per workspace folder
+_FOLDER_EVENT_FILES = 5_000  # a bound on the files read for one "folder created" event
 
 
 @dataclass
@@ -128,6 +130,8 @@ def update_document(
     """
     site = loaded.site
     source = site.classify(relative)
+    if text is None and source is not None and not is_within(site.root, site.root / relative):
+        source = None  # a link out of the site: never read (as the site's own walk does)
     if source is None or source.excluded or source.kind is EntryKind.STATIC:
         if source is not None and not source.excluded:
             loaded.index.add(site.entry(source, None), None)
@@ -304,9 +308,11 @@ class Workspace:
         if document.findings is not None and document.findings_stamp == self.stamp:
             return document.findings
         state = document.site
-        if state is None or document.relative is None or not document.checked:
-            findings: list[Finding] = []
-        else:
+        findings: list[Finding] = []
+        if state is not None and document.relative == CONFIG_FILE:
+            # The configuration's own findings (CF001), as of the last (re)load of the site.
+            findings = [f for f in config_findings(state.loaded) if f.path == CONFIG_FILE]
+        elif state is not None and document.relative is not None and document.checked:
             findings = state.loaded.check_document(document.relative, parsed)
         document.findings = findings
         document.findings_stamp = self.stamp
@@ -353,10 +359,21 @@ class Workspace:
         if state.indexing:
             state.pending.append((path, deleted))
             return state, "queued"
-        if any(d.relative == relative for d in self.open_in(state)):
+        open_paths = {d.relative for d in self.open_in(state)}
+        if relative in open_paths:
             return state, "ignored"  # the editor's text wins over the disk's
         if deleted:
-            remove_document(state.loaded, relative)
+            # A folder's deletion comes as one event: everything indexed below it goes too.
+            index = state.loaded.index
+            below = [p for p in (*index.documents, *index.statics) if p.startswith(relative + "/")]
+            for gone in [relative, *below]:
+                if gone not in open_paths:
+                    remove_document(state.loaded, gone)
+        elif path.is_dir():
+            for found in _files_below(path, _FOLDER_EVENT_FILES):
+                inner = found.relative_to(state.root).as_posix()
+                if inner not in open_paths:
+                    update_document(state.loaded, inner, None)
         else:
             update_document(state.loaded, relative, None)
         self.stamp += 1
@@ -386,6 +403,17 @@ class Workspace:
             if document.relative == relative:
                 return document.uri
         return None
+
+
+def _files_below(folder: Path, limit: int) -> list[Path]:
+    """Up to `limit` files below `folder` (a folder created outside the editor, say by git)."""
+    found: list[Path] = []
+    for directory, folders, files in os.walk(folder):
+        folders[:] = sorted(f for f in folders if not f.startswith("."))
+        found.extend(Path(directory) / name for name in sorted(files))
+        if len(found) >= limit:
+            return found[:limit]
+    return found
 
 
 def find_sites(folder: Path) -> list[Path]:
@@ -424,13 +452,3 @@ def _sites_below(folder: Path) -> Iterator[Path]:
         except OSError:
             continue
         queue.extend((current / name, depth + 1) for name in children)
-
-
-def timed(function: Any, *arguments: Any) -> tuple[Any, float]:
-    started = time.perf_counter()
-    result = function(*arguments)
-    return result, time.perf_counter() - started
-
-
-def paths_of(documents: Iterable[OpenDocument]) -> list[str]:
-    return [d.relative or d.uri for d in documents]

@@ -40,6 +40,8 @@ class Context:
     entry: Entry | None  # None for a file outside any site or not a site document
     index: SiteIndex
     settings: Settings
+    # Work several rules share for one document (e.g. resolved links), computed once.
+    memo: dict[str, Any] = field(default_factory=dict)
 
     @property
     def data(self) -> dict[str, Any]:
@@ -151,6 +153,7 @@ def _load_families() -> None:
     _loaded = True
     from letterhead.rules import (  # noqa: F401
         config,
+        files,
         frontmatter,
         letter,
         links,

@@ -12,6 +12,7 @@ import yaml
 from letterhead.findings import Finding, Severity
 from letterhead.positions import LineIndex, Position, Span
 from letterhead.rules import RULES, Context, Report, all_rules, rule
+from letterhead.site.discovery import within_site
 
 if TYPE_CHECKING:
     from letterhead.check import LoadedSite
@@ -77,6 +78,19 @@ def config_findings(loaded: LoadedSite) -> list[Finding]:
         located.append((span, problem.message))
     for setting in loaded.setting_problems:
         located.append((locator.span(setting.key_path), setting.message))
+    for kind, policy in (
+        ("tags", loaded.settings.tags),
+        ("categories", loaded.settings.categories),
+    ):
+        allowed = policy.allowed_file
+        if allowed is not None and not within_site(loaded.root, loaded.root / allowed):
+            located.append(
+                (
+                    locator.span(("letterhead", kind, "allowed")),
+                    f"`allowed: {allowed}` points outside the site; it was not read, so no "
+                    f"allowed list of {kind} is checked",
+                )
+            )
     for key in loaded.settings.severities:
         message = _unknown_rule_message(key)
         if message is not None:

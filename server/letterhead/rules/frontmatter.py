@@ -28,6 +28,7 @@ from letterhead.index import REVIEW_KINDS
 from letterhead.positions import Span
 from letterhead.rules import Context, Report, rule
 from letterhead.settings import STANDARD_KEYS, TYPED_BOOLEAN_KEYS
+from letterhead.site.permalinks import unknown_placeholders
 from letterhead.yamltext import quote_of, scalar
 
 # Keys Jekyll itself reads that a review site rarely writes, accepted beside STANDARD_KEYS.
@@ -68,8 +69,12 @@ def _unread(ctx: Context) -> bool:
 
 
 def _newline(text: str) -> str:
-    index = text.find("\n")
-    return "\r\n" if index > 0 and text[index - 1] == "\r" else "\n"
+    """The text's own line break for inserted lines: `\\r\\n`, `\\n`, or a lone `\\r`."""
+    found = _FIRST_BREAK.search(text)
+    return found.group() if found is not None else "\n"
+
+
+_FIRST_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 def _line_span(ctx: Context, offset: int) -> Span:
@@ -570,7 +575,9 @@ def wrong_type(ctx: Context) -> Iterator[Report]:
     - `imdb`: `tt` followed by 7 or 8 digits (`tt2852470`, not the whole IMDb URL);
     - `published`, `comments`: `true` or `false` without quotes — `published: "false"` is a
       string, and any string counts as true, so the review is published;
-    - `date`: a date, `2014-06-01` or `2014-06-01 10:00:00 +0100`.
+    - `date`: a date, `2014-06-01` or `2014-06-01 10:00:00 +0100`;
+    - `permalink` of a post or collection document: only placeholders Jekyll knows (`:year`,
+      `:title`, ...); with any other its build stops ("The URL template doesn't have ... keys").
 
     Wrong:
 
@@ -588,8 +595,24 @@ def wrong_type(ctx: Context) -> Iterator[Report]:
     for entry in front_matter.entries:
         check = _TYPE_CHECKS.get(entry.key)
         message = check(entry) if check is not None else None
+        if entry.key == "permalink" and _is_review(ctx):
+            message = _permalink_problem(entry)
         if message is not None:
             yield Report(entry.value_span, message)
+
+
+def _permalink_problem(entry: FrontMatterEntry) -> str | None:
+    # Pages keep an unknown `:key` as text; documents (posts, collections) stop the build.
+    if not isinstance(entry.value, str):
+        return None
+    unknown = unknown_placeholders(entry.value)
+    if not unknown:
+        return None
+    names = ", ".join(f"`:{name}`" for name in unknown)
+    return (
+        f"`permalink` uses {names}, which Jekyll does not know; its build stops with "
+        "'The URL template doesn't have ... keys'"
+    )
 
 
 def _stars_problem(entry: FrontMatterEntry) -> str | None:

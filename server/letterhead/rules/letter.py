@@ -15,6 +15,8 @@ from letterhead.findings import Fix, Severity
 from letterhead.positions import Span
 from letterhead.render import render_salutation, template_keys
 from letterhead.rules import Context, Report, rule
+from letterhead.site.discovery import within_site
+from letterhead.site.yamldata import safe_load
 
 _SALUTATION_PARTS = ("addressee", "position")
 
@@ -30,8 +32,12 @@ def _letter_front_matter(ctx: Context) -> FrontMatter | None:
 
 
 def _newline(text: str) -> str:
-    index = text.find("\n")
-    return "\r\n" if index > 0 and text[index - 1] == "\r" else "\n"
+    """The text's own line break for inserted lines: `\\r\\n`, `\\n`, or a lone `\\r`."""
+    found = _FIRST_BREAK.search(text)
+    return found.group() if found is not None else "\n"
+
+
+_FIRST_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 def _body_lines(ctx: Context) -> list[int]:
@@ -293,7 +299,8 @@ def _author_name(ctx: Context) -> str | None:
     if not isinstance(author, str) or not author.strip():
         return None
     site = ctx.index.site
-    names = _author_names(site.root / site.config.data_dir / "authors.yml")
+    path = site.root / site.config.data_dir / "authors.yml"
+    names = _author_names(path) if within_site(site.root, path) else {}
     return names.get(author.strip()) or author.strip()
 
 
@@ -319,7 +326,7 @@ def _author_names(path: Path) -> dict[str, str]:
     names: dict[str, str] = {}
     if len(raw) <= _MAX_AUTHORS_BYTES:
         try:
-            loaded = yaml.load(raw.decode("utf-8-sig", errors="replace"), Loader=yaml.CSafeLoader)
+            loaded = safe_load(raw.decode("utf-8-sig", errors="replace"))
         except (yaml.YAMLError, RecursionError, ValueError):
             loaded = None
         if isinstance(loaded, dict):

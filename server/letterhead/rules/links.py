@@ -38,6 +38,7 @@ _KNOWN_SCHEMES = {
 _SCHEME_TYPO = re.compile(r"^(?:h?t?t?p?s?):?/*", re.IGNORECASE)
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
 _BARE_DOMAIN = re.compile(r"^(?:www\.)[^\s/]+\.[a-z]{2,}", re.IGNORECASE)
+_WHITE_SPACE = re.compile(r"\s")
 _HOST = re.compile(r"^[A-Za-z0-9.\-\[\]:@%_~+!$&'()*,;=]+$")
 _STATUS_WORDS = {
     Status.DRAFT: "a draft",
@@ -62,6 +63,15 @@ def _targets(context: Context) -> Iterator[_Target]:
         yield _Target(link.target, link.target_span, link.kind)
     for definition in context.document.definitions:
         yield _Target(definition.url, definition.url_span, None)
+
+
+def _resolved(context: Context) -> list[tuple[_Target, _Resolution | None]]:
+    """Every target of the document with its resolution, computed once for all link rules."""
+    cached = context.memo.get("links.resolved")
+    if cached is None:
+        cached = [(target, _resolve(context, target)) for target in _targets(context)]
+        context.memo["links.resolved"] = cached
+    return cached
 
 
 def _is_liquid(text: str) -> bool:
@@ -137,8 +147,7 @@ def dead_internal_link(context: Context) -> Iterator[Report]:
     Wrong: `[1]: /content/2013/9/31/the-act-of-killing.html`
     Right: `[1]: /content/2013/9/13/the-act-of-killing.html`
     """
-    for target in _targets(context):
-        resolution = _resolve(context, target)
+    for target, resolution in _resolved(context):
         if resolution is None or resolution.entry is not None:
             continue
         text = target.text.strip()
@@ -184,8 +193,7 @@ def link_to_unpublished(context: Context) -> Iterator[Report]:
     front matter says `published: false`, or it is dated in the future while `_config.yml` does
     not set `future: true`. Readers following the link get a 404 until the target is published.
     """
-    for target in _targets(context):
-        resolution = _resolve(context, target)
+    for target, resolution in _resolved(context):
         if resolution is None or resolution.entry is None:
             continue
         status = resolution.entry.status
@@ -316,7 +324,7 @@ def missing_anchor(context: Context) -> Iterator[Report]:
     Markdown targets are checked (HTML pages and layouts can hold ids letterhead cannot see).
     """
     own = context.document.anchors()
-    for target in _targets(context):
+    for target, resolution in _resolved(context):
         text = target.text.strip()
         if _is_liquid(text) and target.kind not in (LinkKind.POST_URL, LinkKind.LINK_TAG):
             continue
@@ -325,7 +333,6 @@ def missing_anchor(context: Context) -> Iterator[Report]:
             if fragment and fragment not in own:
                 yield Report(target.span, _anchor_message(fragment, own, "this review"))
             continue
-        resolution = _resolve(context, target)
         if resolution is None or resolution.entry is None or not resolution.fragment:
             continue
         indexed = context.index.documents.get(resolution.entry.path)
@@ -365,8 +372,10 @@ def malformed_url(context: Context) -> Iterator[Report]:
 
 
 def _url_problem(url: str) -> str | None:
-    if any(char.isspace() for char in url):
+    if _WHITE_SPACE.search(url):
         return f"`{url}` contains white space; encode it as %20 or remove it"
+    if url.startswith("/"):
+        return None
     if _BARE_DOMAIN.match(url):
         return f"`{url}` has no scheme, so it is read as a page of this site; write `https://{url}`"
     lowered = url.lower()

@@ -18,6 +18,8 @@ from letterhead.findings import Fix, Severity
 from letterhead.refactor import removal_span
 from letterhead.rules import Context, Report, rule
 from letterhead.settings import TaxonomyPolicy
+from letterhead.site.discovery import within_site
+from letterhead.site.yamldata import safe_load
 from letterhead.taxonomy import Taxonomy
 from letterhead.yamltext import flow_list, quote_of, scalar
 
@@ -107,8 +109,9 @@ def _near_miss(kind: _Kind) -> Callable[[Context], Iterator[Report]]:
     def check(context: Context) -> Iterator[Report]:
         taxonomy = kind.taxonomy(context)
         for item in _items(context, kind):
-            users = taxonomy.users(item.value)
-            if users - {context.path} or len(taxonomy.spellings(item.value)) > 1:
+            if taxonomy.used_elsewhere(item.value, context.path):
+                continue
+            if taxonomy.spelling_count(item.value) > 1:
                 continue  # used elsewhere, or a variant spelling (the variant rule's business)
             if item.value in kind.policy(context).aliases:
                 continue
@@ -152,9 +155,9 @@ def _allowed(context: Context, policy: TaxonomyPolicy) -> frozenset[str] | None:
     if policy.allowed_file is None:
         return None
     root = context.index.site.root
-    path = (root / policy.allowed_file).resolve()
-    if not path.is_relative_to(root.resolve()):
-        return frozenset()
+    path = root / policy.allowed_file
+    if not within_site(root, path):
+        return None  # never read outside the site (CF001 reports the setting)
     try:
         stat = path.stat()
     except OSError:
@@ -167,10 +170,8 @@ def _allowed(context: Context, policy: TaxonomyPolicy) -> frozenset[str] | None:
 
 def _read_allowed(path: Path) -> frozenset[str]:
     try:
-        data: Any = yaml.load(
-            path.read_text(encoding="utf-8", errors="replace"), Loader=yaml.CSafeLoader
-        )
-    except (OSError, yaml.YAMLError):
+        data: Any = safe_load(path.read_text(encoding="utf-8", errors="replace"))
+    except (OSError, yaml.YAMLError, RecursionError, ValueError):
         return frozenset()
     if isinstance(data, dict):
         return frozenset(str(key) for key in data)
@@ -207,8 +208,8 @@ def _not_allowed(kind: _Kind) -> Callable[[Context], Iterator[Report]]:
                     f"({policy.allowed_file}){hint}",
                     fix,
                 )
-            elif policy.new_warns and not (taxonomy.users(item.value) - {context.path}):
-                if len(taxonomy.spellings(item.value)) > 1:
+            elif policy.new_warns and not taxonomy.used_elsewhere(item.value, context.path):
+                if taxonomy.spelling_count(item.value) > 1:
                     continue
                 yield Report(
                     item.text_span,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,7 @@ from letterhead.site.permalinks import (
     add_permalink_suffix,
     unknown_placeholders,
 )
+from letterhead.site.yamldata import YamlTooComplex, safe_load_mapping
 
 __all__ = [
     "DEFAULT_EXCLUDES",
@@ -136,7 +138,11 @@ def parse_config(text: str | None) -> SiteConfig:
     raw: dict[str, Any] = {}
     if text is not None:
         try:
-            loaded = yaml.load(text, Loader=yaml.CSafeLoader)
+            loaded, refused = safe_load_mapping(text)
+            for key, why in refused.items():
+                problems.append(
+                    ConfigProblem(f"`{key}` is too complex to read safely: {why}", key=key)
+                )
         except yaml.MarkedYAMLError as error:
             mark = error.problem_mark or error.context_mark
             problems.append(
@@ -146,6 +152,11 @@ def parse_config(text: str | None) -> SiteConfig:
                     mark.line if mark else None,
                     mark.column if mark else None,
                 )
+            )
+            loaded = None
+        except YamlTooComplex as error:
+            problems.append(
+                ConfigProblem(f"_config.yml is too complex to read safely: {error}", 0, 0)
             )
             loaded = None
         except (yaml.YAMLError, RecursionError, ValueError) as error:
@@ -202,6 +213,19 @@ class _Builder:
             return default
         return str(value)
 
+    def folder(self, key: str, default: str) -> str:
+        """A folder of the site as Jekyll's `in_source_dir` reads it: always inside the source,
+        so `../../etc` and `/etc` both name `etc` under the site root."""
+        value = self.string(key, default)
+        inside = posixpath.normpath("/" + value).lstrip("/")
+        if posixpath.normpath(value.lstrip("/")).startswith(".."):
+            self.problem(
+                key,
+                f"`{key}: {value}` climbs out of the site; Jekyll reads `{inside or '.'}` inside "
+                "the site instead",
+            )
+        return inside
+
     def flag(self, key: str) -> bool:
         value = self.raw.get(key)
         if value is None:
@@ -250,10 +274,10 @@ class _Builder:
         exclude = self.string_list("exclude", [])
         config.exclude = list(dict.fromkeys([*exclude, *DEFAULT_EXCLUDES]))
         config.include = self.string_list("include", [".htaccess"])
-        config.layouts_dir = self.string("layouts_dir", "_layouts")
-        config.data_dir = self.string("data_dir", "_data")
-        config.plugins_dir = self.string("plugins_dir", "_plugins")
-        config.includes_dir = self.string("includes_dir", "_includes")
+        config.layouts_dir = self.folder("layouts_dir", "_layouts")
+        config.data_dir = self.folder("data_dir", "_data")
+        config.plugins_dir = self.folder("plugins_dir", "_plugins")
+        config.includes_dir = self.folder("includes_dir", "_includes")
         config.destination = self.string("destination", "_site")
         # Jekyll splits on commas without trimming, so `md, markdown` has an extension " markdown".
         config.markdown_ext = [

@@ -27,6 +27,7 @@ __all__ = [
     "guess_static",
     "has_yaml_header",
     "jekyll_relative_path",
+    "within_site",
 ]
 
 # Document::DATE_FILENAME_MATCHER and DATELESS_FILENAME_MATCHER, applied to relative paths.
@@ -53,6 +54,16 @@ TEXT_EXTENSIONS = frozenset(
     """.split()  # noqa: SIM905
 )
 _PEEK_BYTES = 64
+
+
+def within_site(root: Path | str, path: Path | str) -> bool:
+    """Whether `path`, links resolved, lies inside the site at `root` (never raises)."""
+    try:
+        real_root = os.path.realpath(root)
+        real = os.path.realpath(path)
+    except (OSError, ValueError):
+        return False
+    return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
 
 
 def jekyll_relative_path(path: str, collection: str | None, collections_dir: str) -> str:

@@ -30,6 +30,7 @@ from letterhead.site.discovery import (
     guess_static,
     has_yaml_header,
     jekyll_relative_path,
+    within_site,
 )
 from letterhead.site.kinds import EntryKind, SourceFile, Status
 from letterhead.site.permalinks import (
@@ -41,6 +42,7 @@ from letterhead.site.permalinks import (
     unescape_path,
     url_to_output_path,
 )
+from letterhead.site.yamldata import safe_load
 
 __all__ = [
     "MAX_FRONT_MATTER_BYTES",
@@ -78,7 +80,7 @@ def read_front_matter(text: str) -> dict[str, Any] | None:
     if closing is None:
         return {}
     try:
-        data = yaml.load(text[opening.end() : closing.start()], Loader=yaml.CSafeLoader)
+        data = safe_load(text[opening.end() : closing.start()])
     except (yaml.YAMLError, RecursionError, ValueError):
         return {}
     if isinstance(data, dict):
@@ -157,8 +159,8 @@ class Site:
         """Read `_config.yml`, the layout names and the author keys; never raises."""
         config = load_config(root)
         problems = list(config.problems)
-        layouts = _layout_names(root / config.layouts_dir, PathFilter(config))
-        authors = _author_keys(root / config.data_dir, problems)
+        layouts = _layout_names(root, root / config.layouts_dir, PathFilter(config))
+        authors = _author_keys(root, root / config.data_dir, problems)
         return cls(root, config, layouts, authors, problems)
 
     def _configured_time(self) -> datetime.datetime | None:
@@ -707,10 +709,13 @@ def _post_id(relative: str, special: str) -> str | None:
     return stem.rsplit("/", 1)[-1]
 
 
-def _layout_names(directory: Path, path_filter: PathFilter) -> frozenset[str]:
+def _layout_names(root: Path, directory: Path, path_filter: PathFilter) -> frozenset[str]:
     """LayoutReader: every file with an extension under `_layouts/`, named by its path without
-    the last extension (`review`, `sub/letter`)."""
+    the last extension (`review`, `sub/letter`). Nothing when the folder is a link out of the
+    site: the names of files elsewhere on the computer are not the site's to show."""
     names: set[str] = set()
+    if not within_site(root, directory):
+        return frozenset()
     real_root = os.path.realpath(directory)
     try:
         for current, folders, files in os.walk(directory, followlinks=False):
@@ -730,13 +735,17 @@ def _layout_names(directory: Path, path_filter: PathFilter) -> frozenset[str]:
     return frozenset(names)
 
 
-def _author_keys(data_dir: Path, problems: list[ConfigProblem]) -> tuple[str, ...]:
-    """The keys of `_data/authors.yml` (or `.yaml`/`.json`), in file order."""
+def _author_keys(root: Path, data_dir: Path, problems: list[ConfigProblem]) -> tuple[str, ...]:
+    """The keys of `_data/authors.yml` (or `.yaml`/`.json`), in file order; a file whose real
+    location is outside the site is not read."""
     for name in ("authors.yml", "authors.yaml", "authors.json"):
         path = data_dir / name
         try:
             if not path.is_file():
                 continue
+            if not within_site(root, path):
+                problems.append(ConfigProblem(f"{name} is a link out of the site; it was not read"))
+                return ()
             with path.open("rb") as handle:
                 raw = handle.read(MAX_DATA_FILE_BYTES + 1)
         except OSError as error:
@@ -747,10 +756,7 @@ def _author_keys(data_dir: Path, problems: list[ConfigProblem]) -> tuple[str, ..
             return ()
         text = raw.decode("utf-8-sig", errors="replace")
         try:
-            if name.endswith(".json"):
-                loaded = json.loads(text)
-            else:
-                loaded = yaml.load(text, Loader=yaml.CSafeLoader)
+            loaded = json.loads(text) if name.endswith(".json") else safe_load(text)
         except (yaml.YAMLError, ValueError, RecursionError) as error:
             mark = getattr(error, "problem_mark", None)
             problems.append(

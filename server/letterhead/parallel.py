@@ -1,0 +1,153 @@
+"""Checking a whole site on every core: the same results as `check.check_site`, sooner.
+
+Parsing is the bulk of a check and each review parses on its own, so worker processes (forked,
+so they share the site model already loaded) each parse a share of the files and keep their
+documents. They send back only the small records the index needs; every worker then builds the
+same index from all records and runs the rules on its own documents. Documents never cross a
+process boundary, findings do (they are small).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Sequence
+from datetime import datetime
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from letterhead.check import (
+    CHECKED_SUFFIXES,
+    LoadedSite,
+    check_site,
+    config_findings,
+    entry_for,
+    load_site,
+    parse_source,
+    relative_paths,
+    select_paths,
+    settings_for,
+)
+from letterhead.document import Document
+from letterhead.findings import Finding
+from letterhead.index import IndexedDocument, SiteIndex
+from letterhead.settings import Settings
+from letterhead.site.model import Entry, EntryKind, Site, SourceFile
+
+# Below this many documents the cost of starting workers outweighs the gain.
+MIN_DOCUMENTS_PER_WORKER = 400
+
+Record = tuple[Entry, IndexedDocument | None]
+
+
+def default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def check_paths(
+    root: Path, paths: Sequence[Path], jobs: int | None = None, now: datetime | None = None
+) -> tuple[list[Finding], list[str], Settings]:
+    """The findings for `paths` (files or folders) of the site at `root`, and the site-relative
+    paths checked, using up to `jobs` processes (the whole site is read either way: the rules
+    need its index), and the site's settings."""
+    jobs = jobs or default_jobs()
+    site = Site.open(root)
+    sources = site.discover()
+    documents = [s for s in sources if s.kind is not EntryKind.STATIC]
+    jobs = min(jobs, max(1, len(documents) // MIN_DOCUMENTS_PER_WORKER))
+    if jobs < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return _check_serially(root, paths, now)
+    order = {source.path: position for position, source in enumerate(sources)}
+    candidates = [s.path for s in documents if s.path.endswith(CHECKED_SUFFIXES)]
+    wanted = set(select_paths(root, candidates, paths))
+    try:
+        return _check_with_workers(site, sources, documents, order, wanted, jobs, now)
+    except (OSError, EOFError, multiprocessing.ProcessError):
+        # A worker died or could not start: the serial path gives the same answer.
+        return _check_serially(root, paths, now)
+
+
+def _check_serially(
+    root: Path, paths: Sequence[Path], now: datetime | None
+) -> tuple[list[Finding], list[str], Settings]:
+    loaded = load_site(root, now)
+    wanted = relative_paths(loaded, paths)
+    return check_site(loaded, wanted), wanted, loaded.settings
+
+
+def _check_with_workers(
+    site: Site,
+    sources: Sequence[SourceFile],
+    documents: Sequence[SourceFile],
+    order: dict[str, int],
+    wanted: set[str],
+    jobs: int,
+    now: datetime | None,
+) -> tuple[list[Finding], list[str], Settings]:
+    context = multiprocessing.get_context("fork")
+    shares = [list(documents[i::jobs]) for i in range(jobs)]
+    workers = []
+    for share in shares:
+        parent, child = context.Pipe()
+        arguments = (child, site, share, wanted, now)
+        process = context.Process(target=_worker, args=arguments, daemon=True)
+        process.start()
+        child.close()
+        workers.append((process, parent))
+    try:
+        records: list[Record] = [
+            (site.entry(s, None, now), None) for s in sources if s.kind is EntryKind.STATIC
+        ]
+        checked: list[str] = []
+        for _, connection in workers:
+            share_records, share_checked = connection.recv()
+            records.extend(share_records)
+            checked.extend(share_checked)
+        # The same insertion order as the serial path, so ties resolve the same way.
+        records.sort(key=lambda record: order[record[0].path])
+        for _, connection in workers:
+            connection.send(records)
+        findings: list[Finding] = []
+        for _, connection in workers:
+            findings.extend(connection.recv())
+    finally:
+        for process, connection in workers:
+            connection.close()
+            process.join(timeout=5)
+            if process.is_alive():
+                process.kill()
+    settings, problems = settings_for(site)
+    findings.extend(config_findings(LoadedSite(site, SiteIndex(site), settings, problems)))
+    findings.sort(key=Finding.sort_key)
+    return findings, sorted(checked), settings
+
+
+def _worker(
+    connection: Connection,
+    site: Site,
+    share: list[SourceFile],
+    wanted: set[str],
+    now: datetime | None,
+) -> None:
+    settings, problems = settings_for(site)
+    scratch = SiteIndex(site)  # only for `record`, which needs the site's baseurl
+    parsed: dict[str, Document] = {}
+    records: list[Record] = []
+    for source in share:
+        document = parse_source(site, source, settings)
+        entry = entry_for(site, source, document, now)
+        records.append((entry, scratch.record(entry, document)))
+        parsed[source.path] = document
+    loaded = LoadedSite(site, SiteIndex(site), settings, problems, parsed)
+    checked = [path for path in loaded.checked_paths() if path in wanted]
+    connection.send((records, checked))
+    for entry, indexed in connection.recv():
+        loaded.index.insert(entry, indexed)
+    findings: list[Finding] = []
+    for path in checked:
+        findings.extend(loaded.check_document(path, parsed[path]))
+    connection.send(findings)
+    connection.close()
