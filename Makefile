@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest jekyll bench clean
+.PHONY: demo test jekyll editors bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,7 @@ demo: $(STAMP)
 	-$(BIN)/letterhead check examples/site
 
 ## Every test: lint, type check, and the whole pytest suite (Jekyll comparison included).
-test: $(STAMP) jekyll
+test: $(STAMP) jekyll editors
 	$(BIN)/ruff check server tests bench
 	$(BIN)/ruff format --check server tests bench
 	$(BIN)/mypy
@@ -28,6 +28,10 @@ jekyll:
 	@command -v jekyll >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq jekyll >/dev/null; \
 	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq jekyll >/dev/null; fi; }
+
+## The editors' test tools (Chromium, code-server, Node 24, Neovim, Emacs), cached in .cache/editors.
+editors: $(STAMP)
+	bash editors/setup.sh
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

@@ -370,3 +370,34 @@ async def test_watched_folder_created_and_deleted(client: RecordingClient, site:
     )
     await client.until(lambda: len(client.published[uri(path)]) > count, "a re-check")
     assert "LK001" in codes(client.published[uri(path)][-1].diagnostics)
+
+
+@pytest_lsp.fixture(config=server_config())
+async def early_puller(lsp_client: RecordingClient, site: Path):
+    """Neovim 0.11's capabilities: it pulls diagnostics but cannot be asked to pull again.
+
+    The site gets many extra reviews so that indexing is still running when the first pull
+    arrives; the fixture does not wait for the index.
+    """
+    filler = NEW_REVIEW.replace("New Review", "Filler")
+    for number in range(1500):
+        write_review(site, f"2011-01-01-filler-{number}.md", filler)
+    write_review(site, "2015-03-01-new-review.md", NEW_REVIEW)
+    await lsp_client.initialize_session(
+        initialize_params(site, pytest_lsp.client_capabilities("neovim@v0.11"))
+    )
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_a_pull_during_indexing_waits_for_the_index(
+    early_puller: RecordingClient, site: Path
+) -> None:
+    client = early_puller
+    path = write_review(site, "2015-02-01-flawed.md", FLAWED)
+    client.open(uri(path), FLAWED)
+    report = await pull(client, path)
+    assert isinstance(report, types.RelatedFullDocumentDiagnosticReport)
+    found = codes(list(report.items))
+    assert "LK001" not in found, "a link to a review not yet indexed was reported dead"
+    assert found["TX001"] == where(FLAWED, "Letters")

@@ -9,6 +9,7 @@ index is swapped in on the event loop, so the engine's objects are only ever use
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import hashlib
 import logging
@@ -647,10 +648,23 @@ async def did_change_configuration(
         await ls.pull_settings()
 
 
-def document_diagnostic(
+# How long a pull waits for its site's index when the client cannot be asked to pull again.
+PULL_WAIT_SECONDS = 30.0
+
+
+async def document_diagnostic(
     ls: LetterheadServer, params: types.DocumentDiagnosticParams
 ) -> types.DocumentDiagnosticReport:
     document = ls.state.get(params.text_document.uri)
+    site = document.site if document is not None else None
+    if site is not None and site.indexing and not ls.refresh_diagnostics:
+        # Answering now would report links to reviews not yet indexed as dead, and a client
+        # without refresh support (Neovim 0.11) would keep that answer until the next edit.
+        task = ls._indexing.get(site.root)
+        if task is not None and not task.done():
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(task), PULL_WAIT_SECONDS)
+        document = ls.state.get(params.text_document.uri)
     diagnostics = ls.diagnostics(document) if document is not None else []
     digest = hashlib.sha1(
         repr([(d.code, d.range, d.message, d.severity, d.data) for d in diagnostics]).encode()
