@@ -52,7 +52,9 @@ def _site_path(href: str, page_url: str, baseurl: str) -> str | None:
     path = unquote(parts.path)
     if not path.startswith("/"):
         directory = page_url if page_url.endswith("/") else posixpath.dirname(page_url)
-        path = posixpath.normpath(posixpath.join(directory, path)) + ("/" if path.endswith("/") else "")
+        path = posixpath.normpath(posixpath.join(directory, path)) + (
+            "/" if path.endswith("/") else ""
+        )
     prefix = "/" + baseurl.strip("/") if baseurl.strip("/") else ""
     if prefix and path.startswith(prefix + "/"):
         path = path[len(prefix) :]
@@ -119,7 +121,16 @@ def reported_links(source: Path) -> tuple[set[Link], set[str]]:
 
 def build(source: Path, destination: Path) -> None:
     result = subprocess.run(
-        [str(JEKYLL), "build", "--quiet", "--disable-disk-cache", "-s", str(source), "-d", str(destination)],
+        [
+            str(JEKYLL),
+            "build",
+            "--quiet",
+            "--disable-disk-cache",
+            "-s",
+            str(source),
+            "-d",
+            str(destination),
+        ],
         capture_output=True,
         text=True,
         timeout=600,

@@ -45,6 +45,7 @@ _BOOL_TAG = "tag:yaml.org,2002:bool"
 _INT_TAG = "tag:yaml.org,2002:int"
 _FLOAT_TAG = "tag:yaml.org,2002:float"
 _BOOLS = yaml.constructor.SafeConstructor.bool_values
+_SEQ_TAG = "tag:yaml.org,2002:seq"
 _STR_TAG = "tag:yaml.org,2002:str"
 
 
@@ -407,7 +408,7 @@ class _EntryReader:
         # Strings, and lists of strings, are most of any front matter: build them directly.
         if node.tag == _STR_TAG and isinstance(node, yaml.ScalarNode):
             return node.value
-        if isinstance(node, yaml.SequenceNode) and all(
+        if isinstance(node, yaml.SequenceNode) and node.tag == _SEQ_TAG and all(
             child.tag == _STR_TAG and isinstance(child, yaml.ScalarNode) for child in node.value
         ):
             return [child.value for child in node.value]

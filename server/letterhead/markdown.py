@@ -64,7 +64,9 @@ _NL = r"(?:\r\n|\r|\n)"
 _DEFINITION = re.compile(
     r" {0,3}\[(?P<label>(?:[^\\\[\]]|\\.){0,999}?)\]:"
     rf"[ \t]*{_NL}?[ \t]*"
-    r"(?:<(?P<angle>(?:[^<>\\\r\n]|\\.)*)>|(?P<raw>[^\s<][^\s]*))"
+    # Jekyll renders Liquid before Markdown, so `[1]: {% post_url id %}` is a definition too.
+    r"(?:(?P<liquid>(?:\{%-?[ \t]*[A-Za-z_][^%\r\n]*?-?%\}|\{\{[^}\r\n]*\}\})\S*)"
+    r"|<(?P<angle>(?:[^<>\\\r\n]|\\.)*)>|(?P<raw>[^\s<][^\s]*))"
     rf"(?:(?P<gap>[ \t]+{_NL}?[ \t]*|[ \t]*{_NL}[ \t]*)"
     r"(?P<title>\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|\((?:[^()\\]|\\.)*\)))?"
     r"[ \t]*(?=\r|\n|$)",
@@ -402,6 +404,7 @@ class _Blocks:
         if match is None:
             return None
         label, raw, angle, gap, title = match.group("label", "raw", "angle", "gap", "title")
+        liquid = match.group("liquid")
         if not label.strip() or label[0] == "^" or _BLANK_LINE.search(label):
             return None  # `[^1]: note` is a kramdown footnote, not a link
         if title is not None and _BLANK_LINE.search(title):
@@ -413,7 +416,9 @@ class _Blocks:
             if match is None:
                 return None
             title = None
-        if raw is not None:
+        if liquid is not None:
+            url, (url_start, url_end) = liquid, match.span("liquid")
+        elif raw is not None:
             if not _balanced(raw):
                 return None
             url, (url_start, url_end) = raw, match.span("raw")

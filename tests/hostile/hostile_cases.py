@@ -307,11 +307,6 @@ CASES: list[HostileCase] = [
         {REVIEW: utf8(review(front=FRONT + '\nrun: !!python/object/apply:os.system ["touch x"]'))},
         codes=frozenset({"FM002"}),
         lines={"FM002": 6},
-        xfail=(
-            "parser bug: frontmatter._EntryReader._construct builds a list of strings without "
-            'looking at the list\'s own tag, so `!!python/object/apply:os.system ["touch x"]` '
-            "(or `!custom [a]`) reads as a plain list and no FM002 is reported"
-        ),
     ),
     HostileCase(
         "ruby and local tags",
