@@ -8,7 +8,7 @@ never following a path outside the site root.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -76,6 +76,36 @@ class LoadedSite:
     def check_document(self, path: str, document: Document) -> list[Finding]:
         return run_rules(self.context(path, document))
 
+    def update(self, relative: str, text: str | None) -> tuple[Document | None, bool]:
+        """Put one file's text (an editor's, or the disk's when `text` is None) in the index.
+
+        The same steps `load_site` takes for one file, so that an editor and `letterhead check`
+        agree. Returns the parsed text (None for a file without text) and whether the site reads
+        the file as a document (only those are checked).
+        """
+        site = self.site
+        source = site.classify(relative)
+        if text is None and source is not None and not is_within(site.root, site.root / relative):
+            source = None  # a link out of the site: never read (as the site's own walk does)
+        if source is None or source.excluded or source.kind is EntryKind.STATIC:
+            if source is not None and not source.excluded:
+                self.index.add(site.entry(source, None), None)
+                self.documents.pop(relative, None)
+            else:
+                self.remove(relative)
+            return (parse_document(text) if text is not None else None), False
+        if text is None:
+            document = parse_source(site, source, self.settings)
+        else:
+            document = parse_document(text)
+        self.index.add(entry_for(site, source, document, None), document)
+        self.documents[relative] = document
+        return document, True
+
+    def remove(self, relative: str) -> None:
+        self.index.remove(relative)
+        self.documents.pop(relative, None)
+
     def checked_paths(self) -> list[str]:
         return sorted(path for path in self.documents if path.endswith(CHECKED_SUFFIXES))
 
@@ -100,13 +130,24 @@ def entry_for(
     return site.entry(source, front_matter, now)
 
 
-def load_site(root: Path, now: datetime | None = None) -> LoadedSite:
-    """Read, parse and index every file of the site at `root`."""
+def load_site(
+    root: Path,
+    now: datetime | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> LoadedSite:
+    """Read, parse and index every file of the site at `root`.
+
+    `progress(done, total)` is called now and then (about a hundred times in all).
+    """
     site = Site.open(root)
     settings, problems = settings_for(site)
     index = SiteIndex(site)
     loaded = LoadedSite(site, index, settings, problems)
-    for source in site.discover():
+    sources = site.discover()
+    step = max(1, len(sources) // 100)
+    for number, source in enumerate(sources):
+        if progress is not None and number % step == 0:
+            progress(number, len(sources))
         if source.kind is EntryKind.STATIC:
             index.add(site.entry(source, None, now), None)
             continue

@@ -408,8 +408,12 @@ class _EntryReader:
         # Strings, and lists of strings, are most of any front matter: build them directly.
         if node.tag == _STR_TAG and isinstance(node, yaml.ScalarNode):
             return node.value
-        if isinstance(node, yaml.SequenceNode) and node.tag == _SEQ_TAG and all(
-            child.tag == _STR_TAG and isinstance(child, yaml.ScalarNode) for child in node.value
+        if (
+            isinstance(node, yaml.SequenceNode)
+            and node.tag == _SEQ_TAG
+            and all(
+                child.tag == _STR_TAG and isinstance(child, yaml.ScalarNode) for child in node.value
+            )
         ):
             return [child.value for child in node.value]
         try:

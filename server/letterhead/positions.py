@@ -54,12 +54,21 @@ class Span:
 class LineIndex:
     """Maps offsets of one text to positions and back; built once per text, O(log n) lookups."""
 
-    __slots__ = ("_starts", "_text")
+    __slots__ = ("_line_starts", "_text")
 
     def __init__(self, text: str) -> None:
         self._text = text
-        self._starts = [0]
-        self._starts.extend(match.end() for match in _LINE_BREAK.finditer(text))
+        self._line_starts: list[int] | None = None
+
+    @property
+    def _starts(self) -> list[int]:
+        # Computed on first use: most documents of a site are checked without a finding, and
+        # never need a line number.
+        if self._line_starts is None:
+            starts = [0]
+            starts.extend([match.end() for match in _LINE_BREAK.finditer(self._text)])
+            self._line_starts = starts
+        return self._line_starts
 
     @property
     def text(self) -> str:

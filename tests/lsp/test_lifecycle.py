@@ -255,3 +255,30 @@ async def test_untitled_documents_and_bad_requests(client: RecordingClient) -> N
     client.change("file:///nowhere/never-opened.md", 2, [(None, "text")])
     assert await client.server_text(untitled) == "changed"  # still alive
     assert client.error is None
+
+
+async def test_indexing_progress_reports_percentages(
+    fresh: RecordingClient, tmp_path: Path
+) -> None:
+    site = copy_site(tmp_path / "site")
+    review = (site / "_posts" / "2014-05-02-s21.md").read_text(encoding="utf-8")
+    for number in range(800):
+        (site / "_posts" / f"2010-01-01-filler-{number}.md").write_text(review, encoding="utf-8")
+    await fresh.initialize_session(initialize_params(site, capabilities()))
+    await fresh.indexed()
+    reports = await fresh.until(
+        lambda: next(
+            (r for r in fresh.progress_reports.values() if r and r[-1].kind == "end"), None
+        ),
+        "the end of the indexing progress",
+    )
+    percentages = [
+        r.percentage
+        for r in reports
+        if isinstance(r, types.WorkDoneProgressReport) and r.percentage
+    ]
+    assert percentages, "no percentage was reported while 800 files were indexed"
+    assert percentages == sorted(percentages) and percentages[-1] <= 100
+    assert any(
+        "of" in (r.message or "") for r in reports if isinstance(r, types.WorkDoneProgressReport)
+    )

@@ -280,10 +280,25 @@ class LetterheadServer(LanguageServer):
         started = time.perf_counter()
         loop = asyncio.get_running_loop()
         future: asyncio.Future[LoadedSite] = loop.create_future()
+        progress: dict[str, str | None] = {"token": None}
+
+        def report(done: int, total: int) -> None:
+            token = progress["token"]
+            if token is not None and total:
+                percentage = min(99, done * 100 // total)
+                self.work_done_progress.report(
+                    token,
+                    types.WorkDoneProgressReport(
+                        message=f"{done:,} of {total:,} files", percentage=percentage
+                    ),
+                )
+
+        def from_thread(done: int, total: int) -> None:
+            loop.call_soon_threadsafe(report, done, total)
 
         def work() -> None:
             try:
-                loaded = load_site(state.root)
+                loaded = load_site(state.root, progress=from_thread)
                 warm_up(loaded)
             except BaseException as error:
                 loop.call_soon_threadsafe(_settle, future, None, error)
@@ -292,6 +307,7 @@ class LetterheadServer(LanguageServer):
 
         threading.Thread(target=work, name="letterhead-index", daemon=True).start()
         token = await self._begin_progress(f"Indexing {state.root.name}", str(state.root))
+        progress["token"] = token
         try:
             loaded = await future
         except asyncio.CancelledError:
@@ -330,7 +346,10 @@ class LetterheadServer(LanguageServer):
             logger.warning("work done progress refused: %s", error)
             return None
         self.work_done_progress.begin(
-            token, types.WorkDoneProgressBegin(title=title, message=message, cancellable=False)
+            token,
+            types.WorkDoneProgressBegin(
+                title=title, message=message, cancellable=False, percentage=0
+            ),
         )
         return token
 

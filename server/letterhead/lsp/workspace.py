@@ -19,16 +19,13 @@ from letterhead.check import (
     CHECKED_SUFFIXES,
     LoadedSite,
     config_findings,
-    entry_for,
     find_site_root,
-    is_within,
-    parse_source,
     settings_for,
 )
 from letterhead.document import Document, parse_document
 from letterhead.findings import Finding
 from letterhead.index import SiteIndex
-from letterhead.site.model import Entry, EntryKind, Site
+from letterhead.site.model import Entry, Site
 from letterhead.site.permalinks import normalize_url
 
 CONFIG_FILE = "_config.yml"
@@ -122,32 +119,12 @@ def empty_site(root: Path) -> LoadedSite:
 def update_document(
     loaded: LoadedSite, relative: str, text: str | None
 ) -> tuple[Document | None, bool]:
-    """Put one file's text (the editor's, or the disk's when `text` is None) in the index.
-
-    The same steps as `load_site` takes for one file, so that the editor and `letterhead check`
-    agree. Returns the parsed text (None for a file without text), and whether the site reads
-    the file as a document (only those are checked, as by `letterhead check`).
-    """
-    site = loaded.site
-    source = site.classify(relative)
-    if text is None and source is not None and not is_within(site.root, site.root / relative):
-        source = None  # a link out of the site: never read (as the site's own walk does)
-    if source is None or source.excluded or source.kind is EntryKind.STATIC:
-        if source is not None and not source.excluded:
-            loaded.index.add(site.entry(source, None), None)
-            loaded.documents.pop(relative, None)
-        else:
-            remove_document(loaded, relative)
-        return (parse_document(text) if text is not None else None), False
-    document = parse_source(site, source, loaded.settings) if text is None else parse_document(text)
-    loaded.index.add(entry_for(site, source, document, None), document)
-    loaded.documents[relative] = document
-    return document, True
+    """Put one file's text in the index (see `LoadedSite.update`)."""
+    return loaded.update(relative, text)
 
 
 def remove_document(loaded: LoadedSite, relative: str) -> None:
-    loaded.index.remove(relative)
-    loaded.documents.pop(relative, None)
+    loaded.remove(relative)
 
 
 def link_keys(entry: Entry | None) -> set[str]:
