@@ -11,7 +11,8 @@ import time
 import pytest
 
 from letterhead.document import FrontMatterErrorKind, parse_document
-from letterhead.frontmatter import MAX_DEPTH, MAX_FRONT_MATTER_CHARS
+from letterhead.frontmatter import MAX_FRONT_MATTER_CHARS
+from letterhead.yamlsafe import MAX_DEPTH
 
 
 def billion_laughs(levels: int) -> str:

@@ -22,13 +22,13 @@ from letterhead.document import (
     ValueStyle,
 )
 from letterhead.positions import Span
+from letterhead.yamlsafe import GraphMeasure
 
 # Real front matter is a few hundred bytes; the C loader needs ~0.4 s per megabyte, so a bound keeps
 # one pathological file from stalling a whole `letterhead check`.
 MAX_FRONT_MATTER_CHARS = 128 * 1024
 # Nodes after alias expansion, and nesting depth: far beyond any real front matter, far below harm.
 MAX_EXPANDED_NODES = 20_000
-MAX_DEPTH = 50
 
 _OPENING = re.compile(r"\ufeff?---[ \t]*(\r\n|\r|\n|\Z)")
 # A closing fence is a line of its own; lines may end at "\r" alone, which `re.M` does not know.
@@ -166,10 +166,12 @@ def _read(
         )
         return
     # Without anchors there are no aliases, and then only the depth needs a look.
-    too_complex = _measure(root) if "&" in yaml_text else _too_deep(root)
+    too_complex = GraphMeasure("&" in yaml_text, MAX_EXPANDED_NODES).why_unsafe(root)
     if too_complex is not None:
         front_matter.error = FrontMatterError(
-            FrontMatterErrorKind.TOO_COMPLEX, too_complex, _node_span(root, offset, yaml_text)
+            FrontMatterErrorKind.TOO_COMPLEX,
+            f"the front matter {too_complex}; it was not read",
+            _node_span(root, offset, yaml_text),
         )
         return
     reader = _EntryReader(text, offset, yaml_text, loader)
@@ -208,65 +210,6 @@ def _line_number(text: str, offset: int) -> int:
     """One-based line of `offset` (for messages only, so a plain count is fine)."""
     prefix = text[:offset]
     return prefix.count("\n") + prefix.count("\r") - prefix.count("\r\n") + 1
-
-
-def _children(node: yaml.Node) -> list[yaml.Node]:
-    if isinstance(node, yaml.SequenceNode):
-        return list(node.value)
-    if isinstance(node, yaml.MappingNode):
-        return [child for pair in node.value for child in pair]
-    return []
-
-
-def _measure(root: yaml.Node) -> str | None:
-    """Why the node graph is unsafe to construct (None when it is fine).
-
-    Aliases make the composed graph a DAG (or, with a recursive anchor, a cyclic graph) whose
-    expansion can be exponentially larger than the text. Sizes are memoised per node, so the walk
-    costs one visit per distinct node whatever the expansion.
-    """
-    sizes: dict[int, int] = {}
-    on_path: set[int] = set()
-    stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
-    while stack:
-        node, depth, finished = stack.pop()
-        node_id = id(node)
-        if finished:
-            on_path.discard(node_id)
-            total = 1 + sum(sizes[id(child)] for child in _children(node))
-            if total > MAX_EXPANDED_NODES:
-                return (
-                    f"the front matter expands to more than {MAX_EXPANDED_NODES:,} values "
-                    "through YAML aliases; it was not read"
-                )
-            sizes[node_id] = total
-            continue
-        if node_id in sizes:
-            continue
-        if depth > MAX_DEPTH:
-            return f"the front matter is nested more than {MAX_DEPTH} levels deep; it was not read"
-        on_path.add(node_id)
-        stack.append((node, depth, True))
-        for child in _children(node):
-            child_id = id(child)
-            if child_id in on_path:
-                return "the front matter holds a recursive YAML alias; it was not read"
-            if child_id not in sizes:
-                stack.append((child, depth + 1, False))
-    return None
-
-
-def _too_deep(root: yaml.Node) -> str | None:
-    """Why a graph without aliases is unsafe to construct: only nesting depth can make it so."""
-    stack: list[tuple[yaml.Node, int]] = [(root, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            return f"the front matter is nested more than {MAX_DEPTH} levels deep; it was not read"
-        for child in _children(node):
-            if not isinstance(child, yaml.ScalarNode):
-                stack.append((child, depth + 1))
-    return None
 
 
 def _node_span(node: yaml.Node, offset: int, yaml_text: str) -> Span:

@@ -15,12 +15,13 @@ from typing import Any
 
 import yaml
 
+from letterhead.yamlsafe import MAX_DEPTH, GraphMeasure
+
 __all__ = ["MAX_DEPTH", "MAX_EXPANDED_NODES", "YamlTooComplex", "safe_load", "safe_load_mapping"]
 
 # Values after alias expansion, and nesting depth: far beyond any real configuration or data
 # file, far below harm. Without anchors there is no expansion and only the depth is measured.
 MAX_EXPANDED_NODES = 100_000
-MAX_DEPTH = 50
 
 
 class YamlTooComplex(yaml.YAMLError):
@@ -35,7 +36,7 @@ def safe_load(text: str) -> Any:
         root = loader.get_single_node()
         if root is None:
             return None
-        problem = _Measure(aliased="&" in text).why_unsafe(root)
+        problem = _why_unsafe(GraphMeasure("&" in text, MAX_EXPANDED_NODES), root)
         if problem is not None:
             raise YamlTooComplex(problem)
         return loader.construct_document(root)
@@ -51,16 +52,16 @@ def safe_load_mapping(text: str) -> tuple[Any, dict[str, str]]:
         root = loader.get_single_node()
         if root is None:
             return None, {}
-        measure = _Measure(aliased="&" in text)
+        measure = GraphMeasure("&" in text, MAX_EXPANDED_NODES)
         if not isinstance(root, yaml.MappingNode):
-            problem = measure.why_unsafe(root)
+            problem = _why_unsafe(measure, root)
             if problem is not None:
                 raise YamlTooComplex(problem)
             return loader.construct_document(root), {}
         refused: dict[str, str] = {}
         kept = []
         for key_node, value_node in root.value:
-            problem = measure.why_unsafe(key_node) or measure.why_unsafe(value_node)
+            problem = _why_unsafe(measure, key_node) or _why_unsafe(measure, value_node)
             if problem is None:
                 kept.append((key_node, value_node))
             else:
@@ -72,52 +73,6 @@ def safe_load_mapping(text: str) -> tuple[Any, dict[str, str]]:
         loader.dispose()
 
 
-def _children(node: yaml.Node) -> list[yaml.Node]:
-    if isinstance(node, yaml.SequenceNode):
-        return list(node.value)
-    if isinstance(node, yaml.MappingNode):
-        return [child for pair in node.value for child in pair]
-    return []
-
-
-class _Measure:
-    """Expanded size and height of YAML nodes, memoised across calls: each distinct node is
-    visited once whatever the expansion, and a node met again on its own path is a cycle."""
-
-    def __init__(self, aliased: bool) -> None:
-        self.aliased = aliased
-        self.sizes: dict[int, tuple[int, int]] = {}  # node id -> (values expanded, height)
-
-    def why_unsafe(self, root: yaml.Node) -> str | None:
-        """Why the graph under `root` is unsafe to construct and walk (None when it is fine)."""
-        sizes = self.sizes
-        on_path: set[int] = set()
-        stack: list[tuple[yaml.Node, bool]] = [(root, False)]
-        while stack:
-            node, finished = stack.pop()
-            node_id = id(node)
-            if finished:
-                on_path.discard(node_id)
-                measured = [sizes[id(child)] for child in _children(node)]
-                total = 1 + sum(size for size, _ in measured)
-                height = 1 + max((child_height for _, child_height in measured), default=0)
-                if self.aliased and total > MAX_EXPANDED_NODES:
-                    return (
-                        f"it expands to more than {MAX_EXPANDED_NODES:,} values through YAML "
-                        "aliases; it was not read"
-                    )
-                if height > MAX_DEPTH:
-                    return f"it is nested more than {MAX_DEPTH} levels deep; it was not read"
-                sizes[node_id] = (total, height)
-                continue
-            if node_id in sizes:
-                continue
-            on_path.add(node_id)
-            stack.append((node, True))
-            for child in _children(node):
-                child_id = id(child)
-                if child_id in on_path:
-                    return "it holds a recursive YAML alias; it was not read"
-                if child_id not in sizes:
-                    stack.append((child, False))
-        return None
+def _why_unsafe(measure: GraphMeasure, node: yaml.Node) -> str | None:
+    reason = measure.why_unsafe(node)
+    return None if reason is None else f"it {reason}; it was not read"
