@@ -184,7 +184,16 @@ class SiteIndex:
         return found
 
     def resolve_post_id(self, post_id: str) -> Entry | None:
-        return self._by_post_id.get(post_id.strip())
+        """The post `{% post_url post_id %}` names. As Jekyll does, a leading `/` is ignored,
+        and a bare name also finds a post filed in a subfolder of `_posts`."""
+        wanted = post_id.strip().lstrip("/")
+        found = self._by_post_id.get(wanted)
+        if found is None and "/" not in wanted:
+            suffix = "/" + wanted
+            found = next(
+                (entry for key, entry in self._by_post_id.items() if key.endswith(suffix)), None
+            )
+        return found
 
     def resolve_path(self, path: str) -> Entry | None:
         """The file `{% link path %}` names, relative to the site root."""

@@ -537,6 +537,8 @@ def _why_required(ctx: Context, key: str) -> str:
         return f"the letter layout `{layout}` needs it for the salutation"
     if key == "layout":
         layouts = set(site.layouts) | set(ctx.settings.extra_layouts)
+        if not layouts:
+            return "add `layout:` (this site has no `_layouts/`: a theme's layout, or `none`)"
         return f"add `layout:` with one of this site's layouts: {_listing(layouts)}"
     if key == "author" and site.authors:
         return (

@@ -1,0 +1,1082 @@
+"""The language server benchmark: the real server over stdio, driven as an editor would drive it.
+
+    python bench/lsp.py [--sizes 1000 10000 20000] [--runs 1] [--timeout 600]
+                        [--markdown FILE] [--json FILE]
+
+For each size, a generated site (the same as `bench/run.py`'s, cached under bench/out/) is opened
+by a fresh `python -m letterhead serve` for every run, and the client measures:
+
+- spawn → `initialize` result, and spawn → index ready (the end of the indexing `$/progress`);
+- didOpen → first published diagnostics for reviews with findings, the index ready;
+- keystroke → fresh diagnostics: characters typed one at a time into the body, the debounce
+  set to 0 (`letterhead.diagnostics.debounceMs`), each edit waiting for its publish;
+- completion in `tags: [` and after `](/content/`, hover on the salutation and on a tag;
+- workspace symbol search over varied queries;
+- rename of a tag used in about a tenth of the reviews (2,000 at 20,000), and of the most used
+  tag: time to the WorkspaceEdit (never applied);
+- the server's peak memory (`VmHWM` of its process at the end).
+
+A request's time runs from just before the client writes it to the moment the answer's JSON
+reaches the client (before pygls turns it into lsprotocol objects, a cost of this Python
+client and not of an editor); a notification's (diagnostics) likewise. A last pass with the
+server's trace set to verbose reads the server's own timing of each handler from its log, to
+tell the server's work from the transport's.
+
+Each run is bounded by `--timeout` seconds; a phase that runs out of time is reported as such
+and the rest of the run is skipped, keeping what was measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import math
+import os
+import platform
+import random
+import re
+import statistics
+import subprocess
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.lsp.client import LanguageClient
+from pygls.protocol import LanguageServerProtocol
+
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+
+from run import OUT, ensure_site  # noqa: E402
+
+SERVER_COMMAND = [sys.executable, "-m", "letterhead", "serve"]
+SETTINGS: dict[str, Any] = {"diagnostics": {"debounceMs": 0}}
+VERBOSE_SETTINGS: dict[str, Any] = {
+    "diagnostics": {"debounceMs": 0},
+    "trace": {"server": "verbose"},
+}
+OPEN_SAMPLES = 20  # reviews with findings opened one after another
+REQUEST_TIMEOUT = 60.0  # seconds for one request or one publish
+RENAME_REPEATS = 3
+TYPED = (
+    " And I must add that the photography is remarkable throughout, patient and unshowy, and "
+    "that the editing gives every scene the time it needs before moving on to the next one, "
+    "which few films dare to do these days."
+)
+
+
+# -- what is measured ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Metric:
+    key: str
+    label: str
+    unit: str  # "ms", "s", "MiB", "" (a count)
+    budget: float | None = None  # SPEC section 9, at 20,000 reviews, in `unit`
+    budget_label: str = ""
+
+
+METRICS: tuple[Metric, ...] = (
+    Metric("initialize_ms", "spawn → initialize result", "ms"),
+    Metric("index_ready_s", "spawn → index ready (cold index)", "s", 1.5, "≤ 1.5 s"),
+    Metric("open_first_ms", "didOpen → first diagnostics (first review)", "ms", 20, "≤ 20 ms"),
+    Metric("open_p50_ms", "didOpen → first diagnostics, p50 of reviews", "ms", 20, "≤ 20 ms"),
+    Metric("open_max_ms", "didOpen → first diagnostics, max of reviews", "ms", 20, "≤ 20 ms"),
+    Metric("keystroke_p50_ms", "keystroke → diagnostics p50", "ms"),
+    Metric("keystroke_p99_ms", "keystroke → diagnostics p99", "ms", 15, "p99 ≤ 15 ms"),
+    Metric("completion_tags_p50_ms", "completion in `tags: [` p50", "ms"),
+    Metric("completion_tags_p99_ms", "completion in `tags: [` p99", "ms", 10, "p99 ≤ 10 ms"),
+    Metric("completion_link_p50_ms", "completion after `](/content/` p50", "ms"),
+    Metric("completion_link_p99_ms", "completion after `](/content/` p99", "ms", 10, "p99 ≤ 10 ms"),
+    Metric("hover_salutation_p50_ms", "hover on the salutation p50", "ms"),
+    Metric("hover_salutation_p99_ms", "hover on the salutation p99", "ms", 10, "p99 ≤ 10 ms"),
+    Metric("hover_tag_p50_ms", "hover on a tag p50", "ms"),
+    Metric("hover_tag_p99_ms", "hover on a tag p99", "ms", 10, "p99 ≤ 10 ms"),
+    Metric("symbols_p50_ms", "workspace symbols p50", "ms"),
+    Metric("symbols_p99_ms", "workspace symbols p99", "ms", 50, "p99 ≤ 50 ms"),
+    Metric("rename_ms", "rename tag in ~10% of reviews → WorkspaceEdit", "ms", 1000, "≤ 1 s"),
+    Metric("rename_reviews", "  reviews using that tag", ""),
+    Metric("rename_files", "  files in the WorkspaceEdit", ""),
+    Metric("rename_top_ms", "rename the most used tag → WorkspaceEdit", "ms"),
+    Metric("rename_top_reviews", "  reviews using that tag", ""),
+    Metric("rss_indexed_mib", "server memory after indexing (VmRSS)", "MiB"),
+    Metric("peak_mib", "server peak memory (VmHWM at the end)", "MiB", 200, "≤ 200 MiB"),
+    # The server's own time in each handler (trace verbose), to tell work from transport.
+    Metric("server_keystroke_p50_ms", "server: diagnostics of an edit p50", "ms"),
+    Metric("server_completion_tags_p50_ms", "server: completion (tags) p50", "ms"),
+    Metric("server_completion_link_p50_ms", "server: completion (links) p50", "ms"),
+    Metric("server_hover_p50_ms", "server: hover p50", "ms"),
+    Metric("server_symbols_p50_ms", "server: workspace symbols p50", "ms"),
+    Metric("server_rename_ms", "server: rename handler (~10% tag)", "ms"),
+)
+METRIC_BY_KEY = {metric.key: metric for metric in METRICS}
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    """The nearest-rank percentile (p99 of 200 samples is the second largest)."""
+    ordered = sorted(values)
+    rank = max(1, math.ceil(fraction * len(ordered)))
+    return ordered[rank - 1]
+
+
+# -- the sites, and what to do in them ------------------------------------------------------------
+
+
+def utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def pos(line: int, character: int) -> types.Position:
+    return types.Position(line=line, character=character)
+
+
+@dataclass
+class Review:
+    path: Path
+    relative: str
+    text: str
+    lines: list[str]
+    tags_line: int = -1  # the `tags: [` line, -1 if the tags are a block list
+    salutation_line: int = -1
+
+    @property
+    def uri(self) -> str:
+        return self.path.as_uri()
+
+    @classmethod
+    def read(cls, root: Path, relative: str) -> Review:
+        path = (root / relative).resolve()
+        text = path.read_text(encoding="utf-8")
+        lines = text.split("\n")
+        review = cls(path, relative, text, lines)
+        for number, line in enumerate(lines):
+            if review.tags_line < 0 and line.startswith("tags: ["):
+                review.tags_line = number
+            if review.salutation_line < 0 and line.startswith("_**Dear "):
+                review.salutation_line = number
+                break
+        return review
+
+    def tag_columns(self) -> list[tuple[str, int]]:
+        """Each tag of the flow list with the UTF-16 column of its first character."""
+        if self.tags_line < 0:
+            return []
+        line = self.lines[self.tags_line]
+        found = []
+        for match in re.finditer(r'(?<=[\[,] )"?([^,\]"]+)|(?<=\[)"?([^,\]"]+)', line):
+            name = match.group(1) or match.group(2)
+            start = match.start(1) if match.group(1) else match.start(2)
+            found.append((name, utf16(line[:start])))
+        return found
+
+    def body_line(self) -> int:
+        """The first line of prose after the salutation."""
+        for number in range(self.salutation_line + 1, len(self.lines)):
+            line = self.lines[number]
+            if line.strip() and line[0].isalpha():
+                return number
+        return self.salutation_line + 1
+
+
+@dataclass
+class Plan:
+    """What a run does at one size: the documents, positions and queries."""
+
+    size: int
+    root: Path
+    main: Review
+    samples: list[Review]
+    rename: tuple[Review, str, int, int] | None  # review, tag, column, reviews using it
+    rename_top: tuple[Review, str, int, int] | None
+    queries: list[str]
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def site_facts(site: Path) -> dict[str, Any]:
+    """Tag counts and findings per file, from the real command line (cached next to the site)."""
+    cache = site.parent / f"{site.name}.lsp-facts.json"
+    if cache.exists():
+        cached: dict[str, Any] = json.loads(cache.read_text())
+        return cached
+    tags = json.loads(
+        subprocess.run(
+            [sys.executable, "-m", "letterhead", "tags", str(site), "--format", "json"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    report = json.loads(
+        subprocess.run(
+            [sys.executable, "-m", "letterhead", "check", str(site), "--format", "json"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout
+    )
+    findings: dict[str, list[str]] = {}
+    for finding in report["findings"]:
+        findings.setdefault(finding["path"], []).append(finding["code"])
+    facts = {
+        "tags": [(t["name"], t["reviews"]) for t in tags["tags"]["names"]],
+        "findings": findings,
+    }
+    cache.write_text(json.dumps(facts))
+    return facts
+
+
+def find_tag_use(root: Path, tag: str, prefer: Review | None) -> tuple[Review, int] | None:
+    """A review listing `tag` (this exact spelling) in a flow list, and the tag's column."""
+    if prefer is not None:
+        for name, column in prefer.tag_columns():
+            if name == tag:
+                return prefer, column
+    needle = tag.lower()
+    for path in sorted((root / "_posts").iterdir()):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        head = text[:2000]
+        if needle not in head.lower():
+            continue
+        review = Review.read(root, path.relative_to(root).as_posix())
+        for name, column in review.tag_columns():
+            if name == tag:
+                return review, column
+    return None
+
+
+def make_plan(size: int, seed: int) -> Plan:
+    root = ensure_site(size, seed).resolve()
+    facts = site_facts(root)
+    findings: dict[str, list[str]] = facts["findings"]
+    preference = {"LK001": 0, "TX002": 1, "TX001": 2, "LK003": 3}
+    with_findings = sorted(
+        (p for p in findings if p.startswith("_posts/")),
+        key=lambda p: (min(preference.get(c, 9) for c in findings[p]), p),
+    )
+    candidates = [Review.read(root, p) for p in with_findings[: OPEN_SAMPLES + 40]]
+    usable = [r for r in candidates if r.tags_line >= 0 and r.salutation_line >= 0]
+    main = usable[0] if usable else candidates[0]
+    samples = [r for r in candidates if r is not main][:OPEN_SAMPLES]
+
+    tags: list[tuple[str, int]] = [(str(name), int(count)) for name, count in facts["tags"]]
+    reviews = sum(1 for _ in (root / "_posts").iterdir())
+    wanted = reviews / 10
+    rename = rename_top = None
+    by_closeness = sorted(tags, key=lambda t: (abs(t[1] - wanted), t[0]))
+    for tag, count in by_closeness[:10]:
+        found = find_tag_use(root, tag, main)
+        if found is not None:
+            rename = (found[0], tag, found[1], count)
+            break
+    by_use = sorted(tags, key=lambda t: (-t[1], t[0]))
+    for tag, count in by_use[:5]:
+        found = find_tag_use(root, tag, main)
+        if found is not None:
+            rename_top = (found[0], tag, found[1], count)
+            break
+
+    rng = random.Random(seed)
+    words = sorted(
+        {
+            word
+            for name in os.listdir(root / "_posts")
+            for word in name[11:].rsplit(".", 1)[0].split("-")
+            if len(word) >= 3 and word not in {"the", "and", "for", "with"}
+        }
+    )
+    queries = []
+    for number in range(200):
+        word = rng.choice(words)
+        kind = number % 6
+        if kind == 0:
+            queries.append(word)
+        elif kind == 1:
+            queries.append(word[:3])
+        elif kind == 2:
+            queries.append(word[0])
+        elif kind == 3:
+            queries.append(f"{word} {rng.choice(words)}")
+        elif kind == 4:
+            queries.append(word.capitalize()[:5])
+        else:
+            queries.append(word[:-1] + "q")  # a near miss, likely matching little
+    return Plan(
+        size,
+        root,
+        main,
+        samples,
+        rename,
+        rename_top,
+        queries,
+        {"reviews": reviews, "tags": len(tags)},
+    )
+
+
+# -- the client -----------------------------------------------------------------------------------
+
+
+class TimingProtocol(LanguageServerProtocol):
+    """pygls' protocol, noting when each message's JSON reached the client (before it is
+    turned into lsprotocol objects)."""
+
+    def __init__(self, *arguments: Any, **keywords: Any) -> None:
+        super().__init__(*arguments, **keywords)
+        self._started: float | None = None
+        self.arrival = 0.0
+        self.response_arrivals: dict[Any, float] = {}
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        if self._started is None:
+            self._started = time.perf_counter()
+        try:
+            return super().structure_message(data)
+        except Exception:
+            self._started = None
+            raise
+
+    def handle_message(self, message: Any) -> None:
+        self.arrival = self._started if self._started is not None else time.perf_counter()
+        self._started = None
+        if getattr(message, "method", None) is None and getattr(message, "id", None) is not None:
+            self.response_arrivals[message.id] = self.arrival
+        super().handle_message(message)
+
+
+class PhaseTimeout(Exception):
+    pass
+
+
+class BenchClient(LanguageClient):
+    def __init__(self) -> None:
+        super().__init__("letterhead-bench", "1", protocol_cls=TimingProtocol)
+        self.logs: list[tuple[float, str]] = []
+        self.progress_end: dict[str, tuple[float, str]] = {}
+        self.publish_waiters: dict[tuple[str, int | None], asyncio.Future[float]] = {}
+        self.settings: dict[str, Any] = SETTINGS
+        self.stderr: deque[str] = deque(maxlen=40)
+        self._ids = 0
+        self.deadline = math.inf
+
+        @self.feature(types.WINDOW_LOG_MESSAGE)
+        def log(client: BenchClient, params: types.LogMessageParams) -> None:
+            client.logs.append((client.timing.arrival, params.message))
+
+        @self.feature(types.WINDOW_SHOW_MESSAGE)
+        def show(client: BenchClient, params: types.ShowMessageParams) -> None:
+            client.logs.append((client.timing.arrival, params.message))
+
+        @self.feature(types.WINDOW_WORK_DONE_PROGRESS_CREATE)
+        def create(client: BenchClient, params: Any) -> None:
+            return None
+
+        @self.feature(types.PROGRESS)
+        def progress(client: BenchClient, params: types.ProgressParams) -> None:
+            value = params.value
+            kind = value.get("kind") if isinstance(value, dict) else getattr(value, "kind", None)
+            if kind == "end":
+                message = (
+                    value.get("message")
+                    if isinstance(value, dict)
+                    else getattr(value, "message", None)
+                ) or ""
+                client.progress_end[str(params.token)] = (client.timing.arrival, message)
+
+        @self.feature(types.CLIENT_REGISTER_CAPABILITY)
+        def register(client: BenchClient, params: Any) -> None:
+            return None
+
+        @self.feature(types.WORKSPACE_CONFIGURATION)
+        def configuration(client: BenchClient, params: types.ConfigurationParams) -> list[Any]:
+            return [client.settings for _ in params.items]
+
+        @self.feature(types.WORKSPACE_DIAGNOSTIC_REFRESH)
+        def refresh(client: BenchClient, params: Any) -> None:
+            return None
+
+        @self.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+        def publish(client: BenchClient, params: types.PublishDiagnosticsParams) -> None:
+            waiter = client.publish_waiters.pop((params.uri, params.version), None)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(client.timing.arrival)
+                client.last_diagnostics = list(params.diagnostics)
+
+        self.last_diagnostics: list[types.Diagnostic] = []
+
+    @property
+    def timing(self) -> TimingProtocol:
+        protocol = self.protocol
+        assert isinstance(protocol, TimingProtocol)
+        return protocol
+
+    @property
+    def pid(self) -> int | None:
+        return self._server.pid if self._server is not None else None
+
+    def remaining(self, cap: float = REQUEST_TIMEOUT) -> float:
+        left = self.deadline - time.perf_counter()
+        if left <= 0:
+            raise PhaseTimeout("the run's time ran out")
+        return min(cap, left)
+
+    async def request(self, method: str, params: Any, cap: float = REQUEST_TIMEOUT) -> Any:
+        """Send a request; the result and its time in seconds (to the answer's arrival)."""
+        self._ids += 1
+        msg_id = f"bench-{self._ids}"
+        started = time.perf_counter()
+        future = self.protocol.send_request_async(method, params, msg_id=msg_id)
+        try:
+            result = await asyncio.wait_for(future, self.remaining(cap))
+        except TimeoutError as error:
+            raise PhaseTimeout(f"{method} took more than {self.remaining(cap):.0f} s") from error
+        arrival = self.timing.response_arrivals.pop(msg_id, time.perf_counter())
+        return result, arrival - started
+
+    def expect_publish(self, uri: str, version: int | None) -> asyncio.Future[float]:
+        future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        self.publish_waiters[(uri, version)] = future
+        return future
+
+    async def wait(
+        self, future: asyncio.Future[float], what: str, cap: float = REQUEST_TIMEOUT
+    ) -> float:
+        try:
+            return await asyncio.wait_for(future, self.remaining(cap))
+        except TimeoutError as error:
+            raise PhaseTimeout(f"timed out waiting for {what}") from error
+
+    def open(self, review: Review, version: int = 1) -> None:
+        self.text_document_did_open(
+            types.DidOpenTextDocumentParams(
+                text_document=types.TextDocumentItem(
+                    uri=review.uri, language_id="markdown", version=version, text=review.text
+                )
+            )
+        )
+
+    def close(self, review: Review) -> None:
+        self.text_document_did_close(
+            types.DidCloseTextDocumentParams(
+                text_document=types.TextDocumentIdentifier(uri=review.uri)
+            )
+        )
+
+    def change(self, uri: str, version: int, range_: types.Range, text: str) -> None:
+        self.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+                content_changes=[types.TextDocumentContentChangePartial(range=range_, text=text)],
+            )
+        )
+
+
+def capabilities() -> types.ClientCapabilities:
+    """An editor's capabilities (VS Code's shape: UTF-16, push diagnostics, progress)."""
+    markdown = [types.MarkupKind.Markdown, types.MarkupKind.PlainText]
+    return types.ClientCapabilities(
+        general=types.GeneralClientCapabilities(position_encodings=["utf-16"]),
+        window=types.WindowClientCapabilities(work_done_progress=True),
+        workspace=types.WorkspaceClientCapabilities(
+            configuration=True,
+            workspace_folders=True,
+            did_change_watched_files=types.DidChangeWatchedFilesClientCapabilities(
+                dynamic_registration=True
+            ),
+            did_change_configuration=types.DidChangeConfigurationClientCapabilities(
+                dynamic_registration=True
+            ),
+            workspace_edit=types.WorkspaceEditClientCapabilities(document_changes=True),
+            symbol=types.WorkspaceSymbolClientCapabilities(),
+        ),
+        text_document=types.TextDocumentClientCapabilities(
+            synchronization=types.TextDocumentSyncClientCapabilities(did_save=True),
+            completion=types.CompletionClientCapabilities(
+                completion_item=types.ClientCompletionItemOptions(
+                    snippet_support=True, documentation_format=markdown
+                )
+            ),
+            hover=types.HoverClientCapabilities(content_format=markdown),
+            rename=types.RenameClientCapabilities(prepare_support=True),
+            publish_diagnostics=types.PublishDiagnosticsClientCapabilities(version_support=True),
+        ),
+    )
+
+
+def memory(pid: int | None) -> dict[str, float]:
+    """VmRSS and VmHWM of a process, in MiB."""
+    found: dict[str, float] = {}
+    if pid is None:
+        return found
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                found[key] = int(value.split()[0]) / 1024
+    return found
+
+
+# -- one run ---------------------------------------------------------------------------------------
+
+
+async def drain(stream: asyncio.StreamReader | None, into: deque[str]) -> None:
+    if stream is None:
+        return
+    while line := await stream.readline():
+        into.append(line.decode("utf-8", "replace").rstrip())
+
+
+SERVER_TIME = re.compile(r"^letterhead: (\w+) in ([\d.]+) ms$")
+CHECK_TIME = re.compile(r"^letterhead: .*: \d+ finding\(s\) in ([\d.]+) ms$")
+
+
+async def run_once(plan: Plan, timeout: float, log: Callable[[str], None]) -> dict[str, Any]:
+    """One fresh server on the plan's site; every figure measured before the time ran out."""
+    result: dict[str, Any] = {"notes": []}
+    client = BenchClient()
+    spawned = time.perf_counter()
+    client.deadline = spawned + timeout
+    await client.start_io(*SERVER_COMMAND)
+    process = client._server
+    stderr_task = asyncio.create_task(drain(process.stderr if process else None, client.stderr))
+    try:
+        await measure(client, plan, spawned, result, log)
+    except PhaseTimeout as error:
+        result["notes"].append(f"stopped: {error}")
+        log(f"    stopped: {error}")
+    except Exception as error:  # a broken server must still leave a report
+        result["notes"].append(f"failed: {type(error).__name__}: {error}")
+        log(f"    failed: {type(error).__name__}: {error}")
+        if client.stderr:
+            log("    server stderr: " + " | ".join(list(client.stderr)[-5:]))
+    finally:
+        peak = memory(client.pid)
+        if "VmHWM" in peak:
+            result["peak_mib"] = peak["VmHWM"]
+        await stop(client)
+        stderr_task.cancel()
+    return result
+
+
+async def stop(client: BenchClient) -> None:
+    process = client._server
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(client.shutdown_async(None), 10)
+        client.exit(None)
+    if process is not None:
+        try:
+            await asyncio.wait_for(process.wait(), 10)
+        except TimeoutError:
+            process.kill()  # the server this run started, by its own handle
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(process.wait(), 5)
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(client.stop(), 5)
+
+
+async def measure(
+    client: BenchClient,
+    plan: Plan,
+    spawned: float,
+    result: dict[str, Any],
+    log: Callable[[str], None],
+) -> None:
+    root_uri = plan.root.as_uri()
+    params = types.InitializeParams(
+        capabilities=capabilities(),
+        client_info=types.ClientInfo(name="letterhead-bench", version="1"),
+        workspace_folders=[types.WorkspaceFolder(uri=root_uri, name=plan.root.name)],
+        root_uri=root_uri,
+        initialization_options=SETTINGS,
+    )
+    before = time.perf_counter()
+    _, seconds = await client.request(types.INITIALIZE, params, cap=60)
+    result["initialize_ms"] = (before + seconds - spawned) * 1000
+    client.initialized(types.InitializedParams())
+
+    # Index ready: the end of the indexing progress (or, without one, the "indexed" log line).
+    async def indexed() -> tuple[float, str]:
+        while True:
+            for token, (when, message) in client.progress_end.items():
+                if token.startswith("letterhead/index/"):
+                    return when, message
+            for when, message in client.logs:
+                if message.startswith("letterhead: indexed"):
+                    return when, message
+            client.remaining(math.inf)
+            await asyncio.sleep(0.005)
+
+    when, message = await indexed()
+    result["index_ready_s"] = when - spawned
+    result["index_message"] = message
+    result["rss_indexed_mib"] = memory(client.pid).get("VmRSS", math.nan)
+    log(f"    index ready in {when - spawned:.2f} s: {message}")
+    await asyncio.sleep(0.2)  # let the server finish what follows the index (logs, gc freeze)
+
+    # didOpen → first diagnostics, one review after another (each closed before the next).
+    opened = []
+    finding_counts = []
+    for review in plan.samples:
+        waiter = client.expect_publish(review.uri, 1)
+        started = time.perf_counter()
+        client.open(review)
+        arrival = await client.wait(waiter, f"diagnostics of {review.relative}")
+        opened.append(arrival - started)
+        finding_counts.append(len(client.last_diagnostics))
+        closed = client.expect_publish(review.uri, None)
+        client.close(review)
+        await client.wait(closed, f"the close of {review.relative}")
+    if opened:
+        result["open_first_ms"] = opened[0] * 1000
+        result["open_p50_ms"] = statistics.median(opened) * 1000
+        result["open_max_ms"] = max(opened) * 1000
+        result["open_samples"] = len(opened)
+        result["open_findings"] = sum(finding_counts)
+
+    # The main review: typing a sentence into its body, one character per edit.
+    main = plan.main
+    version = 1
+    waiter = client.expect_publish(main.uri, version)
+    client.open(main, version)
+    await client.wait(waiter, "the main review's diagnostics")
+    result["main_review"] = main.relative
+    result["main_findings"] = len(client.last_diagnostics)
+    line = main.body_line()
+    column = utf16(main.lines[line])
+    keystrokes = []
+    for character in TYPED[:200]:
+        version += 1
+        waiter = client.expect_publish(main.uri, version)
+        started = time.perf_counter()
+        client.change(
+            main.uri, version, types.Range(pos(line, column), pos(line, column)), character
+        )
+        keystrokes.append(await client.wait(waiter, f"diagnostics of version {version}") - started)
+        column += utf16(character)
+    result["keystroke_p50_ms"] = statistics.median(keystrokes) * 1000
+    result["keystroke_p99_ms"] = percentile(keystrokes, 0.99) * 1000
+    result["keystrokes"] = len(keystrokes)
+
+    # Two unfinished links after the typed sentence, for link completion.
+    links = ["Compare [this one](/content/", "And [that one](/content/2015/"]
+    version += 1
+    waiter = client.expect_publish(main.uri, version)
+    insert = "".join("\n" + text for text in links)
+    client.change(main.uri, version, types.Range(pos(line, column), pos(line, column)), insert)
+    await client.wait(waiter, "diagnostics after the links")
+    link_positions = [pos(line + 1 + i, utf16(text)) for i, text in enumerate(links)]
+
+    document = types.TextDocumentIdentifier(uri=main.uri)
+    tag_columns = main.tag_columns()
+    tag_positions = [pos(main.tags_line, main.lines[main.tags_line].index("[") + 1)]
+    for _, start in tag_columns:
+        tag_positions.append(pos(main.tags_line, start))
+        tag_positions.append(pos(main.tags_line, start + 2))
+
+    async def series(
+        method: str, make: Callable[[int], Any], count: int = 200
+    ) -> tuple[list[float], list[Any]]:
+        times, answers = [], []
+        for number in range(count):
+            answer, seconds = await client.request(method, make(number))
+            times.append(seconds)
+            answers.append(answer)
+        return times, answers
+
+    def record(name: str, times: list[float]) -> None:
+        result[f"{name}_p50_ms"] = statistics.median(times) * 1000
+        result[f"{name}_p99_ms"] = percentile(times, 0.99) * 1000
+
+    def items(answer: Any) -> int:
+        if answer is None:
+            return 0
+        return len(answer.items) if hasattr(answer, "items") else len(answer)
+
+    if tag_columns:
+        times, answers = await series(
+            types.TEXT_DOCUMENT_COMPLETION,
+            lambda n: types.CompletionParams(
+                text_document=document, position=tag_positions[n % len(tag_positions)]
+            ),
+        )
+        record("completion_tags", times)
+        result["completion_tags_items"] = statistics.mean(items(a) for a in answers)
+    times, answers = await series(
+        types.TEXT_DOCUMENT_COMPLETION,
+        lambda n: types.CompletionParams(
+            text_document=document, position=link_positions[n % len(link_positions)]
+        ),
+    )
+    record("completion_link", times)
+    result["completion_link_items"] = statistics.mean(items(a) for a in answers)
+
+    salutation = main.lines[main.salutation_line]
+    salutation_position = pos(
+        main.salutation_line, utf16(salutation[: salutation.index("Dear") + 6])
+    )
+    times, answers = await series(
+        types.TEXT_DOCUMENT_HOVER,
+        lambda n: types.HoverParams(text_document=document, position=salutation_position),
+    )
+    record("hover_salutation", times)
+    result["hover_salutation_answered"] = sum(a is not None for a in answers)
+    if tag_columns:
+        hover_tags = [pos(main.tags_line, start + 1) for _, start in tag_columns]
+        times, answers = await series(
+            types.TEXT_DOCUMENT_HOVER,
+            lambda n: types.HoverParams(
+                text_document=document, position=hover_tags[n % len(hover_tags)]
+            ),
+        )
+        record("hover_tag", times)
+        result["hover_tag_answered"] = sum(a is not None for a in answers)
+
+    times, answers = await series(
+        types.WORKSPACE_SYMBOL,
+        lambda n: types.WorkspaceSymbolParams(query=plan.queries[n % len(plan.queries)]),
+        count=len(plan.queries),
+    )
+    record("symbols", times)
+    result["symbols_items"] = statistics.mean(items(a) for a in answers)
+    log(
+        f"    keystroke p99 {result['keystroke_p99_ms']:.1f} ms, completion p99 "
+        f"{result.get('completion_tags_p99_ms', math.nan):.1f}/{result['completion_link_p99_ms']:.1f} ms, "
+        f"symbols p99 {result['symbols_p99_ms']:.1f} ms"
+    )
+
+    # Renames: time to the WorkspaceEdit, never applied.
+    opened_for_rename: set[str] = {main.uri}
+
+    async def rename(target: tuple[Review, str, int, int], repeats: int) -> tuple[list[float], int]:
+        review, tag, column, _ = target
+        if review.uri not in opened_for_rename:
+            waiter = client.expect_publish(review.uri, 1)
+            client.open(review)
+            await client.wait(waiter, f"diagnostics of {review.relative}")
+            opened_for_rename.add(review.uri)
+        times, files = [], 0
+        for _ in range(repeats):
+            answer, seconds = await client.request(
+                types.TEXT_DOCUMENT_RENAME,
+                types.RenameParams(
+                    text_document=types.TextDocumentIdentifier(uri=review.uri),
+                    position=pos(review.tags_line, column + 1),
+                    new_name=f"{tag} renamed",
+                ),
+                cap=300,
+            )
+            times.append(seconds)
+            if answer is not None:
+                files = len(answer.document_changes or ()) or len(answer.changes or {})
+        return times, files
+
+    if plan.rename is not None:
+        times, files = await rename(plan.rename, RENAME_REPEATS)
+        result["rename_ms"] = statistics.median(times) * 1000
+        result["rename_tag"] = plan.rename[1]
+        result["rename_reviews"] = plan.rename[3]
+        result["rename_files"] = files
+        log(
+            f"    rename {plan.rename[1]!r} ({plan.rename[3]} reviews): {result['rename_ms']:.0f} ms"
+        )
+    if plan.rename_top is not None:
+        times, files = await rename(plan.rename_top, 1)
+        result["rename_top_ms"] = times[0] * 1000
+        result["rename_top_tag"] = plan.rename_top[1]
+        result["rename_top_reviews"] = plan.rename_top[3]
+        result["rename_top_files"] = files
+        log(
+            f"    rename {plan.rename_top[1]!r} ({plan.rename_top[3]} reviews): "
+            f"{result['rename_top_ms']:.0f} ms"
+        )
+
+    # The server's own time per handler, from its log with the trace set to verbose.
+    client.settings = VERBOSE_SETTINGS
+    client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings={"letterhead": VERBOSE_SETTINGS})
+    )
+    await asyncio.sleep(0.1)
+
+    def server_times(since: int, pattern: re.Pattern[str], name: str | None = None) -> list[float]:
+        found = []
+        for _, message in client.logs[since:]:
+            match = pattern.match(message)
+            if match and (name is None or match.group(1) == name):
+                found.append(float(match.group(match.lastindex or 1)))
+        return found
+
+    mark = len(client.logs)
+    for character in TYPED[:50]:
+        version += 1
+        waiter = client.expect_publish(main.uri, version)
+        client.change(
+            main.uri, version, types.Range(pos(line, column), pos(line, column)), character
+        )
+        await client.wait(waiter, f"diagnostics of version {version}")
+        column += utf16(character)
+    if found := server_times(mark, CHECK_TIME):
+        result["server_keystroke_p50_ms"] = statistics.median(found)
+
+    async def server_series(key: str, name: str, method: str, make: Callable[[int], Any]) -> None:
+        mark = len(client.logs)
+        await series(method, make, count=50)
+        await asyncio.sleep(0.05)
+        if found := server_times(mark, SERVER_TIME, name):
+            result[key] = statistics.median(found)
+
+    if tag_columns:
+        await server_series(
+            "server_completion_tags_p50_ms",
+            "completion",
+            types.TEXT_DOCUMENT_COMPLETION,
+            lambda n: types.CompletionParams(
+                text_document=document, position=tag_positions[n % len(tag_positions)]
+            ),
+        )
+    await server_series(
+        "server_completion_link_p50_ms",
+        "completion",
+        types.TEXT_DOCUMENT_COMPLETION,
+        lambda n: types.CompletionParams(
+            text_document=document, position=link_positions[n % len(link_positions)]
+        ),
+    )
+    await server_series(
+        "server_hover_p50_ms",
+        "hover",
+        types.TEXT_DOCUMENT_HOVER,
+        lambda n: types.HoverParams(text_document=document, position=salutation_position),
+    )
+    await server_series(
+        "server_symbols_p50_ms",
+        "workspace_symbols",
+        types.WORKSPACE_SYMBOL,
+        lambda n: types.WorkspaceSymbolParams(query=plan.queries[n % len(plan.queries)]),
+    )
+    if plan.rename is not None:
+        mark = len(client.logs)
+        await rename(plan.rename, 1)
+        await asyncio.sleep(0.05)
+        if found := server_times(mark, SERVER_TIME, "rename"):
+            result["server_rename_ms"] = found[-1]
+
+
+# -- all sizes -------------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, str]:
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return {
+        "cpu": cpu,
+        "cores": str(os.cpu_count()),
+        "python": platform.python_version(),
+        "system": f"{platform.system()} {platform.release()}",
+        "date": dt.date.today().isoformat(),
+    }
+
+
+def run_benchmark(
+    sizes: Sequence[int],
+    runs: int,
+    seed: int = 1,
+    timeout: float = 600.0,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Every size, `runs` fresh servers each; the raw figures of every run."""
+    report: dict[str, Any] = {"machine": machine(), "runs": runs, "seed": seed, "sizes": {}}
+    for size in sizes:
+        log(f"{size} reviews: preparing the site")
+        plan = make_plan(size, seed)
+        per_run = []
+        for number in range(runs):
+            log(f"  run {number + 1} of {runs}")
+            per_run.append(asyncio.run(run_once(plan, timeout, log)))
+        report["sizes"][str(size)] = {
+            "plan": {"main": plan.main.relative, **plan.info},
+            "runs": per_run,
+        }
+    return report
+
+
+def values(report: dict[str, Any], size: str, key: str) -> list[float]:
+    found = []
+    for run in report["sizes"][size]["runs"]:
+        value = run.get(key)
+        if isinstance(value, (int, float)) and not math.isnan(value):
+            found.append(float(value))
+    return found
+
+
+def figure(value: float, unit: str) -> str:
+    if unit == "s":
+        return f"{value:.2f}"
+    if unit == "":
+        return f"{value:,.0f}"
+    return f"{value:.1f}" if value < 100 else f"{value:,.0f}"
+
+
+def cell(report: dict[str, Any], size: str, metric: Metric) -> str:
+    found = values(report, size, metric.key)
+    if not found:
+        return "—"
+    middle = figure(statistics.median(found), metric.unit)
+    if len(found) == 1 or metric.unit == "":
+        return middle
+    return f"{middle} ({figure(min(found), metric.unit)}–{figure(max(found), metric.unit)})"
+
+
+def verdict(value: float | None, budget: float | None) -> str:
+    if value is None or budget is None:
+        return ""
+    if value <= budget:
+        return "met"
+    return f"missed by ×{value / budget:.1f}"
+
+
+def budget_size(report: dict[str, Any]) -> str | None:
+    """The size the SPEC's budgets speak of (20,000), else the largest measured."""
+    sizes = list(report["sizes"])
+    if not sizes:
+        return None
+    return "20000" if "20000" in sizes else max(sizes, key=int)
+
+
+def table_rows(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    sizes = list(report["sizes"])
+    at = budget_size(report)
+    header = [
+        "figure",
+        *(f"{int(s):,} reviews" for s in sizes),
+        "budget (SPEC §9)",
+        f"at {int(at):,}" if at else "",
+    ]
+    rows = []
+    for metric in METRICS:
+        cells = [cell(report, size, metric) for size in sizes]
+        if all(c == "—" for c in cells):
+            continue
+        unit = f" ({metric.unit})" if metric.unit else ""
+        found = values(report, at, metric.key) if at else []
+        rows.append(
+            [
+                metric.label + unit,
+                *cells,
+                metric.budget_label,
+                verdict(statistics.median(found) if found else None, metric.budget),
+            ]
+        )
+    return header, rows
+
+
+def text_table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    lines = []
+    for row in [header, *rows]:
+        lines.append(
+            "  ".join(
+                cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i])
+                for i, cell in enumerate(row)
+            ).rstrip()
+        )
+    return "\n".join(lines)
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    escape = lambda text: text.replace("|", "\\|")  # noqa: E731
+    lines = [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|",
+    ]
+    lines += ["| " + " | ".join(escape(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def notes(report: dict[str, Any]) -> list[str]:
+    found = []
+    for size, data in report["sizes"].items():
+        for number, run in enumerate(data["runs"], 1):
+            for note in run.get("notes", []):
+                found.append(f"{int(size):,} reviews, run {number}: {note}")
+        first = data["runs"][0] if data["runs"] else {}
+        if "rename_tag" in first:
+            found.append(
+                f"{int(size):,} reviews: renamed tag `{first['rename_tag']}` "
+                f"({first['rename_reviews']:,} reviews, {first.get('rename_files', 0):,} files edited); "
+                f"most used `{first.get('rename_top_tag', '?')}` ({first.get('rename_top_reviews', 0):,} reviews)"
+            )
+    return found
+
+
+def markdown(report: dict[str, Any]) -> str:
+    info = report["machine"]
+    header, rows = table_rows(report)
+    parts = [
+        "## Language server (`bench/lsp.py`)",
+        "",
+        f"Machine: {info['cpu']}, {info['cores']} cores, {info['system']}, Python {info['python']}; "
+        f"{info['date']}; {report['runs']} run(s) per size (median, and min–max over runs).",
+        "",
+        markdown_table(header, rows),
+        "",
+    ]
+    if extra := notes(report):
+        parts += [*(f"- {note}" for note in extra), ""]
+    return "\n".join(parts)
+
+
+METHOD = (__doc__ or "").split("\n\n", 1)[1].strip()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 20000])
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--timeout", type=float, default=600.0, help="seconds per run (default 600)"
+    )
+    parser.add_argument("--markdown", type=Path, help="write the table as Markdown to this file")
+    parser.add_argument("--json", type=Path, help="write every run's raw figures to this file")
+    arguments = parser.parse_args()
+    OUT.mkdir(exist_ok=True)
+    info = machine()
+    print(f"machine: {info['cpu']}, {info['cores']} cores, Python {info['python']}", flush=True)
+    report = run_benchmark(
+        arguments.sizes,
+        arguments.runs,
+        arguments.seed,
+        arguments.timeout,
+        lambda m: print(m, flush=True),
+    )
+    header, rows = table_rows(report)
+    print()
+    print(text_table(header, rows))
+    for note in notes(report):
+        print("- " + note)
+    if arguments.json:
+        arguments.json.write_text(json.dumps(report, indent=1))
+    if arguments.markdown:
+        method = "Method: " + " ".join(METHOD.split("\n\n", 1)[-1].split())
+        arguments.markdown.write_text(
+            "# letterhead: language server benchmark\n\n" + markdown(report) + "\n" + method + "\n"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
