@@ -13,12 +13,13 @@ import contextlib
 import gc
 import hashlib
 import logging
+import os
 import sys
 import threading
 import time
 from collections.abc import Callable, Generator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from lsprotocol import types
 from pygls.capabilities import get_capability
@@ -59,6 +60,33 @@ class LetterheadProtocol(LanguageServerProtocol):
     with positions that are not clamped as the protocol says. The server's `Workspace` keeps the
     text instead, patched by `convert.apply_change`.
     """
+
+    _initialize_seen = False  # set when the `initialize` request arrives
+
+    def handle_message(self, message: Any) -> None:
+        """pygls' dispatch, with the protocol's rules for messages out of turn.
+
+        Before `initialize`, a request is answered ServerNotInitialized (-32002) and a
+        notification other than `exit` dropped; after `shutdown`, a request other than `exit` is
+        answered InvalidRequest (-32600). pygls runs the first and drops the second unanswered,
+        which leaves the client waiting forever.
+        """
+        method = getattr(message, "method", None)
+        if isinstance(method, str) and method != types.EXIT:
+            error: types.ResponseError | None = None
+            if self._shutdown:
+                error = types.ResponseError(code=-32600, message="the server is shutting down")
+            elif method == types.INITIALIZE:
+                self._initialize_seen = True
+            elif not self._initialize_seen:
+                error = types.ResponseError(
+                    code=-32002, message="the server is not initialized yet"
+                )
+            if error is not None:
+                if getattr(message, "id", None) is not None:  # a request, not a notification
+                    self._send_response(message.id, error=error)
+                return
+        super().handle_message(message)
 
     @lsp_method(types.INITIALIZE)
     def lsp_initialize(
@@ -449,6 +477,30 @@ class ClientLogHandler(logging.Handler):
             loop.call_soon_threadsafe(self.server.log, message, types.MessageType.Error)
 
 
+class ResyncingReader:
+    """stdin for pygls' reader, finding the next message again after a malformed one.
+
+    pygls reads header lines until one is `Content-Length: N`. After a header it cannot read (a
+    length that is not a number, say) or a body shorter than its length, the rest of the bad body
+    and the next message's `Content-Length` header arrive as one line, so pygls would skip the
+    next message too, and every later one if the client waits for that answer. A line holding a
+    `Content-Length:` header after junk is cut to start at the header.
+    """
+
+    HEADER = b"Content-Length:"
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream = stream
+
+    def readline(self) -> bytes:
+        line = self.stream.readline()
+        start = line.find(self.HEADER)
+        return line[start:] if start > 0 else line
+
+    def read(self, size: int) -> bytes:
+        return self.stream.read(size)
+
+
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
     if future.done():
         return
@@ -491,9 +543,47 @@ def initialize(ls: LetterheadServer, params: types.InitializeParams) -> None:
     if not folders and params.root_path:
         folders.append(Path(params.root_path).resolve())
     ls.folders = folders
+    if params.process_id:
+        watch_client_process(params.process_id)
     if isinstance(params.initialization_options, dict):
         ls.initial_settings = UserSettings.from_json(params.initialization_options)
         ls.state.settings = ls.initial_settings
+
+
+PARENT_POLL_SECONDS = 1.0  # how often the client's process is looked at
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether process `pid` exists and has not exited (a zombie has exited)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, but not ours to signal
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return True  # no /proc (macOS): existing is all that can be known
+    return stat.rpartition(")")[2].split()[:1] not in (["Z"], ["X"])
+
+
+def watch_client_process(pid: int) -> None:
+    """Exit once the client's process (the `processId` of `initialize`) is gone, as the protocol
+    asks: a client killed while a child of it keeps the server's stdin open would otherwise leave
+    the server running forever. A process not visible at initialize (a client in another PID
+    namespace, a container) is not watched; nor on Windows, where `os.kill` is no probe."""
+    if os.name != "posix" or not _process_alive(pid):
+        logger.warning("the client's process %s is not visible; not watching it", pid)
+        return
+
+    def watch() -> None:
+        while _process_alive(pid):
+            time.sleep(PARENT_POLL_SECONDS)
+        logger.warning("the client's process %s is gone; exiting", pid)
+        os._exit(1)  # the server writes no user file, so nothing is lost
+
+    threading.Thread(target=watch, name="letterhead-client-watch", daemon=True).start()
 
 
 async def initialized(ls: LetterheadServer, params: types.InitializedParams) -> None:
@@ -748,5 +838,5 @@ def serve(tcp: str | None = None) -> int:
     # stdout carries the protocol: anything else printed would corrupt it.
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr
-    server.start_io(stdin, stdout)
+    server.start_io(cast(BinaryIO, ResyncingReader(stdin)), stdout)
     return 0
