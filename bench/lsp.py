@@ -105,10 +105,10 @@ METRICS: tuple[Metric, ...] = (
     Metric("symbols_p50_ms", "workspace symbols p50", "ms"),
     Metric("symbols_p99_ms", "workspace symbols p99", "ms", 50, "p99 ≤ 50 ms"),
     Metric("rename_ms", "rename tag in ~10% of reviews → WorkspaceEdit", "ms", 1000, "≤ 1 s"),
-    Metric("rename_reviews", "  reviews using that tag", ""),
-    Metric("rename_files", "  files in the WorkspaceEdit", ""),
+    Metric("rename_reviews", "rename: reviews using the tag", ""),
+    Metric("rename_files", "rename: files in the WorkspaceEdit", ""),
     Metric("rename_top_ms", "rename the most used tag → WorkspaceEdit", "ms"),
-    Metric("rename_top_reviews", "  reviews using that tag", ""),
+    Metric("rename_top_reviews", "rename: reviews using the most used tag", ""),
     Metric("rss_indexed_mib", "server memory after indexing (VmRSS)", "MiB"),
     Metric("peak_mib", "server peak memory (VmHWM at the end)", "MiB", 200, "≤ 200 MiB"),
     # The server's own time in each handler (trace verbose), to tell work from transport.
@@ -434,10 +434,12 @@ class BenchClient(LanguageClient):
         msg_id = f"bench-{self._ids}"
         started = time.perf_counter()
         future = self.protocol.send_request_async(method, params, msg_id=msg_id)
-        try:
-            result = await asyncio.wait_for(future, self.remaining(cap))
-        except TimeoutError as error:
-            raise PhaseTimeout(f"{method} took more than {self.remaining(cap):.0f} s") from error
+        limit = self.remaining(cap)
+        # Not `wait_for`: cancelling the future would make pygls log an error at the late answer.
+        done, _ = await asyncio.wait({future}, timeout=limit)
+        if not done:
+            raise PhaseTimeout(f"{method} took more than {limit:.0f} s")
+        result = future.result()
         arrival = self.timing.response_arrivals.pop(msg_id, time.perf_counter())
         return result, arrival - started
 
@@ -540,7 +542,7 @@ CHECK_TIME = re.compile(r"^letterhead: .*: \d+ finding\(s\) in ([\d.]+) ms$")
 
 async def run_once(plan: Plan, timeout: float, log: Callable[[str], None]) -> dict[str, Any]:
     """One fresh server on the plan's site; every figure measured before the time ran out."""
-    result: dict[str, Any] = {"notes": []}
+    result: dict[str, Any] = {"notes": [], "load_before": os.getloadavg()[0]}
     client = BenchClient()
     spawned = time.perf_counter()
     client.deadline = spawned + timeout
@@ -563,6 +565,8 @@ async def run_once(plan: Plan, timeout: float, log: Callable[[str], None]) -> di
             result["peak_mib"] = peak["VmHWM"]
         await stop(client)
         stderr_task.cancel()
+    result["load_after"] = os.getloadavg()[0]
+    result["seconds"] = time.perf_counter() - spawned
     return result
 
 
@@ -651,19 +655,23 @@ async def measure(
     result["main_findings"] = len(client.last_diagnostics)
     line = main.body_line()
     column = utf16(main.lines[line])
-    keystrokes = []
-    for character in TYPED[:200]:
-        version += 1
-        waiter = client.expect_publish(main.uri, version)
-        started = time.perf_counter()
-        client.change(
-            main.uri, version, types.Range(pos(line, column), pos(line, column)), character
-        )
-        keystrokes.append(await client.wait(waiter, f"diagnostics of version {version}") - started)
-        column += utf16(character)
-    result["keystroke_p50_ms"] = statistics.median(keystrokes) * 1000
-    result["keystroke_p99_ms"] = percentile(keystrokes, 0.99) * 1000
-    result["keystrokes"] = len(keystrokes)
+    keystrokes: list[float] = []
+    try:
+        for character in TYPED[:200]:
+            version += 1
+            waiter = client.expect_publish(main.uri, version)
+            started = time.perf_counter()
+            client.change(
+                main.uri, version, types.Range(pos(line, column), pos(line, column)), character
+            )
+            arrival = await client.wait(waiter, f"diagnostics of version {version}")
+            keystrokes.append(arrival - started)
+            column += utf16(character)
+    finally:  # what was measured is kept when time runs out
+        if keystrokes:
+            result["keystroke_p50_ms"] = statistics.median(keystrokes) * 1000
+            result["keystroke_p99_ms"] = percentile(keystrokes, 0.99) * 1000
+            result["keystrokes"] = len(keystrokes)
 
     # Two unfinished links after the typed sentence, for link completion.
     links = ["Compare [this one](/content/", "And [that one](/content/2015/"]
@@ -682,14 +690,20 @@ async def measure(
         tag_positions.append(pos(main.tags_line, start + 2))
 
     async def series(
-        method: str, make: Callable[[int], Any], count: int = 200
-    ) -> tuple[list[float], list[Any]]:
-        times, answers = [], []
-        for number in range(count):
-            answer, seconds = await client.request(method, make(number))
-            times.append(seconds)
-            answers.append(answer)
-        return times, answers
+        method: str, make: Callable[[int], Any], count: int = 200, name: str | None = None
+    ) -> list[Any]:
+        """`count` requests one after another; their p50 and p99 recorded under `name`."""
+        times: list[float] = []
+        answers: list[Any] = []
+        try:
+            for number in range(count):
+                answer, seconds = await client.request(method, make(number))
+                times.append(seconds)
+                answers.append(answer)
+        finally:  # what was measured is kept when time runs out
+            if name is not None and times:
+                record(name, times)
+        return answers
 
     def record(name: str, times: list[float]) -> None:
         result[f"{name}_p50_ms"] = statistics.median(times) * 1000
@@ -701,50 +715,50 @@ async def measure(
         return len(answer.items) if hasattr(answer, "items") else len(answer)
 
     if tag_columns:
-        times, answers = await series(
+        answers = await series(
             types.TEXT_DOCUMENT_COMPLETION,
             lambda n: types.CompletionParams(
                 text_document=document, position=tag_positions[n % len(tag_positions)]
             ),
+            name="completion_tags",
         )
-        record("completion_tags", times)
         result["completion_tags_items"] = statistics.mean(items(a) for a in answers)
-    times, answers = await series(
+    answers = await series(
         types.TEXT_DOCUMENT_COMPLETION,
         lambda n: types.CompletionParams(
             text_document=document, position=link_positions[n % len(link_positions)]
         ),
+        name="completion_link",
     )
-    record("completion_link", times)
     result["completion_link_items"] = statistics.mean(items(a) for a in answers)
 
     salutation = main.lines[main.salutation_line]
     salutation_position = pos(
         main.salutation_line, utf16(salutation[: salutation.index("Dear") + 6])
     )
-    times, answers = await series(
+    answers = await series(
         types.TEXT_DOCUMENT_HOVER,
         lambda n: types.HoverParams(text_document=document, position=salutation_position),
+        name="hover_salutation",
     )
-    record("hover_salutation", times)
     result["hover_salutation_answered"] = sum(a is not None for a in answers)
     if tag_columns:
         hover_tags = [pos(main.tags_line, start + 1) for _, start in tag_columns]
-        times, answers = await series(
+        answers = await series(
             types.TEXT_DOCUMENT_HOVER,
             lambda n: types.HoverParams(
                 text_document=document, position=hover_tags[n % len(hover_tags)]
             ),
+            name="hover_tag",
         )
-        record("hover_tag", times)
         result["hover_tag_answered"] = sum(a is not None for a in answers)
 
-    times, answers = await series(
+    answers = await series(
         types.WORKSPACE_SYMBOL,
         lambda n: types.WorkspaceSymbolParams(query=plan.queries[n % len(plan.queries)]),
         count=len(plan.queries),
+        name="symbols",
     )
-    record("symbols", times)
     result["symbols_items"] = statistics.mean(items(a) for a in answers)
     log(
         f"    keystroke p99 {result['keystroke_p99_ms']:.1f} ms, completion p99 "
@@ -880,7 +894,20 @@ def machine() -> dict[str, str]:
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
+    revision = "unknown"
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        repo = HERE.parent
+        revision = subprocess.run(
+            ["git", "-C", str(repo), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(repo), "diff", "--quiet", "HEAD", "--", "server"])
+        if dirty.returncode == 1:
+            revision += " with uncommitted changes under server/"
     return {
+        "revision": revision,
         "cpu": cpu,
         "cores": str(os.cpu_count()),
         "python": platform.python_version(),
@@ -996,12 +1023,13 @@ def text_table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def markdown_table(header: list[str], rows: list[list[str]]) -> str:
+def markdown_table(header: list[str], rows: list[list[str]], right: Sequence[int] = ()) -> str:
+    """A Markdown table; the columns in `right` (by default every one but the first) are
+    aligned right."""
+    right = right or range(1, len(header))
     escape = lambda text: text.replace("|", "\\|")  # noqa: E731
-    lines = [
-        "| " + " | ".join(header) + " |",
-        "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|",
-    ]
+    rule = ["---:" if i in right else "---" for i in range(len(header))]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(rule) + "|"]
     lines += ["| " + " | ".join(escape(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
 
@@ -1052,7 +1080,24 @@ METHOD = """\
 def machine_line(info: dict[str, str]) -> str:
     return (
         f"{info['cpu']}, {info['cores']} cores, {info['system']}, Python {info['python']}; "
-        f"{info['date']}"
+        f"{info['date']}; letterhead at {info.get('revision', 'unknown')}"
+    )
+
+
+def load_line(report: dict[str, Any], keys: Sequence[str] = ("load_before", "load_after")) -> str:
+    """The 1-minute load average around the runs (other work on the machine skews figures)."""
+    found = [
+        float(run[key])
+        for data in report["sizes"].values()
+        for run in data["runs"]
+        for key in keys
+        if key in run
+    ]
+    if not found:
+        return ""
+    return (
+        f"1-minute load average at the start and end of each run (the benchmark's own "
+        f"processes included): {min(found):.2f}–{max(found):.2f}."
     )
 
 
@@ -1063,7 +1108,7 @@ def markdown(report: dict[str, Any], heading: str = "##") -> str:
         f"{heading} Language server (`bench/lsp.py`)",
         "",
         f"Machine: {machine_line(report['machine'])}. {report['runs']} run(s) per size: the "
-        "median, and min–max over runs when there are several.",
+        f"median, and min–max over runs when there are several. {load_line(report)}",
         "",
         markdown_table(header, rows),
         "",

@@ -10,7 +10,8 @@ Three parts:
 - requests the protocol allows a client to get wrong: documents never opened or already closed,
   positions past the end, edits out of bounds, unknown methods, cancellation of a long request;
 - the wire and the process: malformed JSON-RPC written as raw bytes, requests before `initialize`
-  and after `shutdown`, and the client going away (end of input, a killed parent).
+  and after `shutdown`, and the client going away (end of input, a killed parent, a dead
+  `processId` while its pipes stay open).
 """
 
 from __future__ import annotations
