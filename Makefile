@@ -34,7 +34,7 @@ editors: $(STAMP)
 	bash editors/setup.sh
 
 bench: $(STAMP)
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/report.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -7,6 +7,7 @@ never following a path outside the site root.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -139,6 +140,20 @@ def load_site(
 
     `progress(done, total)` is called now and then (about a hundred times in all).
     """
+    # The cyclic collector would walk the growing heap again and again and find nothing to
+    # collect (parsed documents hold no cycles): about 40% of a cold load at 20,000 reviews.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _load_site(root, now, progress)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _load_site(
+    root: Path, now: datetime | None, progress: Callable[[int, int], None] | None
+) -> LoadedSite:
     site = Site.open(root)
     settings, problems = settings_for(site)
     index = SiteIndex(site)

@@ -9,6 +9,7 @@ process boundary, findings do (they are small).
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 from collections.abc import Sequence
@@ -132,6 +133,7 @@ def _worker(
     wanted: set[str],
     now: datetime | None,
 ) -> None:
+    gc.disable()  # a short-lived process whose documents hold no cycles (see `load_site`)
     settings, problems = settings_for(site)
     scratch = SiteIndex(site)  # only for `record`, which needs the site's baseurl
     parsed: dict[str, Document] = {}
