@@ -207,6 +207,14 @@ def link_to_unpublished(context: Context) -> Iterator[Report]:
         )
 
 
+def _whole_lines(context: Context, span: Span) -> Span:
+    """`span` widened to whole lines, with the last line's break (any of LF, CRLF, CR)."""
+    lines = context.document.lines
+    first, last = lines.position(span.start).line, lines.position(span.end).line
+    end = lines.line_start(last + 1) if last + 1 < lines.line_count else len(lines.text)
+    return Span(lines.line_start(first), end)
+
+
 def _reference_links(context: Context) -> Iterator[Link]:
     for link in context.document.links:
         if (
@@ -259,21 +267,16 @@ def unused_definition(context: Context) -> Iterator[Report]:
     review uses: usually a link the author meant to place and forgot. The fix removes the line.
     """
     used = {normalize_label(link.label) for link in _reference_links(context) if link.label}
-    text = context.document.text
     for definition in context.document.definitions:
         if definition.key in used:
             continue
-        end = definition.span.end
-        if text.startswith("\r\n", end):
-            end += 2
-        elif end < len(text) and text[end] in "\r\n":
-            end += 1
-        start = definition.span.start
-        start = text.rfind("\n", 0, start) + 1
         yield Report(
             definition.label_span,
             f"the definition `[{definition.label}]` is not used by any link; use it or remove it",
-            context.delete(Span(start, end), f"Remove the unused definition [{definition.label}]"),
+            context.delete(
+                _whole_lines(context, definition.span),
+                f"Remove the unused definition [{definition.label}]",
+            ),
         )
 
 
@@ -291,23 +294,16 @@ def duplicate_definition(context: Context) -> Iterator[Report]:
     (after checking which URL is right).
     """
     first: dict[str, str] = {}
-    text = context.document.text
     for definition in context.document.definitions:
         if definition.key not in first:
             first[definition.key] = definition.url
             continue
-        start = text.rfind("\n", 0, definition.span.start) + 1
-        end = definition.span.end
-        if text.startswith("\r\n", end):
-            end += 2
-        elif end < len(text) and text[end] in "\r\n":
-            end += 1
         same = "the same URL" if first[definition.key] == definition.url else first[definition.key]
         yield Report(
             definition.label_span,
             f"`[{definition.label}]` is already defined above (as {same}); the first definition wins",
             context.delete(
-                Span(start, end),
+                _whole_lines(context, definition.span),
                 f"Remove the second definition of [{definition.label}]",
                 safe=False,
             ),
