@@ -27,7 +27,9 @@ class Taxonomy:
         self._by_fold: dict[str, Counter[str]] = {}  # folded form -> spelling -> count
         # Deletion neighbourhoods of every folded form (as in SymSpell), so that a near-miss
         # lookup touches a handful of candidates instead of the whole vocabulary.
-        self._deletes: dict[str, set[str]] = {}
+        # Most variants come from one form only, so that one is kept as a plain string (a
+        # one-element set would cost five times the memory: tens of MiB at 20,000 reviews).
+        self._deletes: dict[str, str | set[str]] = {}
         # Folded forms by their text without digits: `tag 1` ... `tag 5000` are one group, names
         # that differ only in digits (distinct names, not typos), set aside in one step.
         self._digit_groups: dict[str, set[str]] = {}
@@ -41,8 +43,16 @@ class Taxonomy:
             folded = fold(text)
             if folded not in self._by_fold:
                 self._by_fold[folded] = Counter()
+                deletes = self._deletes
                 for variant in _deletions(folded):
-                    self._deletes.setdefault(variant, set()).add(folded)
+                    present = deletes.get(variant)
+                    if present is None:
+                        deletes[variant] = folded
+                    elif isinstance(present, str):
+                        if present != folded:
+                            deletes[variant] = {present, folded}
+                    else:
+                        present.add(folded)
                 self._digit_groups.setdefault(folded.translate(_DIGITS), set()).add(folded)
             self._by_fold[folded][text] += 1
 
@@ -63,10 +73,12 @@ class Taxonomy:
                 del self._by_fold[folded]
                 for variant in _deletions(folded):
                     candidates = self._deletes.get(variant)
-                    if candidates is not None:
+                    if candidates == folded:
+                        del self._deletes[variant]
+                    elif isinstance(candidates, set):
                         candidates.discard(folded)
-                        if not candidates:
-                            del self._deletes[variant]
+                        if len(candidates) == 1:
+                            self._deletes[variant] = next(iter(candidates))
                 digitless = folded.translate(_DIGITS)
                 group = self._digit_groups.get(digitless)
                 if group is not None:
@@ -140,7 +152,11 @@ class Taxonomy:
         limit = 1 if len(folded) < 8 else _MAX_DISTANCE
         candidates: set[str] = set()
         for variant in _deletions(folded):
-            candidates |= self._deletes.get(variant, set())
+            found = self._deletes.get(variant)
+            if isinstance(found, str):
+                candidates.add(found)
+            elif found is not None:
+                candidates |= found
         # Numbered names (`tag 1` ... `tag 5000`) share most of their deletions, so a name can
         # have thousands of candidates that differ from it only in digits: drop them at once.
         same_letters = self._digit_groups.get(folded.translate(_DIGITS))
