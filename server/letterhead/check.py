@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -65,7 +65,10 @@ class LoadedSite:
     index: SiteIndex
     settings: Settings
     setting_problems: list[SettingProblem]
+    # Parsed documents kept in memory: every document after `load_site`; only the editor's open
+    # ones in the language server, which keeps the index alone (`keep_documents` False).
     documents: dict[str, Document] = field(default_factory=dict)
+    keep_documents: bool = True
 
     @property
     def root(self) -> Path:
@@ -100,15 +103,54 @@ class LoadedSite:
         else:
             document = parse_document(text)
         self.index.add(entry_for(site, source, document, None), document)
-        self.documents[relative] = document
+        if text is not None or self.keep_documents:
+            self.documents[relative] = document
+        else:
+            self.documents.pop(relative, None)
         return document, True
 
     def remove(self, relative: str) -> None:
         self.index.remove(relative)
         self.documents.pop(relative, None)
 
+    def document(self, relative: str) -> Document | None:
+        """The parse of an indexed file: the one kept in memory (every file after `load_site`,
+        open files in the language server), else the file read and parsed again from disk."""
+        kept = self.documents.get(relative)
+        if kept is not None:
+            return kept
+        if relative not in self.index.documents:
+            return None
+        source = self.site.classify(relative)
+        if source is None or not is_within(self.site.root, self.site.root / relative):
+            return None
+        return parse_source(self.site, source, self.settings)
+
     def checked_paths(self) -> list[str]:
-        return sorted(path for path in self.documents if path.endswith(CHECKED_SUFFIXES))
+        return sorted(path for path in self.index.documents if path.endswith(CHECKED_SUFFIXES))
+
+
+class SiteDocuments(Mapping[str, Document]):
+    """The parses of a site's indexed files as a mapping, read through `LoadedSite.document`
+    on first use; `own` holds parses the caller already has (an editor's text, say)."""
+
+    def __init__(self, loaded: LoadedSite, own: Mapping[str, Document] | None = None) -> None:
+        self.loaded = loaded
+        self.own = dict(own or {})
+
+    def __getitem__(self, path: str) -> Document:
+        document = self.own.get(path)
+        if document is None:
+            document = self.loaded.document(path)
+        if document is None:
+            raise KeyError(path)
+        return document
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.loaded.index.documents)
+
+    def __len__(self) -> int:
+        return len(self.loaded.index.documents)
 
 
 def settings_for(site: Site) -> tuple[Settings, list[SettingProblem]]:
@@ -201,7 +243,7 @@ def check_site(loaded: LoadedSite, paths: Iterable[str] | None = None) -> list[F
     """Findings for the given site-relative paths (all checked files when None), sorted."""
     findings: list[Finding] = []
     for path in loaded.checked_paths() if paths is None else paths:
-        document = loaded.documents.get(path)
+        document = loaded.document(path)
         if document is not None:
             findings.extend(loaded.check_document(path, document))
     findings.extend(config_findings(loaded))

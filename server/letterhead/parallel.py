@@ -144,7 +144,7 @@ def _worker(
         records.append((entry, scratch.record(entry, document)))
         parsed[source.path] = document
     loaded = LoadedSite(site, SiteIndex(site), settings, problems, parsed)
-    checked = [path for path in loaded.checked_paths() if path in wanted]
+    checked = sorted(p for p in parsed if p in wanted and p.endswith(CHECKED_SUFFIXES))
     connection.send((records, checked))
     for entry, indexed in connection.recv():
         loaded.index.insert(entry, indexed)
