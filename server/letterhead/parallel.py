@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import pickle
 from collections.abc import Sequence
 from datetime import datetime
 from multiprocessing.connection import Connection
@@ -93,24 +94,28 @@ def _check_with_workers(
     workers = []
     for share in shares:
         parent, child = context.Pipe()
-        arguments = (child, site, share, wanted, now)
+        arguments = (child, site, share, order, wanted, now)
         process = context.Process(target=_worker, args=arguments, daemon=True)
         process.start()
         child.close()
         workers.append((process, parent))
     try:
-        records: list[Record] = [
+        # While the workers parse: the static files' records, pickled once for all of them.
+        statics: list[Record] = [
             (site.entry(s, None, now), None) for s in sources if s.kind is EntryKind.STATIC
         ]
+        shared = [pickle.dumps(statics, pickle.HIGHEST_PROTOCOL)]
         checked: list[str] = []
         for _, connection in workers:
-            share_records, share_checked = connection.recv()
-            records.extend(share_records)
-            checked.extend(share_checked)
-        # The same insertion order as the serial path, so ties resolve the same way.
-        records.sort(key=lambda record: order[record[0].path])
-        for _, connection in workers:
-            connection.send(records)
+            shared.append(connection.recv_bytes())
+            checked.extend(connection.recv())
+        # Each worker gets the other shares' records as the bytes they were sent in: nothing
+        # is unpickled and pickled again here.
+        for number, (_, connection) in enumerate(workers):
+            others = [chunk for k, chunk in enumerate(shared) if k != number + 1]
+            connection.send(len(others))
+            for chunk in others:
+                connection.send_bytes(chunk)
         findings: list[Finding] = []
         for _, connection in workers:
             findings.extend(connection.recv())
@@ -130,6 +135,7 @@ def _worker(
     connection: Connection,
     site: Site,
     share: list[SourceFile],
+    order: dict[str, int],
     wanted: set[str],
     now: datetime | None,
 ) -> None:
@@ -145,8 +151,14 @@ def _worker(
         parsed[source.path] = document
     loaded = LoadedSite(site, SiteIndex(site), settings, problems, parsed)
     checked = sorted(p for p in parsed if p in wanted and p.endswith(CHECKED_SUFFIXES))
-    connection.send((records, checked))
-    for entry, indexed in connection.recv():
+    connection.send_bytes(pickle.dumps(records, pickle.HIGHEST_PROTOCOL))
+    connection.send(checked)
+    every = records  # and the other shares' records, and the static files'
+    for _ in range(connection.recv()):
+        every.extend(pickle.loads(connection.recv_bytes()))
+    # The same insertion order as the serial path, so ties resolve the same way.
+    every.sort(key=lambda record: order[record[0].path])
+    for entry, indexed in every:
         loaded.index.insert(entry, indexed)
     findings: list[Finding] = []
     for path in checked:
