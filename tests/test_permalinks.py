@@ -5,13 +5,18 @@ from __future__ import annotations
 import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 import yaml
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from letterhead.site.model import Site
 from letterhead.site.permalinks import (
     STYLE_TO_PERMALINK,
+    _canonical,
+    _resolve_dots,
     add_permalink_suffix,
     escape_path,
     expand,
@@ -294,3 +299,25 @@ def test_baseurl_is_only_stripped_on_a_segment_boundary() -> None:
 )
 def test_output_path_key_matches_links(output_path: str, url: str) -> None:
     assert output_path_key(output_path) == normalize_url(url)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["a", "b.html", "index", "index.html", ".", "..", "", "x~y", "%41", "-_"]),
+        max_size=5,
+    ),
+    st.booleans(),
+    st.sampled_from(["", "/blog", "/a"]),
+)
+def test_normalize_url_fast_path_agrees_with_the_general_one(
+    segments: list[str], trailing: bool, baseurl: str
+) -> None:
+    """Plain paths skip decoding and dot resolution; the key must be what those would give."""
+    url = "/" + "/".join(segments) + ("/" if trailing and segments else "")
+    assume(not url.startswith("//"))  # protocol-relative: not a site path at all
+    general = _resolve_dots(unquote(url))
+    prefix = "/" + baseurl.strip("/") if baseurl.strip("/") else ""
+    if prefix and (general == prefix or general.startswith(prefix + "/")):
+        general = general[len(prefix) :] or "/"
+    assert normalize_url(url, baseurl) == _canonical(general)

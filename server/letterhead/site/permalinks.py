@@ -429,6 +429,12 @@ def _resolve_dots(path: str) -> str:
     return resolved
 
 
+# An absolute path of plain segments: no `%`, query, fragment, `//`, `.` or `..` segment.
+_PLAIN_PATH = re.compile(
+    r"/(?:[A-Za-z0-9_~-][A-Za-z0-9._~-]*/)*(?:[A-Za-z0-9_~-][A-Za-z0-9._~-]*)?"
+)
+
+
 def normalize_url(
     url: str, baseurl: str = "", *, base: str | None = None, site_url: str = ""
 ) -> str | None:
@@ -444,14 +450,19 @@ def normalize_url(
     them against.
     """
     url = url.strip()
-    if site_url and url.startswith(site_url.rstrip("/") + "/"):
-        url = url[len(site_url.rstrip("/")) :]
-    if not url or url.startswith("//") or _SCHEME.match(url):
-        return None
-    path = url.split("#", 1)[0].split("?", 1)[0]
-    if not path:
-        return None
-    path = unquote(path, errors="replace")
+    plain = _PLAIN_PATH.fullmatch(url) is not None
+    if plain:
+        # Most URLs of a site (every entry's own): nothing to decode, drop or resolve.
+        path = url
+    else:
+        if site_url and url.startswith(site_url.rstrip("/") + "/"):
+            url = url[len(site_url.rstrip("/")) :]
+        if not url or url.startswith("//") or _SCHEME.match(url):
+            return None
+        path = url.split("#", 1)[0].split("?", 1)[0]
+        if not path:
+            return None
+        path = unquote(path, errors="replace")
     if not path.startswith("/"):
         if base is None:
             return None
@@ -460,7 +471,8 @@ def normalize_url(
         path = posixpath.join(directory or "/", path)
         if not path.startswith("/"):
             path = "/" + path
-    path = _resolve_dots(path)
+    if not plain:
+        path = _resolve_dots(path)
     prefix = "/" + baseurl.strip("/") if baseurl.strip("/") else ""
     if prefix and (path == prefix or path.startswith(prefix + "/")):
         path = path[len(prefix) :] or "/"
