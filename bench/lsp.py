@@ -38,9 +38,11 @@ import os
 import platform
 import random
 import re
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -89,6 +91,15 @@ class Metric:
 METRICS: tuple[Metric, ...] = (
     Metric("initialize_ms", "spawn → initialize result", "ms"),
     Metric("index_ready_s", "spawn → index ready (cold index)", "s", 1.5, "≤ 1.5 s"),
+    Metric("restart_initialize_ms", "restart: spawn → initialize result", "ms"),
+    Metric(
+        "restart_index_ready_s",
+        "restart: spawn → index ready (persistent index)",
+        "s",
+        0.4,
+        "≤ 0.4 s",
+    ),
+    Metric("restart_peak_mib", "restart: server peak memory (VmHWM)", "MiB", 200, "≤ 200 MiB"),
     Metric("open_first_ms", "didOpen → first diagnostics (first review)", "ms", 20, "≤ 20 ms"),
     Metric("open_p50_ms", "didOpen → first diagnostics, p50 of reviews", "ms", 20, "≤ 20 ms"),
     Metric("open_max_ms", "didOpen → first diagnostics, max of reviews", "ms", 20, "≤ 20 ms"),
@@ -570,6 +581,26 @@ async def run_once(plan: Plan, timeout: float, log: Callable[[str], None]) -> di
     return result
 
 
+async def run_restart(plan: Plan, timeout: float, log: Callable[[str], None]) -> dict[str, Any]:
+    """A second server on the same site after `run_once`'s: it finds the persistent index the
+    first one wrote, so it measures a restart."""
+    result: dict[str, Any] = {}
+    client = BenchClient()
+    spawned = time.perf_counter()
+    client.deadline = spawned + timeout
+    await client.start_io(*SERVER_COMMAND)
+    try:
+        await start_session(client, plan, spawned, result, log, prefix="restart_")
+    except Exception as error:  # a broken server must still leave a report
+        log(f"    restart failed: {type(error).__name__}: {error}")
+    finally:
+        peak = memory(client.pid)
+        if "VmHWM" in peak:
+            result["restart_peak_mib"] = peak["VmHWM"]
+        await stop(client)
+    return result
+
+
 async def stop(client: BenchClient) -> None:
     process = client._server
     with contextlib.suppress(Exception):
@@ -586,13 +617,16 @@ async def stop(client: BenchClient) -> None:
         await asyncio.wait_for(client.stop(), 5)
 
 
-async def measure(
+async def start_session(
     client: BenchClient,
     plan: Plan,
     spawned: float,
     result: dict[str, Any],
     log: Callable[[str], None],
+    prefix: str = "",
 ) -> None:
+    """Initialize, and wait for the index: spawn → initialize and spawn → index ready, and the
+    memory then (keys prefixed with `prefix`, "restart_" for a restart)."""
     root_uri = plan.root.as_uri()
     params = types.InitializeParams(
         capabilities=capabilities(),
@@ -603,7 +637,7 @@ async def measure(
     )
     before = time.perf_counter()
     _, seconds = await client.request(types.INITIALIZE, params, cap=60)
-    result["initialize_ms"] = (before + seconds - spawned) * 1000
+    result[prefix + "initialize_ms"] = (before + seconds - spawned) * 1000
     client.initialized(types.InitializedParams())
 
     # Index ready: the end of the indexing progress (or, without one, the "indexed" log line).
@@ -619,10 +653,20 @@ async def measure(
             await asyncio.sleep(0.005)
 
     when, message = await indexed()
-    result["index_ready_s"] = when - spawned
-    result["index_message"] = message
-    result["rss_indexed_mib"] = memory(client.pid).get("VmRSS", math.nan)
+    result[prefix + "index_ready_s"] = when - spawned
+    result[prefix + "index_message"] = message
+    result[prefix + "rss_indexed_mib"] = memory(client.pid).get("VmRSS", math.nan)
     log(f"    index ready in {when - spawned:.2f} s: {message}")
+
+
+async def measure(
+    client: BenchClient,
+    plan: Plan,
+    spawned: float,
+    result: dict[str, Any],
+    log: Callable[[str], None],
+) -> None:
+    await start_session(client, plan, spawned, result, log)
     await asyncio.sleep(0.2)  # let the server finish what follows the index (logs, gc freeze)
 
     # didOpen → first diagnostics, one review after another (each closed before the next).
@@ -931,7 +975,15 @@ def run_benchmark(
         per_run = []
         for number in range(runs):
             log(f"  run {number + 1} of {runs}")
-            per_run.append(asyncio.run(run_once(plan, timeout, log)))
+            # A persistent index of this run's own: the first server indexes cold, the second
+            # restarts with what the first wrote.
+            os.environ["LETTERHEAD_CACHE_DIR"] = tempfile.mkdtemp(prefix="letterhead-bench-")
+            try:
+                figures = asyncio.run(run_once(plan, timeout, log))
+                figures.update(asyncio.run(run_restart(plan, timeout, log)))
+            finally:
+                shutil.rmtree(os.environ.pop("LETTERHEAD_CACHE_DIR"), ignore_errors=True)
+            per_run.append(figures)
         report["sizes"][str(size)] = {
             "plan": {"main": plan.main.relative, **plan.info},
             "runs": per_run,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from letterhead.document import Document, Problem, decode, parse_document
+from letterhead.document import Document, Problem, decode, parse_document, parse_head
 from letterhead.findings import Finding
 from letterhead.index import SiteIndex
 from letterhead.positions import Span
@@ -113,9 +113,10 @@ class LoadedSite:
         self.index.remove(relative)
         self.documents.pop(relative, None)
 
-    def document(self, relative: str) -> Document | None:
+    def document(self, relative: str, head_only: bool = False) -> Document | None:
         """The parse of an indexed file: the one kept in memory (every file after `load_site`,
-        open files in the language server), else the file read and parsed again from disk."""
+        open files in the language server), else the file read and parsed again from disk
+        (only its front matter when `head_only`, see `parse_head`)."""
         kept = self.documents.get(relative)
         if kept is not None:
             return kept
@@ -124,7 +125,7 @@ class LoadedSite:
         source = self.site.classify(relative)
         if source is None or not is_within(self.site.root, self.site.root / relative):
             return None
-        return parse_source(self.site, source, self.settings)
+        return parse_source(self.site, source, self.settings, head_only)
 
     def checked_paths(self) -> list[str]:
         return sorted(path for path in self.index.documents if path.endswith(CHECKED_SUFFIXES))
@@ -134,14 +135,20 @@ class SiteDocuments(Mapping[str, Document]):
     """The parses of a site's indexed files as a mapping, read through `LoadedSite.document`
     on first use; `own` holds parses the caller already has (an editor's text, say)."""
 
-    def __init__(self, loaded: LoadedSite, own: Mapping[str, Document] | None = None) -> None:
+    def __init__(
+        self,
+        loaded: LoadedSite,
+        own: Mapping[str, Document] | None = None,
+        head_only: bool = False,
+    ) -> None:
         self.loaded = loaded
         self.own = dict(own or {})
+        self.head_only = head_only  # front matter is all the caller reads (see `parse_head`)
 
     def __getitem__(self, path: str) -> Document:
         document = self.own.get(path)
         if document is None:
-            document = self.loaded.document(path)
+            document = self.loaded.document(path, self.head_only)
         if document is None:
             raise KeyError(path)
         return document
@@ -157,9 +164,11 @@ def settings_for(site: Site) -> tuple[Settings, list[SettingProblem]]:
     return Settings.from_mapping(site.config.letterhead)
 
 
-def parse_source(site: Site, source: SourceFile, settings: Settings) -> Document:
+def parse_source(
+    site: Site, source: SourceFile, settings: Settings, head_only: bool = False
+) -> Document:
     text, problems = read_text(site.root / source.path, settings.max_file_bytes)
-    document = parse_document(text)
+    document = parse_head(text) if head_only else parse_document(text)
     document.problems[:0] = problems
     return document
 

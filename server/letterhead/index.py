@@ -19,6 +19,9 @@ from letterhead.site.model import Entry, EntryKind, Site, Status
 from letterhead.site.permalinks import normalize_url
 from letterhead.taxonomy import Taxonomy
 
+# The version of what `SiteIndex.record` and `Site.entry` make of a file: bumped whenever that
+# changes, so that a persistent index written by an older letterhead is not trusted.
+RECORD_FORMAT = 1
 REVIEW_KINDS = (EntryKind.POST, EntryKind.DRAFT, EntryKind.DOCUMENT)
 _DATE_PREFIX = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-")
 
@@ -69,7 +72,9 @@ class SiteIndex:
         self.categories = Taxonomy("category")
         self._by_url: dict[str, Entry] = {}
         self._by_post_id: dict[str, Entry] = {}
-        self._by_slug: dict[str, set[str]] = {}  # slug -> URL keys of built pages
+        # slug -> URL keys: a lone key as a string, a few as a tuple (a set per slug cost 8 MiB
+        # at 20,000 reviews; most slugs name one page, or a review and its image).
+        self._by_slug: dict[str, str | tuple[str, ...]] = {}
         self._backlinks: dict[str, set[str]] | None = None
         # Bumped by every add and remove, so that caches built from the index (features/) can
         # tell they are stale without comparing the whole index.
@@ -111,7 +116,7 @@ class SiteIndex:
             key = normalize_url(entry.url)
             if key is not None and _replaces(self._by_url.get(key), entry):
                 self._by_url[key] = entry
-                self._by_slug.setdefault(_last_segment_slug(key), set()).add(key)
+                _add_key(self._by_slug, _last_segment_slug(key), key)
         self._backlinks = None
         self.generation += 1
 
@@ -133,9 +138,7 @@ class SiteIndex:
             key = normalize_url(old.url)
             if key is not None and self._by_url.get(key) is old:
                 del self._by_url[key]
-                slugs = self._by_slug.get(_last_segment_slug(key))
-                if slugs is not None:
-                    slugs.discard(key)
+                _discard_key(self._by_slug, _last_segment_slug(key), key)
         self._backlinks = None
         self.generation += 1
 
@@ -211,15 +214,23 @@ class SiteIndex:
         if key is None:
             return None
         slug = _last_segment_slug(key)
-        candidates = [k for k in self._by_slug.get(slug, ()) if _built(self._by_url.get(k))]
+        candidates = [k for k in self._slug_keys(slug) if _built(self._by_url.get(k))]
         if not candidates:
             close = difflib.get_close_matches(slug, list(self._by_slug), n=3, cutoff=0.8)
-            candidates = [k for s in close for k in self._by_slug[s] if _built(self._by_url.get(k))]
+            candidates = [
+                k for s in close for k in self._slug_keys(s) if _built(self._by_url.get(k))
+            ]
         if not candidates:
             return None
         best = max(candidates, key=lambda k: difflib.SequenceMatcher(None, key, k).ratio())
         entry = self._by_url[best]
         return entry.url
+
+    def _slug_keys(self, slug: str) -> tuple[str, ...]:
+        keys = self._by_slug.get(slug)
+        if keys is None:
+            return ()
+        return (keys,) if isinstance(keys, str) else keys
 
     def suggest_post_id(self, post_id: str) -> str | None:
         match = _DATE_PREFIX.match(post_id)
@@ -259,6 +270,26 @@ class SiteIndex:
                     table.setdefault(key, set()).add(indexed.path)
             self._backlinks = table
         return self._backlinks
+
+
+def _add_key(table: dict[str, str | tuple[str, ...]], slug: str, key: str) -> None:
+    present = table.get(slug)
+    if present is None:
+        table[slug] = key
+    elif isinstance(present, str):
+        if present != key:
+            table[slug] = (present, key)
+    elif key not in present:
+        table[slug] = (*present, key)
+
+
+def _discard_key(table: dict[str, str | tuple[str, ...]], slug: str, key: str) -> None:
+    present = table.get(slug)
+    if present == key:
+        del table[slug]
+    elif isinstance(present, tuple) and key in present:
+        kept = tuple(k for k in present if k != key)
+        table[slug] = kept[0] if len(kept) == 1 else kept
 
 
 def _replaces(existing: Entry | None, new: Entry) -> bool:

@@ -10,22 +10,28 @@ from all records in the order the site lists its files, so ties resolve as in `l
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import multiprocessing
 import os
+import pickle
+import signal
 import threading
+import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any, NamedTuple
 
 # Imported here, before any worker is forked, although only the parser uses them: a module first
 # imported by another thread while a worker forks would stay locked in the worker for ever.
 import letterhead.frontmatter
 import letterhead.liquid
 import letterhead.markdown  # noqa: F401
+from letterhead.cache import IndexCache, encode_rows, fingerprint_of
 from letterhead.check import LoadedSite, entry_for, parse_source, settings_for
-from letterhead.index import IndexedDocument, SiteIndex
+from letterhead.index import RECORD_FORMAT, IndexedDocument, SiteIndex
 from letterhead.settings import Settings
 from letterhead.site.model import Entry, EntryKind, Site, SourceFile
 
@@ -83,20 +89,203 @@ def _index_site(
     site = Site.open(root)
     settings, problems = settings_for(site)
     sources = site.discover()
-    documents = [s for s in sources if s.kind is not EntryKind.STATIC]
-    jobs = min(jobs or default_jobs(), max(1, len(documents) // MIN_DOCUMENTS_PER_WORKER))
-    records: list[Record] | None = None
-    if jobs > 1 and "fork" in multiprocessing.get_all_start_methods():
+    records = _records_for(site, sources, settings, now, progress, jobs)
+    return LoadedSite(site, _build(site, records), settings, problems, keep_documents=False)
+
+
+class CachedIndex(NamedTuple):
+    loaded: LoadedSite
+    persist: Callable[[], None]  # writes the files read this time to the persistent index
+    reused: int  # files whose records came from the persistent index
+    read: int  # files read and parsed
+
+
+def index_site_cached(
+    root: Path,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+    jobs: int | None = None,
+) -> CachedIndex:
+    """`index_site` through the site's persistent index (`cache.IndexCache`): files whose size
+    and modification time are those cached are not read again. The answer also holds the
+    function that writes what changed back to the cache, for the caller to run once the index is
+    in use (a first index of 20,000 reviews takes a few tenths of a second to write).
+
+    Without a usable cache (no cache folder, `LETTERHEAD_CACHE=off`) this is `index_site`.
+    """
+    collecting = gc.isenabled()
+    gc.disable()  # see `index_site`
+    try:
+        return _index_site_cached(root, now, progress, jobs)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _index_site_cached(
+    root: Path, now: datetime | None, progress: Progress | None, jobs: int | None
+) -> CachedIndex:
+    site = Site.open(root)
+    settings, problems = settings_for(site)
+    sources = site.discover()
+    fingerprint = _fingerprint(site)
+    store = None
+    if os.environ.get("LETTERHEAD_CACHE") != "off":
+        store = IndexCache.open(site.root, fingerprint)
+    cached = store.load() if store is not None else {}
+    if store is not None:
+        store.close()  # written again by `persist`, in a process of its own
+    records: list[Record | None] = [None] * len(sources)
+    stale: list[int] = []
+    for position, source in enumerate(sources):
+        hit = cached.get(source.path)
+        if (
+            hit is not None
+            and hit.size == source.size
+            and hit.mtime_ns == source.mtime_ns
+            and _still_valid(site, source, hit.record, now)
+        ):
+            records[position] = hit.record
+        else:
+            stale.append(position)
+    if stale:
+        fresh = _records_for(site, [sources[p] for p in stale], settings, now, progress, jobs)
+        for position, record in zip(stale, fresh, strict=True):
+            records[position] = record
+    complete = [record for record in records if record is not None]
+    assert len(complete) == len(records)  # every position was filled above
+    loaded = LoadedSite(site, _build(site, complete), settings, problems, keep_documents=False)
+    if store is None:
+        return CachedIndex(loaded, lambda: None, 0, len(stale))
+    changed = {sources[p].path: (sources[p].size, sources[p].mtime_ns, complete[p]) for p in stale}
+    removed = set(cached.keys() - {source.path for source in sources})
+
+    def persist() -> None:
+        if changed or removed:
+            _save_apart(site.root, fingerprint, changed, removed)
+
+    return CachedIndex(loaded, persist, len(sources) - len(stale), len(stale))
+
+
+def _fingerprint(site: Site) -> str:
+    try:
+        config = (site.root / "_config.yml").read_bytes()
+    except OSError:
+        config = b""
+    return fingerprint_of(config, f"records {RECORD_FORMAT}")
+
+
+def _save_apart(
+    root: Path, fingerprint: str, changed: dict[str, tuple[int, int, Record]], removed: set[str]
+) -> None:
+    """Write to the persistent index. Encoding 20,000 records takes about a second of CPU, which
+    here would hold the interpreter's lock against the language server's requests, so a forked
+    child encodes them and sends back the rows; this thread only waits, then hands the rows to
+    SQLite (which works without the lock). The child never opens the database: SQLite's own
+    locks must not cross a fork."""
+    rows: list[tuple[str, str]] | None = None
+    failed: list[str] = []
+    parent, child = multiprocessing.Pipe(duplex=False)
+    pid = _fork(_encode_apart, child, changed)
+    child.close()
+    if pid is not None:
         try:
-            records = _records_with_workers(site, sources, settings, now, jobs, progress)
-        except (OSError, EOFError, TimeoutError, multiprocessing.ProcessError):
-            records = None  # a worker died or could not start: do it all here instead
-    if records is None:
-        records = _records_here(site, sources, settings, now, progress, len(sources))
+            if parent.poll(_STALL_SECONDS * 3):
+                rows, failed = pickle.loads(parent.recv_bytes())
+        except (OSError, EOFError, pickle.UnpicklingError):
+            rows = None
+        finally:
+            parent.close()
+            _reap(pid, timeout=5)
+    else:
+        parent.close()
+    if rows is None:
+        rows, failed = encode_rows(changed)
+    store = IndexCache.open(root, fingerprint)
+    if store is not None:
+        try:
+            store.save_encoded(rows, (*removed, *failed))
+        finally:
+            store.close()
+
+
+def _encode_apart(connection: Connection, changed: dict[str, tuple[int, int, Record]]) -> None:
+    gc.disable()  # a short-lived child: nothing to collect
+    connection.send_bytes(pickle.dumps(encode_rows(changed), pickle.HIGHEST_PROTOCOL))
+    connection.close()
+
+
+def _fork(target: Callable[..., None], *arguments: Any) -> int | None:
+    """Run `target(*arguments)` in a forked child, which then exits at once; None without fork.
+
+    A bare `os.fork`, not `multiprocessing`: its children close `sys.stdin` first, and in the
+    language server another thread is always blocked reading stdin, holding the lock a close
+    needs, so such a child would hang for ever. This child touches no stream, no database and
+    no lock that another thread may hold: it computes, writes to its pipe, and `_exit`s.
+    """
+    if not hasattr(os, "fork"):
+        return None
+    pid = os.fork()
+    if pid != 0:
+        return pid
+    code = 1
+    try:
+        target(*arguments)
+        code = 0
+    except BaseException:  # nothing to report to: the parent sees the exit code or EOF
+        pass
+    finally:
+        os._exit(code)
+
+
+def _reap(pid: int, timeout: float | None) -> None:
+    """Wait for a child to exit, killing it after `timeout` seconds (None: wait for ever)."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        try:
+            done, _ = os.waitpid(pid, 0 if deadline is None else os.WNOHANG)
+        except ChildProcessError:
+            return
+        if done:
+            return
+        if deadline is not None and time.monotonic() > deadline:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            deadline = None  # now wait for the kill to take
+
+
+def _still_valid(site: Site, source: SourceFile, record: Record, now: datetime | None) -> bool:
+    """Whether a cached record of an unchanged file is still the one indexing would make."""
+    entry = record[0]
+    if entry.path != source.path or (record[1] is None) != (source.kind is EntryKind.STATIC):
+        return False
+    return site.status_is_current(entry, now)
+
+
+def _records_for(
+    site: Site,
+    sources: Sequence[SourceFile],
+    settings: Settings,
+    now: datetime | None,
+    progress: Progress | None,
+    jobs: int | None,
+) -> list[Record]:
+    """The records of `sources`, in their order, on as many cores as they are worth."""
+    documents = sum(1 for s in sources if s.kind is not EntryKind.STATIC)
+    jobs = min(jobs or default_jobs(), max(1, documents // MIN_DOCUMENTS_PER_WORKER))
+    if jobs > 1 and hasattr(os, "fork"):
+        try:
+            return _records_with_workers(site, sources, settings, now, jobs, progress)
+        except (OSError, EOFError, TimeoutError):
+            pass  # a worker died or could not start: do it all here instead
+    return _records_here(site, sources, settings, now, progress, len(sources))
+
+
+def _build(site: Site, records: Sequence[Record]) -> SiteIndex:
     index = SiteIndex(site)
     for entry, indexed in records:
         index.insert(entry, indexed)
-    return LoadedSite(site, index, settings, problems, keep_documents=False)
+    return index
 
 
 def _records_here(
@@ -127,19 +316,18 @@ def _records_with_workers(
     progress: Progress | None,
 ) -> list[Record]:
     """Every file's record, `jobs - 1` forked workers and this process sharing the files."""
-    context = multiprocessing.get_context("fork")
     shares = [list(range(i, len(sources), jobs)) for i in range(jobs)]
-    workers: list[tuple[multiprocessing.process.BaseProcess, Connection]] = []
+    workers: list[tuple[int, Connection]] = []
     receivers: list[_Receiver] = []
     try:
         for share in shares[1:]:
-            parent, child = context.Pipe(duplex=False)
-            process: multiprocessing.process.BaseProcess = context.Process(
-                target=_worker, args=(child, site, sources, share, settings, now), daemon=True
-            )
-            process.start()
+            parent, child = multiprocessing.Pipe(duplex=False)
+            pid = _fork(_worker, child, site, sources, share, settings, now)
             child.close()
-            workers.append((process, parent))
+            if pid is None:
+                parent.close()
+                raise OSError("no fork on this system")
+            workers.append((pid, parent))
             receivers.append(_Receiver(parent, len(share)))
         own = [sources[i] for i in shares[0]]
         mine = _records_here(
@@ -158,11 +346,9 @@ def _records_with_workers(
             for position, record in zip(share, receiver.records(), strict=True):
                 by_position[position] = record
     finally:
-        for process, connection in workers:
+        for pid, connection in workers:
             connection.close()
-            process.join(timeout=5)
-            if process.is_alive():
-                process.kill()
+            _reap(pid, timeout=5)
     return [record for record in by_position if record is not None]
 
 

@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import place
 from hostile_cases import CASES, CONFIG, REVIEW, HostileCase
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import place
 from letterhead.check import check_site, load_site
 from letterhead.document import decode
 from letterhead.fixes import apply_edits

@@ -212,7 +212,7 @@ def _excerpt(site: LoadedSite, entry: Entry) -> str:
     value = entry.data.get("excerpt")
     if isinstance(value, str) and value.strip():
         return _shorten(value)
-    document = site.documents.get(entry.path)
+    document = site.document(entry.path)
     if document is None:
         return ""
     start = document.salutation.span.end if document.salutation is not None else document.body_start

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote, urlsplit
 
-from letterhead.check import LoadedSite
+from letterhead.check import LoadedSite, SiteDocuments
 from letterhead.document import Document, LinkKind, normalize_label
 from letterhead.features.cursor import (
     clamp,
@@ -73,7 +73,7 @@ def definition(site: LoadedSite, path: str, document: Document, offset: int) -> 
 
 
 def _file_location(site: LoadedSite, entry: Entry, fragment: str = "") -> Location:
-    document = site.documents.get(entry.path)
+    document = site.document(entry.path)
     if fragment and document is not None:
         for heading in document.headings:
             if heading.anchor == fragment:
@@ -168,7 +168,7 @@ def _taxonomy_uses(
     users = set(taxonomy.users(value)) | {path}
     locations = []
     for user in sorted(users):
-        user_document = document if user == path else site.documents.get(user)
+        user_document = document if user == path else site.document(user, head_only=True)
         if user_document is None or user_document.front_matter is None:
             continue
         entry = user_document.front_matter.get(key)
@@ -228,7 +228,7 @@ def _backlinks(site: LoadedSite, path: str) -> list[Location]:
         return []
     locations = []
     for user in site.index.backlinks(path):
-        user_document = site.documents.get(user)
+        user_document = site.document(user)
         if user_document is None:
             continue
         for target in targets(user_document):
@@ -280,11 +280,7 @@ def rename(
             return {}
         taxonomy = site.index.tags if key == "tags" else site.index.categories
         users = set(taxonomy.users(old)) | {path}
-        documents = {
-            user: document if user == path else site.documents[user]
-            for user in users
-            if user == path or user in site.documents
-        }
+        documents = SiteDocuments(site, {path: document}, head_only=True)
         return rename_taxonomy(documents, users, key, old, new_name)
     label = _label_at(document, offset)
     if label is None:

@@ -28,8 +28,9 @@ from pygls.protocol import LanguageServerProtocol, lsp_method
 from pygls.uris import from_fs_path, to_fs_path
 
 from letterhead import __version__
-from letterhead.check import LoadedSite, load_site, read_text
+from letterhead.check import LoadedSite, read_text
 from letterhead.features.catalog import catalog_for
+from letterhead.indexer import index_site_cached
 from letterhead.lsp import convert
 from letterhead.lsp.workspace import (
     CONFIG_FILE,
@@ -141,6 +142,7 @@ class LetterheadServer(LanguageServer):
         self.refresh_diagnostics = False
         self._progress_tokens = 0
         self._indexing: dict[Path, asyncio.Task[None]] = {}
+        self._index_threads: set[threading.Thread] = set()  # still indexing or writing the cache
 
     # -- what the client can do --------------------------------------------------------------
 
@@ -309,6 +311,7 @@ class LetterheadServer(LanguageServer):
         loop = asyncio.get_running_loop()
         future: asyncio.Future[LoadedSite] = loop.create_future()
         progress: dict[str, str | None] = {"token": None}
+        counts = {"reused": 0, "read": 0}
 
         def report(done: int, total: int) -> None:
             token = progress["token"]
@@ -326,14 +329,25 @@ class LetterheadServer(LanguageServer):
 
         def work() -> None:
             try:
-                loaded = load_site(state.root, progress=from_thread)
-                warm_up(loaded)
+                indexed = index_site_cached(state.root, progress=from_thread)
+                warm_up(indexed.loaded)
             except BaseException as error:
+                self._index_threads.discard(threading.current_thread())
                 loop.call_soon_threadsafe(_settle, future, None, error)
-            else:
-                loop.call_soon_threadsafe(_settle, future, loaded, None)
+                return
+            counts["reused"], counts["read"] = indexed.reused, indexed.read
+            loop.call_soon_threadsafe(_settle, future, indexed.loaded, None)
+            # Written once the index is in use: a first index's records take a while to store.
+            try:
+                indexed.persist()
+            except Exception as error:  # the cache is a convenience; never fatal
+                logger.warning("could not write the persistent index: %s", error)
+            finally:
+                self._index_threads.discard(threading.current_thread())
 
-        threading.Thread(target=work, name="letterhead-index", daemon=True).start()
+        thread = threading.Thread(target=work, name="letterhead-index", daemon=True)
+        self._index_threads.add(thread)
+        thread.start()
         token = await self._begin_progress(f"Indexing {state.root.name}", str(state.root))
         progress["token"] = token
         try:
@@ -356,8 +370,9 @@ class LetterheadServer(LanguageServer):
         self.guarded("replaying file changes", self.state.replay_pending, state)
         reviews = sum(1 for _ in loaded.index.reviews())
         summary = (
-            f"{len(loaded.documents)} documents ({reviews} reviews), "
-            f"{len(loaded.index.tags.all())} tags, in {seconds:.2f} s"
+            f"{len(loaded.index.documents)} documents ({reviews} reviews), "
+            f"{len(loaded.index.tags.all())} tags, in {seconds:.2f} s "
+            f"({counts['read']:,} files read, {counts['reused']:,} from the persistent index)"
         )
         self._end_progress(token, summary)
         self.log(f"letterhead: indexed {state.root}: {summary}")
@@ -451,7 +466,9 @@ def warm_up(loaded: LoadedSite) -> None:
     all_rules()
     catalog_for(loaded.index)
     for path in loaded.checked_paths()[:1]:
-        loaded.check_document(path, loaded.documents[path])
+        document = loaded.document(path)
+        if document is not None:
+            loaded.check_document(path, document)
 
 
 class ClientLogHandler(logging.Handler):
@@ -637,6 +654,14 @@ def shutdown(ls: LetterheadServer, params: None) -> None:
     ls.timers.clear()
     for task in ls._indexing.values():
         task.cancel()
+    # A persistent index being written is let finish (briefly), so that the next start has it.
+    deadline = time.monotonic() + PERSIST_WAIT_SECONDS
+    for thread in list(ls._index_threads):
+        thread.join(max(0.0, deadline - time.monotonic()))
+
+
+# How long `shutdown` waits for the persistent index to be written.
+PERSIST_WAIT_SECONDS = 5.0
 
 
 # -- handlers: documents ---------------------------------------------------------------------

@@ -372,7 +372,7 @@ class Workspace:
         for document in self.open_in(state):
             if document.relative == relative:
                 return document.text
-        indexed = state.loaded.documents.get(relative)
+        indexed = state.loaded.document(relative)
         return indexed.text if indexed is not None else None
 
     def uri_of(self, state: SiteState, relative: str) -> str | None:

@@ -154,6 +154,7 @@ class _Found:
     size: int
     mtime: float
     real: str
+    mtime_ns: int = 0
 
 
 class Walker:
@@ -200,7 +201,11 @@ class Walker:
                 continue
             if not is_dir and not os.access(entry.path, os.R_OK):
                 continue
-            found.append(_Found(path, is_dir, info.st_size, info.st_mtime, real or entry.path))
+            found.append(
+                _Found(
+                    path, is_dir, info.st_size, info.st_mtime, real or entry.path, info.st_mtime_ns
+                )
+            )
         return found
 
     def _enter(self, found: _Found) -> bool:
@@ -323,7 +328,8 @@ class Walker:
             except (OSError, ValueError):
                 continue
             yield self._page_or_static(
-                _Found(relative, False, info.st_size, info.st_mtime, absolute), None
+                _Found(relative, False, info.st_size, info.st_mtime, absolute, info.st_mtime_ns),
+                None,
             )
 
     # -- classification --------------------------------------------------------------------------
@@ -343,4 +349,5 @@ class Walker:
             relative_path=jekyll_relative_path(found.path, collection, self.config.collections_dir),
             size=found.size,
             mtime=found.mtime,
+            mtime_ns=found.mtime_ns,
         )

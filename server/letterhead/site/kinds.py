@@ -43,4 +43,5 @@ class SourceFile:
     relative_path: str  # Jekyll's own relative path (documents: from `collections_dir`)
     size: int = 0
     mtime: float = 0.0
+    mtime_ns: int = 0  # the same, exactly: what the persistent index compares
     excluded: bool = False  # matched by `exclude:`; only `Site.classify` returns such files

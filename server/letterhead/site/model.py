@@ -221,6 +221,7 @@ class Site:
             relative_path=jekyll_relative_path(path, collection, self.config.collections_dir),
             size=info.st_size,
             mtime=info.st_mtime,
+            mtime_ns=info.st_mtime_ns,
             excluded=excluded,
         )
 
@@ -446,6 +447,15 @@ class Site:
         entry.output_path = output.lstrip("/")
         entry.status = self._publication(kind, data, date, now)
         return entry
+
+    def status_is_current(self, entry: Entry, now: datetime.datetime | None = None) -> bool:
+        """Whether an entry built earlier still has the status it would have at `now`: the one
+        thing about an unchanged file that time alone changes (a future post comes out)."""
+        if entry.status not in (Status.BUILT, Status.FUTURE) or entry.date is None:
+            return True
+        if entry.kind not in (EntryKind.POST, EntryKind.DRAFT, EntryKind.DOCUMENT):
+            return True
+        return self._publication(entry.kind, entry.data, entry.date, self._now(now)) is entry.status
 
     def _publication(
         self,
