@@ -29,7 +29,10 @@ class Taxonomy:
         # lookup touches a handful of candidates instead of the whole vocabulary.
         # Most variants come from one form only, so that one is kept as a plain string (a
         # one-element set would cost five times the memory: tens of MiB at 20,000 reviews).
-        self._deletes: dict[str, str | set[str]] = {}
+        # Keyed by a 30-bit hash of the variant rather than the variant itself: a small int is
+        # half the memory of a short string, and a collision only adds a candidate that the
+        # distance check then drops.
+        self._deletes: dict[int, str | set[str]] = {}
         # Folded forms by their text without digits: `tag 1` ... `tag 5000` are one group, names
         # that differ only in digits (distinct names, not typos), set aside in one step.
         self._digit_groups: dict[str, set[str]] = {}
@@ -44,7 +47,7 @@ class Taxonomy:
             if folded not in self._by_fold:
                 self._by_fold[folded] = Counter()
                 deletes = self._deletes
-                for variant in _deletions(folded):
+                for variant in _deletion_keys(folded):
                     present = deletes.get(variant)
                     if present is None:
                         deletes[variant] = folded
@@ -71,7 +74,7 @@ class Taxonomy:
                 del counter[text]
             if not counter:
                 del self._by_fold[folded]
-                for variant in _deletions(folded):
+                for variant in _deletion_keys(folded):
                     candidates = self._deletes.get(variant)
                     if candidates == folded:
                         del self._deletes[variant]
@@ -151,7 +154,7 @@ class Taxonomy:
             return None
         limit = 1 if len(folded) < 8 else _MAX_DISTANCE
         candidates: set[str] = set()
-        for variant in _deletions(folded):
+        for variant in _deletion_keys(folded):
             found = self._deletes.get(variant)
             if isinstance(found, str):
                 candidates.add(found)
@@ -197,6 +200,10 @@ def _deletions(text: str) -> set[str]:
         frontier = {word[:i] + word[i + 1 :] for word in frontier for i in range(len(word))}
         result |= frontier
     return result
+
+
+def _deletion_keys(text: str) -> set[int]:
+    return {hash(variant) & 0x3FFFFFFF for variant in _deletions(text)}
 
 
 _DIGITS = str.maketrans("", "", "0123456789")
