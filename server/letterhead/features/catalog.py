@@ -74,7 +74,7 @@ def _record(indexed: IndexedDocument) -> ReviewRecord:
     entry = indexed.entry
     title = indexed.title
     slug = entry.slug or entry.path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-    values = tuple(_as_text(entry.data.get(key)) for key in VALUE_KEYS)
+    values = tuple(map(_as_text, map(entry.data.get, VALUE_KEYS)))
     return ReviewRecord(
         path=entry.path,
         indexed=indexed,
@@ -394,14 +394,20 @@ class Catalog:
         return True
 
     def _count(self, record: ReviewRecord, delta: int) -> None:
+        # Run once per review while the catalog is first built: plain dict calls, no Counter
+        # `__missing__`, and nothing to invalidate while no ranking has been made yet.
+        counters, ranked = self._counters, self._ranked_values
         for key, value in zip(VALUE_KEYS, record.values, strict=True):
             if value is None:
                 continue
-            counter = self._counters[key]
-            counter[value] += delta
-            if counter[value] <= 0:
-                del counter[value]
-            self._ranked_values.pop(key, None)
+            counter = counters[key]
+            count = counter.get(value, 0) + delta
+            if count > 0:
+                counter[value] = count
+            else:
+                counter.pop(value, None)
+            if ranked:
+                ranked.pop(key, None)
 
     def warm(self) -> None:
         """Build every list now (once the index is ready) rather than on the first keystroke."""
