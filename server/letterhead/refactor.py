@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 from letterhead.document import Document, FrontMatterEntry, ListItem, ValueStyle
 from letterhead.findings import TextEdit
@@ -57,15 +57,19 @@ def rename_taxonomy(
     documents: Mapping[str, Document], paths: set[str], key: str, old: str, new: str
 ) -> dict[str, list[TextEdit]]:
     """Edits renaming `old` to `new` under `key` in each of `paths` (the reviews that use it)."""
-    result: dict[str, list[TextEdit]] = {}
+    return {path: edits for path, edits in rename_steps(documents, paths, key, old, new) if edits}
+
+
+def rename_steps(
+    documents: Mapping[str, Document], paths: set[str], key: str, old: str, new: str
+) -> Iterator[tuple[str, list[TextEdit]]]:
+    """`rename_taxonomy` one document at a time, in path order: (path, its edits, maybe none)
+    for each of `paths`. Reading `documents` may parse a file from disk, so a caller that must
+    stay responsive (the language server) can pause, or stop, between two steps."""
     for path in sorted(paths):
         document = documents.get(path)
-        if document is None:
-            continue
-        edits = rename_in_document(path, document, key, old, new)
-        if edits:
-            result[path] = edits
-    return result
+        edits = [] if document is None else rename_in_document(path, document, key, old, new)
+        yield path, edits
 
 
 def _dedupe(names: list[str]) -> list[str]:

@@ -10,6 +10,7 @@ whole site (`refactor.rename_taxonomy`), or a reference label within the documen
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from urllib.parse import unquote, urlsplit
 
 from letterhead.check import LoadedSite, SiteDocuments
@@ -28,7 +29,7 @@ from letterhead.features.targets import image_entry, resolve, target_at, targets
 from letterhead.features.types import Location
 from letterhead.findings import TextEdit
 from letterhead.positions import Position, Range, Span
-from letterhead.refactor import rename_taxonomy
+from letterhead.refactor import rename_steps as refactor_steps
 from letterhead.site.discovery import within_site
 from letterhead.site.model import Entry
 
@@ -268,6 +269,19 @@ def rename(
 ) -> dict[str, list[TextEdit]] | None:
     """The edits renaming what is at `offset` to `new_name` (None: nothing to rename there, or
     a name that cannot be one). A tag or category is renamed in every review of the site."""
+    steps = rename_steps(site, path, document, offset, new_name)
+    if steps is None:
+        return None
+    return {changed: edits for changed, edits in steps if edits}
+
+
+def rename_steps(
+    site: LoadedSite, path: str, document: Document, offset: int, new_name: str
+) -> Iterator[tuple[str, list[TextEdit]]] | None:
+    """`rename` one document at a time: None if there is nothing to rename at `offset` (decided
+    at once), else (path, edits) for each document concerned, computed only as the caller asks
+    for it, since a tag's rename reads and parses every review that uses it. Unlike `rename`,
+    this may raise, while it is iterated too: its caller guards it."""
     offset = clamp(document, offset)
     new_name = new_name.strip()
     if not new_name or any(char in new_name for char in "\r\n"):
@@ -277,15 +291,15 @@ def rename(
         key, item = found
         old = item.value
         if new_name == old:
-            return {}
+            return iter(())
         taxonomy = site.index.tags if key == "tags" else site.index.categories
         users = set(taxonomy.users(old)) | {path}
         documents = SiteDocuments(site, {path: document}, head_only=True)
-        return rename_taxonomy(documents, users, key, old, new_name)
+        return refactor_steps(documents, users, key, old, new_name)
     label = _label_at(document, offset)
     if label is None:
         return None
     if "[" in new_name or "]" in new_name:
         return None
     locations = _label_uses(path, document, label[1], include_declaration=True)
-    return {path: [TextEdit(path, location.range, new_name) for location in locations]}
+    return iter([(path, [TextEdit(path, location.range, new_name) for location in locations])])

@@ -8,6 +8,7 @@ a line or of the document are clamped by the codec.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import re
 import time
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcContentModified, JsonRpcException
 
 from letterhead.document import Document
 from letterhead.features import actions as action_feature
@@ -25,6 +27,7 @@ from letterhead.features import hover as hover_feature
 from letterhead.features import links as links_feature
 from letterhead.features import navigation
 from letterhead.features import symbols as symbols_feature
+from letterhead.features.guard import LOGGER as FEATURE_LOGGER
 from letterhead.features.types import (
     Action,
     ActionKind,
@@ -355,20 +358,69 @@ def prepare_rename(
     return types.PrepareRenamePlaceholder(range=request.codec.span(span), placeholder=placeholder)
 
 
-def rename(ls: LetterheadServer, params: types.RenameParams) -> types.WorkspaceEdit | None:
+RENAME_STEP = 20  # documents between two returns to the event loop during a rename
+
+
+async def rename(ls: LetterheadServer, params: types.RenameParams) -> types.WorkspaceEdit | None:
+    """A rename, site-wide for a tag or category. Each review that uses it is read and parsed
+    (from disk unless open), so the edits are computed a few documents at a time with a return to
+    the event loop in between: a `$/cancelRequest` is read meanwhile and cancels this task (pygls
+    answers RequestCancelled), and other requests are answered. If a document or the index
+    changes in the meantime, the edits would be stale: the answer is ContentModified."""
+    started = time.perf_counter()
     request = request_for(ls, params.text_document.uri, site_wide=True)
     if request is None:
         return None
-    edits = navigation.rename(
-        request.state.loaded,
-        request.relative,
-        request.parsed,
-        request.offset(params.position),
-        params.new_name,
-    )
-    if edits is None:
+    state = request.state
+    before = _rename_snapshot(ls, state)
+    parts: list[types.WorkspaceEdit] = []  # converted a step at a time, in path order
+    batch: dict[str, list[TextEdit]] = {}
+    try:
+        steps = navigation.rename_steps(
+            state.loaded,
+            request.relative,
+            request.parsed,
+            request.offset(params.position),
+            params.new_name,
+        )
+        if steps is None:
+            return None
+        for count, (path, edits) in enumerate(steps, 1):
+            if edits:
+                batch[path] = edits
+            if count % RENAME_STEP == 0:
+                parts.append(workspace_edit(ls, state, batch))
+                batch = {}
+                await asyncio.sleep(0)
+                if _rename_snapshot(ls, state) != before:
+                    raise JsonRpcContentModified("the site changed during the rename")
+        parts.append(workspace_edit(ls, state, batch))
+    except JsonRpcException:
+        raise
+    except Exception:
+        FEATURE_LOGGER.exception("rename failed")  # as `features.guard` does: no answer
         return None
-    return workspace_edit(ls, request.state, edits)
+    if ls.verbose():
+        elapsed = (time.perf_counter() - started) * 1000
+        ls.log(f"letterhead: rename in {elapsed:.1f} ms", types.MessageType.Log)  # as `timed`
+    return _joined(parts)
+
+
+def _joined(parts: list[types.WorkspaceEdit]) -> types.WorkspaceEdit:
+    """One workspace edit of several made by `workspace_edit` (all in the same form)."""
+    if any(part.document_changes is not None for part in parts):
+        return types.WorkspaceEdit(
+            document_changes=[change for part in parts for change in part.document_changes or ()]
+        )
+    return types.WorkspaceEdit(
+        changes={uri: edits for part in parts for uri, edits in (part.changes or {}).items()}
+    )
+
+
+def _rename_snapshot(ls: LetterheadServer, state: SiteState) -> tuple[Any, ...]:
+    """What must not change while a rename is computed: the index and the open documents."""
+    versions = tuple((d.uri, d.version, d.document is None) for d in ls.state.open_in(state))
+    return (id(state.loaded), state.generation, ls.state.stamp, versions)
 
 
 # -- symbols, links, folding ---------------------------------------------------------------------
@@ -534,7 +586,7 @@ def register(server: LetterheadServer) -> None:
     server.feature(types.TEXT_DOCUMENT_REFERENCES)(timed(references))
     server.feature(types.TEXT_DOCUMENT_PREPARE_RENAME)(timed(prepare_rename))
     server.feature(types.TEXT_DOCUMENT_RENAME, types.RenameOptions(prepare_provider=True))(
-        timed(rename)
+        rename  # async, cancellable; times itself
     )
     server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)(timed(document_symbols))
     server.feature(types.WORKSPACE_SYMBOL)(timed(workspace_symbols))

@@ -32,6 +32,7 @@ from letterhead.check import LoadedSite, read_text
 from letterhead.features.catalog import catalog_for
 from letterhead.indexer import index_site_cached
 from letterhead.lsp import convert
+from letterhead.lsp.reader import MessageReader
 from letterhead.lsp.workspace import (
     CONFIG_FILE,
     OpenDocument,
@@ -494,30 +495,6 @@ class ClientLogHandler(logging.Handler):
             loop.call_soon_threadsafe(self.server.log, message, types.MessageType.Error)
 
 
-class ResyncingReader:
-    """stdin for pygls' reader, finding the next message again after a malformed one.
-
-    pygls reads header lines until one is `Content-Length: N`. After a header it cannot read (a
-    length that is not a number, say) or a body shorter than its length, the rest of the bad body
-    and the next message's `Content-Length` header arrive as one line, so pygls would skip the
-    next message too, and every later one if the client waits for that answer. A line holding a
-    `Content-Length:` header after junk is cut to start at the header.
-    """
-
-    HEADER = b"Content-Length:"
-
-    def __init__(self, stream: BinaryIO) -> None:
-        self.stream = stream
-
-    def readline(self) -> bytes:
-        line = self.stream.readline()
-        start = line.find(self.HEADER)
-        return line[start:] if start > 0 else line
-
-    def read(self, size: int) -> bytes:
-        return self.stream.read(size)
-
-
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
     if future.done():
         return
@@ -863,5 +840,5 @@ def serve(tcp: str | None = None) -> int:
     # stdout carries the protocol: anything else printed would corrupt it.
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr
-    server.start_io(cast(BinaryIO, ResyncingReader(stdin)), stdout)
+    server.start_io(cast(BinaryIO, MessageReader(stdin, stdout, server.protocol)), stdout)
     return 0

@@ -1,0 +1,380 @@
+"""The server's stdin: base-protocol framing that survives a client's mistakes.
+
+pygls reads a message as header lines up to a blank line, then exactly `Content-Length` bytes of
+body, and hands the body to `json.loads`. Whatever goes wrong on the way is logged and dropped:
+a client that sent invalid JSON, a batch, or a request with ill-typed parameters is never
+answered and waits forever; a `Content-Length` larger than the body makes pygls wait for bytes
+that belong to the next message, so the server falls silent.
+
+`MessageReader` sits under pygls' reader (which only calls `readline` and `read`). It frames the
+raw bytes itself, checks each body, and hands pygls only well-formed JSON-RPC messages, presented
+with a canonical header. What is not well formed is answered here, as JSON-RPC says:
+
+- bytes that are not a message (junk, a header block without a usable `Content-Length`, a body
+  that is not JSON or not UTF-8): Parse error (-32700), id null, once per run of such bytes;
+- JSON that is not a JSON-RPC 2.0 message (an array, a number, no `jsonrpc: "2.0"`, a method
+  that is not a string, ...): Invalid Request (-32600), with the message's id when it has a
+  usable one, else null;
+- a request whose parameters do not fit its method (pygls cannot structure them): Invalid params
+  (-32602) with its id. Notifications are never answered; a broken one is logged and dropped.
+
+Resynchronising. A body's bytes are searched for the start of a header line, `Content-Length:`
+or `Content-Type:` followed by a value and a raw line break with no double quote in between.
+That can never occur inside valid JSON (outside a string it is no JSON token; inside one, the raw
+line break is not allowed), so finding one inside a body means the body was shorter than its
+`Content-Length` said: the body ends there and the next message starts. A body whose length was
+too large and that nothing follows is found by waiting: after `QUIET_SECONDS` without new bytes,
+the bytes received are tried as the whole body; if they parse, the client only miscounted and
+the message is handled. A valid body can never be cut this way, since no proper prefix of a JSON
+object followed by more than whitespace is itself valid JSON: a slow client only waits longer.
+
+Replies are written to the server's output stream by the reading thread. A buffered binary
+stream is thread-safe (Python's `io` documentation: its internal lock is held for a whole
+`write`), and pygls also writes each message, headers and body, in one `write` call, so messages
+never interleave.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import select
+from typing import Any, BinaryIO, Protocol
+
+logger = logging.getLogger("letterhead.lsp")
+
+PARSE_ERROR = -32700
+INVALID_REQUEST = -32600
+INVALID_PARAMS = -32602
+
+QUIET_SECONDS = 0.5  # how long an incomplete body may go without new bytes before it is tried
+MAX_MESSAGE_BYTES = 256 * 1024 * 1024  # a body larger is skipped (and answered), never kept
+MAX_HEADER_BYTES = 8192  # a header block longer than this is junk
+CHUNK_BYTES = 1 << 16
+
+# A complete header line inside a body: the next message's headers (see the module docstring).
+_HEADER_IN_BODY = re.compile(
+    rb"Content-Length:[ \t]*\d+[ \t]*\r?\n|Content-Type:[^\r\n\"]{0,256}\r?\n", re.IGNORECASE
+)
+# Where one may start. Searched for without the first letter and case-sensitively, which is ten
+# times faster than a case-insensitive search over a large body; `_find_name` checks the rest.
+_NAME_TAIL = re.compile(rb"ontent-(?:Length|Type|length|type):")
+_PARTIAL_HEADER_IN_BODY = re.compile(
+    rb"Content-Length:[ \t]*\d*[ \t]*\r?\Z|Content-Type:[^\r\n\"]{0,256}\r?\Z", re.IGNORECASE
+)
+_NAMES = (b"content-length:", b"content-type:")
+_NAME_LONGEST = max(len(name) for name in _NAMES)
+
+# Header lines as they start a message.
+_HEADER_LINE = re.compile(rb"([A-Za-z0-9-]+)[ \t]*:[ \t]*([^\r\n]*?)[ \t]*\r?\n")
+_PARTIAL_HEADER_LINE = re.compile(rb"[A-Za-z0-9-]*(?:[ \t]*:[^\r\n]*)?\r?\Z")
+
+
+class Structurer(Protocol):
+    """What is needed of pygls' protocol: turning a message's JSON into its typed form."""
+
+    def structure_message(self, data: dict[str, Any]) -> Any: ...
+
+
+class _EndOfInput(Exception):
+    """The client closed the server's input."""
+
+
+class MessageReader:
+    """A `readline`/`read` stream for pygls that yields only well-formed messages (see module)."""
+
+    def __init__(
+        self,
+        stream: BinaryIO,
+        output: BinaryIO | None = None,
+        protocol: Structurer | None = None,
+        quiet_seconds: float = QUIET_SECONDS,
+    ) -> None:
+        self.stream = stream
+        self.output = output
+        self.protocol = protocol
+        self.quiet_seconds = quiet_seconds
+        self._buffer = bytearray()
+        self._eof = False
+        self._lines: list[bytes] = []
+        self._body = b""
+        self._in_junk = False  # inside a run of bad bytes already answered with a parse error
+        try:
+            self._fd: int | None = stream.fileno()
+        except (AttributeError, OSError, ValueError):
+            self._fd = None
+
+    # -- what pygls calls (from its thread pool, one call at a time) ---------------------------
+
+    def readline(self) -> bytes:
+        if not self._lines:
+            try:
+                body = self._next_message()
+            except _EndOfInput:
+                return b""
+            self._body = body
+            self._lines = [b"Content-Length: %d\r\n" % len(body), b"\r\n"]
+        return self._lines.pop(0)
+
+    def read(self, size: int) -> bytes:
+        body, self._body = self._body, b""
+        return body
+
+    # -- messages ------------------------------------------------------------------------------
+
+    def _next_message(self) -> bytes:
+        """The next well-formed message's body."""
+        while True:
+            length = self._headers()
+            body = self._body_of(length)
+            if body is not None and self._acceptable(body):
+                return body
+
+    def _headers(self) -> int:
+        """Consume one header block; its `Content-Length`."""
+        while True:
+            while self._buffer.startswith(b"\r\n") or self._buffer.startswith(b"\n"):
+                del self._buffer[: 2 if self._buffer[0] == 13 else 1]  # a stray line break
+            parsed = self._header_block()
+            if parsed is None:  # more bytes needed
+                if not self._fill(None):
+                    if self._buffer.strip():
+                        self._junk(len(self._buffer), "the input ended inside a header")
+                    raise _EndOfInput
+                continue
+            end, length = parsed
+            if length is None:
+                self._junk(end, "bytes that are not a message header")
+                continue
+            del self._buffer[:end]
+            self._in_junk = False
+            return length
+
+    def _header_block(self) -> tuple[int, int | None] | None:
+        """(where the block ends, its length or None if it is junk), or None for more bytes."""
+        buffer, position, length = self._buffer, 0, None
+        while True:
+            if buffer.startswith(b"\r\n", position) or buffer.startswith(b"\n", position):
+                end = position + (2 if buffer[position] == 13 else 1)
+                return end, length
+            match = _HEADER_LINE.match(buffer, position)
+            if match is not None:
+                if match.group(1).lower() == b"content-length":
+                    value = match.group(2)
+                    if not value.isdigit() or length is not None:
+                        return match.end(), None
+                    length = int(value)
+                position = match.end()
+                if position > MAX_HEADER_BYTES:
+                    return position, None
+                continue
+            rest = bytes(buffer[position:])
+            if (
+                len(buffer) <= MAX_HEADER_BYTES
+                and b"\n" not in rest
+                and _PARTIAL_HEADER_LINE.fullmatch(rest)
+            ):
+                return None
+            return max(position, 1), None
+
+    def _junk(self, end: int, why: str) -> None:
+        """Drop `buffer[:end]` and what follows up to the next header; answer once per run."""
+        buffer = self._buffer
+        cut = _find_name(buffer, end, len(buffer))
+        if cut is None:
+            cut = _name_cut(buffer, end, len(buffer))
+        cut = len(buffer) if cut is None else cut
+        logger.warning("skipped %d bytes of input: %s", cut, why)
+        del buffer[:cut]
+        self._complain(PARSE_ERROR, f"Parse error: {why}")
+
+    def _complain(self, code: int, message: str) -> None:
+        if not self._in_junk:
+            self._in_junk = True
+            self._reply(None, code, message)
+
+    def _body_of(self, length: int) -> bytes | None:
+        """The body of a message announced with `length` bytes: fewer if the next message's
+        header comes first, or the input goes quiet after a complete JSON object. None: a body
+        too large to keep, skipped."""
+        keep = length <= MAX_MESSAGE_BYTES
+        dropped = 0  # bytes of a body too large to keep, already let go
+        scanned = 0  # where to look for a header next
+        tried = -1  # the buffer's size when its bytes were last tried as a whole body
+        buffer = self._buffer
+        while True:
+            limit = min(len(buffer), length - dropped)
+            cut, waiting = self._header_within(scanned, limit)
+            if cut is not None:
+                logger.warning("a message announced %d bytes but had %d", length, dropped + cut)
+                return self._take(cut, keep)
+            if waiting is not None:
+                scanned = waiting
+            else:
+                scanned = max(scanned, limit - _NAME_LONGEST)
+                if dropped + len(buffer) >= length:
+                    return self._take(length - dropped, keep)
+            if not keep and scanned > CHUNK_BYTES:
+                let_go = scanned - _NAME_LONGEST
+                del buffer[:let_go]
+                dropped += let_go
+                scanned -= let_go
+            got = self._fill(self.quiet_seconds if keep else None)
+            if got is None:  # quiet: perhaps the length was too large and nothing follows
+                if len(buffer) != tried:
+                    tried = len(buffer)
+                    if _complete_json(buffer):
+                        logger.warning("a message announced %d bytes but had %d", length, tried)
+                        return self._take(tried, keep)
+                continue
+            if not got:  # the input ended inside the body
+                if keep and _complete_json(buffer):
+                    return self._take(len(buffer), keep)
+                if buffer.strip() or dropped:
+                    self._junk(len(buffer), "the input ended inside a message")
+                raise _EndOfInput
+
+    def _header_within(self, start: int, limit: int) -> tuple[int | None, int | None]:
+        """(where a complete header line starts before `limit`, or where one may start once more
+        bytes arrive), searching from `start`."""
+        buffer = self._buffer
+        position = start
+        end = min(len(buffer), limit + _NAME_LONGEST)
+        while (found := _find_name(buffer, position, end)) is not None and found < limit:
+            if _HEADER_IN_BODY.match(buffer, found):
+                return found, None
+            if _PARTIAL_HEADER_IN_BODY.match(buffer, found):
+                return None, found
+            position = found + 1
+        return None, _name_cut(buffer, start, limit)
+
+    def _take(self, size: int, keep: bool) -> bytes | None:
+        body = bytes(self._buffer[:size]) if keep else None
+        del self._buffer[:size]
+        if body is None:
+            logger.warning("skipped a message too large to keep")
+            self._reply(None, INVALID_REQUEST, f"Invalid Request: over {MAX_MESSAGE_BYTES} bytes")
+        return body
+
+    def _acceptable(self, body: bytes) -> bool:
+        """Whether pygls should have the body; if not, the client is told why."""
+        try:
+            message = json.loads(body)
+        except (ValueError, RecursionError) as error:  # JSONDecodeError, UnicodeDecodeError
+            logger.warning("a message that is not JSON: %s", error)
+            self._complain(PARSE_ERROR, f"Parse error: {error}")
+            return False
+        if not isinstance(message, dict):
+            logger.warning("a message that is not a JSON object")
+            self._reply(None, INVALID_REQUEST, "Invalid Request: not a JSON object")
+            return False
+        raw_id = message.get("id")
+        msg_id = raw_id if _is_id(raw_id) else None
+        problem = _envelope_problem(message)
+        if problem is not None:
+            logger.warning("an invalid JSON-RPC message: %s", problem)
+            self._reply(msg_id, INVALID_REQUEST, f"Invalid Request: {problem}")
+            return False
+        # Only requests are structured here: a notification with bad parameters gets no answer
+        # anyway (pygls logs and drops it), and structuring every keystroke's didChange twice
+        # would cost each edit a few hundred microseconds.
+        if "method" in message and "id" in message and self.protocol is not None:
+            try:
+                self.protocol.structure_message(message)
+            except Exception as error:
+                reason = error.__cause__ or error
+                logger.warning("%s with parameters that do not fit: %s", message["method"], reason)
+                method = message["method"]
+                self._reply(msg_id, INVALID_PARAMS, f"Invalid params for {method}: {reason}")
+                return False
+        return True
+
+    # -- bytes in and out ----------------------------------------------------------------------
+
+    def _fill(self, timeout: float | None) -> bool | None:
+        """Read what has arrived into the buffer: True, False at the end of input, or None if
+        nothing came within `timeout` seconds."""
+        if self._eof:
+            return False
+        if self._fd is not None:
+            if timeout is not None and os.name == "posix":
+                ready, _, _ = select.select([self._fd], [], [], timeout)
+                if not ready:
+                    return None
+            chunk = os.read(self._fd, CHUNK_BYTES)
+        else:
+            read1 = getattr(self.stream, "read1", None)
+            chunk = read1(CHUNK_BYTES) if read1 is not None else self.stream.read(CHUNK_BYTES)
+        if not chunk:
+            self._eof = True
+            return False
+        self._buffer += chunk
+        return True
+
+    def _reply(self, msg_id: int | str | None, code: int, message: str) -> None:
+        if self.output is None:
+            return
+        answer = {"jsonrpc": "2.0", "id": msg_id, "error": {"code": code, "message": message}}
+        body = json.dumps(answer).encode("utf-8")
+        try:
+            self.output.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+            self.output.flush()
+        except (OSError, ValueError) as error:  # the client is gone
+            logger.debug("could not answer a malformed message: %s", error)
+
+
+def _find_name(buffer: bytearray, start: int, end: int) -> int | None:
+    """Where the first `Content-Length:` or `Content-Type:` in `buffer[start:end]` begins."""
+    position = start + 1
+    while (found := _NAME_TAIL.search(buffer, position, end)) is not None:
+        if buffer[found.start() - 1] in b"Cc":
+            return found.start() - 1
+        position = found.start() + 1
+    return None
+
+
+def _name_cut(buffer: bytearray, start: int, limit: int) -> int | None:
+    """Where, from `start` and before `limit`, a header name begins that the end of the buffer
+    cuts short (`Content-Le`), if anywhere."""
+    for begin in range(max(start, len(buffer) - _NAME_LONGEST + 1), min(limit, len(buffer))):
+        tail = bytes(buffer[begin:]).lower()
+        if any(name.startswith(tail) for name in _NAMES):
+            return begin
+    return None
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, (int, str)) and not isinstance(value, bool)
+
+
+def _envelope_problem(message: dict[str, Any]) -> str | None:
+    """What makes `message` no JSON-RPC 2.0 request, notification or response (None: nothing)."""
+    if message.get("jsonrpc") != "2.0":
+        return 'no "jsonrpc": "2.0"'
+    if "id" in message and message["id"] is not None and not _is_id(message["id"]):
+        return "an id must be a number or a string"
+    if "method" in message:
+        if not isinstance(message["method"], str):
+            return "the method must be a string"
+        params = message.get("params")
+        if params is not None and not isinstance(params, (dict, list)):
+            return "params must be an object or an array"
+        return None
+    if "id" not in message:
+        return "neither a method nor an id"
+    if "result" not in message and "error" not in message:
+        return "no method, and neither a result nor an error"
+    return None
+
+
+def _complete_json(data: bytearray) -> bool:
+    """Whether `data` is one complete JSON object (cheaply ruled out unless it ends in `}`)."""
+    if not data.rstrip().endswith(b"}"):
+        return False
+    try:
+        json.loads(data)
+    except (ValueError, RecursionError):
+        return False
+    return True

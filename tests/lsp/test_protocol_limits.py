@@ -1,0 +1,468 @@
+"""The server at the limits of the protocol: framing a client got wrong, bodies that are not
+JSON-RPC, a 50 MB document, and a site-wide rename cancelled half-way.
+
+The framing tests speak raw bytes to the server (`RawServer` from `test_hostile_server`); the
+others drive it with pytest-lsp. Every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import queue
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_lsp
+from lsp_support import (
+    SERVER_COMMAND,
+    RecordingClient,
+    capabilities,
+    copy_site,
+    initialize_params,
+    position,
+    server_config,
+    uri,
+)
+from lsprotocol import types
+from pygls.exceptions import JsonRpcContentModified, JsonRpcException, JsonRpcRequestCancelled
+from test_hostile_server import RAW_TIMEOUT, RawServer
+
+from letterhead.lsp.reader import QUIET_SECONDS
+
+REVIEW = Path("_posts") / "2014-05-02-s21.md"
+TAGS_LINE = 9  # `tags: [letters, cambodia, ...]` in the base site's review
+
+
+# -- raw bytes -----------------------------------------------------------------------------------
+
+
+class Raw(RawServer):
+    """`RawServer`, also reading the next answer whatever its id (errors with id null)."""
+
+    def answer(self, timeout: float = RAW_TIMEOUT) -> dict[str, Any]:
+        """The next response (a message without a method); the server's requests are answered."""
+        if self.pending:
+            return self.pending.pop(0)
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"no answer in {timeout} s")
+            try:
+                message = self.messages.get(timeout=remaining)
+            except queue.Empty:
+                continue
+            if message is None:
+                raise AssertionError("the server closed its output")
+            if "method" in message and "id" in message:
+                self.send({"id": message["id"], "result": None})
+            elif "method" not in message:
+                return message
+
+    def no_answer(self) -> None:
+        """Nothing was answered but what `alive` asks (a notification is never answered)."""
+        msg_id = self.request("letterhead/documentText", {"uri": "file:///nowhere.md"})
+        answer = self.answer()
+        assert answer.get("id") == msg_id and "error" not in answer, answer
+
+
+@pytest.fixture
+def raw(tmp_path: Path, site: Path) -> Iterator[Raw]:
+    server = Raw(SERVER_COMMAND, tmp_path / "stderr.log")
+    server.initialize(site)
+    server.alive()
+    yield server
+    server.close()
+
+
+def body(message: dict[str, Any]) -> bytes:
+    return json.dumps({"jsonrpc": "2.0", **message}).encode("utf-8")
+
+
+def text_request(msg_id: int | str) -> bytes:
+    """A valid request answered with null: the text of a document that is not open."""
+    return body(
+        {"id": msg_id, "method": "letterhead/documentText", "params": {"uri": "file:///x.md"}}
+    )
+
+
+# How much a Content-Length overstates its body: a few bytes (the body ends inside the next
+# message's header name), some (inside its header line, or its body), more than the next
+# message holds (pygls waited for bytes that never came).
+EXCESS = [3, 17, 40, 10_000]
+
+
+@pytest.mark.parametrize("excess", EXCESS)
+def test_too_large_content_length_then_a_request(raw: Raw, excess: int) -> None:
+    """A valid request whose Content-Length is too large, then another, in one write: the first
+    ends where the second's header starts, and both are answered."""
+    first, second = text_request("first"), text_request("second")
+    started = time.monotonic()
+    raw.write(raw.frame(first, len(first) + excess) + raw.frame(second))
+    answers = {raw.answer()["id"], raw.answer()["id"]}
+    assert answers == {"first", "second"}
+    assert time.monotonic() - started < RAW_TIMEOUT
+    raw.alive()
+
+
+@pytest.mark.parametrize("excess", EXCESS)
+def test_too_large_content_length_on_a_broken_body(raw: Raw, excess: int) -> None:
+    """The same with a body that is no JSON: a parse error (id null), and the next request is
+    answered."""
+    broken = b'{"jsonrpc": "2.0", "id": 5, "method": '
+    raw.write(raw.frame(broken, len(broken) + excess) + raw.frame(text_request("next")))
+    error = raw.answer()
+    assert error["id"] is None and error["error"]["code"] == -32700, error
+    assert raw.answer()["id"] == "next"
+    raw.alive()
+
+
+def test_too_large_content_length_and_nothing_after(raw: Raw) -> None:
+    """A request whose Content-Length is too large and nothing after it (the client waits for
+    the answer): once the input has been quiet for a moment, the bytes received are a complete
+    message, and it is answered."""
+    alone = text_request("alone")
+    started = time.monotonic()
+    raw.write(raw.frame(alone, len(alone) + 100))
+    assert raw.answer()["id"] == "alone"
+    assert time.monotonic() - started < QUIET_SECONDS + 5
+    raw.alive()
+
+
+def test_a_slow_client_is_not_cut(raw: Raw, site: Path) -> None:
+    """A message written in pieces, with pauses longer than the quiet period, within its header
+    and just before its last byte: it is waited for, never cut, and its text arrives whole."""
+    document = uri(site / REVIEW)
+    text = "---\ntitle: Slow\n---\nDear reader,\n" + "x" * 5000 + "\n"
+    opened = body(
+        {
+            "method": "textDocument/didOpen",
+            "params": {
+                "textDocument": {
+                    "uri": document,
+                    "languageId": "markdown",
+                    "version": 1,
+                    "text": text,
+                }
+            },
+        }
+    )
+    data = raw.frame(opened)
+    # The last pause falls after `}}`: the bytes so far end like JSON but are not yet whole.
+    for piece in (data[:9], data[9:40], data[40:3000], data[3000:-1], data[-1:]):
+        raw.write(piece)
+        time.sleep(QUIET_SECONDS * 1.6)
+    answer = raw.call("letterhead/documentText", {"uri": document})
+    assert answer["result"]["text"] == text
+
+
+def test_header_lookalikes_inside_a_body_are_text(raw: Raw, site: Path) -> None:
+    """A document whose text holds what looks like headers (escaped in JSON, as they must be):
+    nothing is cut, and the text arrives whole."""
+    document = uri(site / REVIEW)
+    text = "Content-Length: 12\r\n\r\n{}\nContent-Type: x\nContent-Length:"
+    raw.notify(
+        "textDocument/didOpen",
+        {"textDocument": {"uri": document, "languageId": "markdown", "version": 1, "text": text}},
+    )
+    answer = raw.call("letterhead/documentText", {"uri": document})
+    assert answer["result"]["text"] == text
+
+
+def frame(data: bytes) -> bytes:
+    return RawServer.frame(data)
+
+
+# (what, the bytes, the error code, the id in the answer)
+ANSWERED: list[tuple[str, bytes, int, Any]] = [
+    ("invalid JSON", frame(b'{"jsonrpc": "2.0", "id": 901, "method": '), -32700, None),
+    ("invalid UTF-8", frame(b'{"jsonrpc": "2.0", "method": "\xff\xfe"}'), -32700, None),
+    ("an empty body", frame(b""), -32700, None),
+    ("JSON nested too deeply", frame(b"[" * 200_000 + b"]" * 200_000), -32700, None),
+    ("a junk line", b"hello server\r\n", -32700, None),
+    ("a Content-Length that is not a number", b"Content-Length: abc\r\n\r\n{}", -32700, None),
+    ("headers without a Content-Length", b"Content-Type: application/json\r\n\r\n{}", -32700, None),
+    (
+        "a Content-Length shorter than the body",
+        RawServer.frame(b'{"jsonrpc": "2.0", "id": 900, "method": "shutdown"}', length=20),
+        -32700,
+        None,
+    ),
+    ("a JSON array", frame(b"[1, 2, 3]"), -32600, None),
+    ("a batch", frame(b'[{"jsonrpc": "2.0", "id": 902, "method": "shutdown"}]'), -32600, None),
+    ("a JSON number", frame(b"42"), -32600, None),
+    ("a JSON string", frame(b'"shutdown"'), -32600, None),
+    ("a JSON null", frame(b"null"), -32600, None),
+    ("an empty object", frame(b"{}"), -32600, None),
+    ("a request without a method", frame(body({"id": 903})), -32600, 903),
+    ("a method that is a number", frame(body({"id": 904, "method": 5})), -32600, 904),
+    ("a notification whose method is a number", frame(body({"method": 5})), -32600, None),
+    ("JSON-RPC 1.0", frame(b'{"jsonrpc": "1.0", "id": 905, "method": "shutdown"}'), -32600, 905),
+    ("an id that is an object", frame(body({"id": {"a": 1}, "method": "shutdown"})), -32600, None),
+    (
+        "params that are a number",
+        frame(body({"id": 907, "method": "textDocument/hover", "params": 7})),
+        -32600,
+        907,
+    ),
+    (
+        "params that do not fit the method",
+        frame(body({"id": 906, "method": "textDocument/hover", "params": [1]})),
+        -32602,
+        906,
+    ),
+    (
+        "a position that is not one",
+        frame(
+            body(
+                {
+                    "id": "908",
+                    "method": "textDocument/hover",
+                    "params": {"textDocument": {"uri": "file:///x.md"}, "position": "here"},
+                }
+            )
+        ),
+        -32602,
+        "908",
+    ),
+]
+
+
+@pytest.mark.parametrize(("what", "data", "code", "msg_id"), ANSWERED, ids=[a[0] for a in ANSWERED])
+def test_malformed_messages_are_answered(
+    raw: Raw, what: str, data: bytes, code: int, msg_id: Any
+) -> None:
+    """Whatever is no JSON-RPC message gets the error JSON-RPC prescribes: Parse error (-32700)
+    for what is not JSON, Invalid Request (-32600) for JSON that is no request, Invalid params
+    (-32602) for parameters that do not fit; with the id when there is a usable one, else null.
+    Exactly one answer, and the server answers on."""
+    raw.write(data)
+    error = raw.answer()
+    assert error.get("error", {}).get("code") == code, error
+    assert "id" in error and error["id"] == msg_id, error
+    raw.no_answer()  # nothing more was answered
+    assert raw.process.poll() is None
+
+
+def test_broken_notifications_are_not_answered(raw: Raw) -> None:
+    """A notification of JSON-RPC whose parameters do not fit is dropped, never answered (a
+    notification has no one waiting); a response to nothing is ignored."""
+    raw.write(frame(body({"method": "textDocument/didOpen", "params": {"textDocument": 3}})))
+    raw.write(frame(body({"method": "textDocument/didChange", "params": {}})))
+    raw.write(frame(body({"id": "nobody-asked", "result": 1})))
+    raw.no_answer()
+
+
+# -- a 50 MB document ----------------------------------------------------------------------------
+
+BIG_BYTES = 50 * 1024 * 1024
+BIG_TIMEOUT = 180.0  # seconds; it takes far less (see docs/soak.md), a slow machine must pass
+
+
+def big_review() -> str:
+    line = "Dear Rithy Panh, the film stays with me; [a link](/nowhere/) and *more* words.\n"
+    head = '---\ntitle: "Enormous"\ntags: [letters]\n---\n_**Dear Rithy Panh**,_\n\n'
+    return head + line * ((BIG_BYTES - len(head)) // len(line) + 1)
+
+
+@pytest_lsp.fixture(config=server_config())
+async def big_client(lsp_client: RecordingClient, site: Path) -> Any:
+    await lsp_client.initialize_session(initialize_params(site, capabilities()))
+    await lsp_client.indexed()
+    yield
+    await lsp_client.shutdown_session()
+
+
+def _server_rss_kib(client: RecordingClient) -> int | None:
+    process = getattr(client, "_server", None)
+    pid = getattr(process, "pid", None)
+    if pid is None:
+        return None
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return None
+
+
+async def test_a_50_mb_document(big_client: RecordingClient, site: Path) -> None:
+    """A 50 MB review opened, then edited: its diagnostics arrive in bounded time and memory,
+    and a normal review is answered at once afterwards."""
+    client = big_client
+    text = big_review()
+    assert len(text.encode("utf-8")) >= BIG_BYTES
+    huge = site / "_posts" / "2020-01-01-enormous.md"
+    huge.write_text("---\ntitle: placeholder\n---\n", encoding="utf-8")
+    started = time.monotonic()
+    client.open(uri(huge), text)
+    diagnostics = await client.until(
+        lambda: client.published.get(uri(huge)), "diagnostics for the 50 MB review", BIG_TIMEOUT
+    )
+    opened = time.monotonic() - started
+    found = diagnostics[-1].diagnostics
+    # An open document is checked from the editor's text, whatever its size (FL001, "too large",
+    # is about files on disk): the front matter's findings are there, the links' are bounded.
+    assert any(d.code == "FM006" for d in found), found[:5]
+    assert len(found) < 100_000
+    client.change(uri(huge), 2, [(types.Range(start=position(3, 0), end=position(3, 0)), "x")])
+    await client.diagnostics_for(uri(huge), 2)
+    edited = time.monotonic() - started - opened
+
+    normal = site / REVIEW
+    client.open(uri(normal), normal.read_text(encoding="utf-8"))
+    await client.diagnostics_for(uri(normal), 1)
+    asked = time.monotonic()
+    hover = await asyncio.wait_for(
+        client.text_document_hover_async(
+            types.HoverParams(
+                text_document=types.TextDocumentIdentifier(uri=uri(normal)),
+                position=position(TAGS_LINE, 8),
+            )
+        ),
+        10,
+    )
+    assert hover is not None
+    assert time.monotonic() - asked < 2.0
+    rss = _server_rss_kib(client)
+    print(
+        f"50 MB review: {len(found)} diagnostics in {opened:.1f} s, an edit in {edited:.1f} s, RSS {rss} KiB"
+    )
+    if rss is not None:
+        assert rss < 2 * 1024 * 1024, f"the server holds {rss} KiB"
+    client.text_document_did_close(
+        types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri(huge)))
+    )
+    assert await client.server_text(uri(huge)) is None
+
+
+# -- a rename across thousands of reviews, cancelled -----------------------------------------------
+
+TAGGED_REVIEWS = 3000
+
+
+@pytest.fixture
+def tagged_site(tmp_path: Path) -> Path:
+    """The base site plus 3,000 small reviews, each tagged `letters`."""
+    site = copy_site(tmp_path / "tagged")
+    for number in range(TAGGED_REVIEWS):
+        day = f"20{10 + number % 10}-{1 + number % 12:02d}-{1 + number % 28:02d}"
+        (site / "_posts" / f"{day}-letter-{number}.md").write_text(
+            f'---\ntitle: "Letter {number}"\ntags: [letters, number-{number % 7}]\n---\n'
+            f"_**Dear reader {number}**,_\n\nA short letter.\n",
+            encoding="utf-8",
+        )
+    return site
+
+
+@pytest_lsp.fixture(config=server_config())
+async def tagged_client(lsp_client: RecordingClient, tagged_site: Path) -> Any:
+    settings = {"trace": "verbose"}  # the server logs each rename it finishes
+    await lsp_client.initialize_session(initialize_params(tagged_site, capabilities(), settings))
+    await lsp_client.indexed()
+    yield
+    await lsp_client.shutdown_session()
+
+
+def _tagged(site: Path) -> set[str]:
+    """The reviews whose tags hold `letters`: the generated ones and the base site's four."""
+    return {
+        path.name
+        for path in (site / "_posts").glob("*.md")
+        if "tags: [letters," in path.read_text(encoding="utf-8")
+        or "tags: [letters]" in path.read_text(encoding="utf-8")
+    }
+
+
+def _rename_params(site: Path, new_name: str) -> types.RenameParams:
+    return types.RenameParams(
+        text_document=types.TextDocumentIdentifier(uri=uri(site / REVIEW)),
+        position=position(TAGS_LINE, 8),  # `letters`
+        new_name=new_name,
+    )
+
+
+def _renames_logged(client: RecordingClient) -> int:
+    return sum("letterhead: rename in" in m.message for m in client.log_messages)
+
+
+async def test_rename_is_cancelled_and_the_server_answers_on(
+    tagged_client: RecordingClient, tagged_site: Path
+) -> None:
+    """A rename of a tag used in 3,000 reviews, cancelled at once: the answer is
+    RequestCancelled, the work stops (no rename is ever logged as finished), the next request
+    is answered at once; then the same rename, not cancelled, edits every review."""
+    client = tagged_client
+    review = tagged_site / REVIEW
+    client.open(uri(review), review.read_text(encoding="utf-8"))
+    await client.diagnostics_for(uri(review), 1)
+
+    future = client.protocol.send_request(
+        types.TEXT_DOCUMENT_RENAME, _rename_params(tagged_site, "epistles"), msg_id="long"
+    )
+    client.cancel_request(types.CancelParams(id="long"))
+    with pytest.raises(JsonRpcRequestCancelled):
+        await asyncio.wait_for(asyncio.wrap_future(future), 30)
+    asked = time.monotonic()
+    hover = await asyncio.wait_for(
+        client.text_document_hover_async(
+            types.HoverParams(
+                text_document=types.TextDocumentIdentifier(uri=uri(review)),
+                position=position(TAGS_LINE, 8),
+            )
+        ),
+        10,
+    )
+    assert hover is not None
+    assert time.monotonic() - asked < 2.0
+
+    started = time.monotonic()
+    edit = await asyncio.wait_for(
+        client.text_document_rename_async(_rename_params(tagged_site, "epistles")), 120
+    )
+    took = time.monotonic() - started
+    assert edit is not None and edit.document_changes is not None
+    edited = {
+        Path(change.text_document.uri).name
+        for change in edit.document_changes
+        if isinstance(change, types.TextDocumentEdit)
+        and all(e.new_text == "epistles" for e in change.edits)
+    }
+    assert edited == _tagged(tagged_site)
+    assert _renames_logged(client) == 1  # the cancelled one never finished
+    print(f"rename across {len(edited)} reviews: {took:.2f} s")
+
+
+async def test_rename_answers_content_modified_after_an_edit(
+    tagged_client: RecordingClient, tagged_site: Path
+) -> None:
+    """A document of the site edited while the rename is computed: the edits would be stale,
+    so the answer is ContentModified; the next rename sees the new text."""
+    client = tagged_client
+    review = tagged_site / REVIEW
+    text = review.read_text(encoding="utf-8")
+    client.open(uri(review), text)
+    await client.diagnostics_for(uri(review), 1)
+    future = client.protocol.send_request(
+        types.TEXT_DOCUMENT_RENAME, _rename_params(tagged_site, "epistles"), msg_id="stale"
+    )
+    client.change(uri(review), 2, [(types.Range(start=position(1, 7), end=position(1, 7)), "x")])
+    with pytest.raises(JsonRpcException) as raised:  # pygls' client knows no ContentModified
+        await asyncio.wait_for(asyncio.wrap_future(future), 60)
+    assert raised.value.code == JsonRpcContentModified.CODE  # -32801
+    edit = await asyncio.wait_for(
+        client.text_document_rename_async(_rename_params(tagged_site, "epistles")), 120
+    )
+    assert edit is not None and edit.document_changes is not None
+    mine = [
+        change
+        for change in edit.document_changes
+        if isinstance(change, types.TextDocumentEdit) and change.text_document.uri == uri(review)
+    ]
+    assert len(mine) == 1 and mine[0].text_document.version == 2

@@ -1,0 +1,114 @@
+"""`MessageReader` in-process: whatever way the bytes are cut into reads, valid messages come
+out whole and in order, and malformed ones are answered and skipped.
+
+The reader is driven as pygls drives it (`readline` until the blank line, then `read`), over a
+stream that returns the input in given chunks; the server-side behaviour (replies, resync over a
+real pipe, the quiet period) is tested through the real server in `test_protocol_limits.py`.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from letterhead.lsp.reader import MessageReader
+
+
+class Chunked(io.RawIOBase):
+    """A stream handing out its bytes in the given sizes (then what is left, one read)."""
+
+    def __init__(self, data: bytes, sizes: list[int]) -> None:
+        self.data = data
+        self.sizes = list(sizes)
+
+    def read1(self, size: int = -1) -> bytes:
+        step = self.sizes.pop(0) if self.sizes else len(self.data)
+        step = max(1, min(step, size if size > 0 else step))
+        chunk, self.data = self.data[:step], self.data[step:]
+        return chunk
+
+    def fileno(self) -> int:
+        raise OSError("no descriptor: read with read1")
+
+
+def frame(body: bytes, length: int | None = None) -> bytes:
+    return b"Content-Length: %d\r\n\r\n" % (len(body) if length is None else length) + body
+
+
+def request(number: int, text: str = "") -> bytes:
+    return json.dumps(
+        {"jsonrpc": "2.0", "id": number, "method": "letterhead/documentText", "params": {"t": text}}
+    ).encode()
+
+
+def bodies(data: bytes, sizes: list[int]) -> tuple[list[Any], list[dict[str, Any]]]:
+    """What pygls would read from `data` (as JSON), and what the reader answered itself."""
+    output = io.BytesIO()
+    reader = MessageReader(Chunked(data, sizes), output)  # type: ignore[arg-type]
+    found = []
+    while True:
+        header = reader.readline()
+        if not header:
+            break
+        assert header.startswith(b"Content-Length: ")
+        assert reader.readline() == b"\r\n"
+        found.append(json.loads(reader.read(int(header.split()[1]))))
+    replies = []
+    stream = io.BytesIO(output.getvalue())
+    while line := stream.readline():
+        length = int(line.split()[1])
+        stream.readline()
+        replies.append(json.loads(stream.read(length)))
+    return found, replies
+
+
+texts = st.text(alphabet=st.characters(codec="utf-8"), max_size=40)
+chunkings = st.lists(st.integers(min_value=1, max_value=64), max_size=200)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(texts, min_size=1, max_size=6), chunkings)
+def test_valid_messages_come_out_whole(texts: list[str], sizes: list[int]) -> None:
+    """Text with anything in it (header look-alikes included: JSON escapes line breaks)."""
+    texts = [*texts, "Content-Length: 3\r\n\r\n{}", "Content-Type: x\n"]
+    data = b"".join(frame(request(n, t)) for n, t in enumerate(texts))
+    found, replies = bodies(data, sizes)
+    assert [m["params"]["t"] for m in found] == texts
+    assert replies == []
+
+
+JUNK = [
+    b"hello\r\n",
+    b"Content-Length: abc\r\n\r\n{}",
+    b"Content-Type: x\r\n\r\n",
+    frame(b"not json"),
+    frame(b'{"jsonrpc": "2.0", "id": 1, "method": ', 100),  # too long: cut at the next header
+    b"\x00\xff" * 10,
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(range(len(JUNK))), min_size=1, max_size=5), chunkings)
+def test_junk_between_messages_is_answered_and_skipped(junk: list[int], sizes: list[int]) -> None:
+    """Junk before each valid request: every request still comes out, and each run of junk got
+    one Parse error (id null)."""
+    data = b"".join(JUNK[kind] + frame(request(n)) for n, kind in enumerate(junk))
+    found, replies = bodies(data, sizes)
+    assert [m["id"] for m in found] == list(range(len(junk)))
+    assert len(replies) == len(junk)
+    assert all(r["id"] is None and r["error"]["code"] == -32700 for r in replies)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(min_value=1, max_value=300), chunkings)
+def test_a_too_large_length_is_cut_at_the_next_header(excess: int, sizes: list[int]) -> None:
+    """A valid request announced with too many bytes, then others: all come out."""
+    first = request(0, "first")
+    data = frame(first, len(first) + excess) + frame(request(1)) + frame(request(2, "x" * 500))
+    found, replies = bodies(data, sizes)
+    assert [m["id"] for m in found] == [0, 1, 2]
+    assert replies == []
