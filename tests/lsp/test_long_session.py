@@ -1,0 +1,44 @@
+"""A long session leaves nothing behind per message.
+
+pygls 2.1 keeps the future of every notification handled by a generator or a coroutine (every
+didOpen, didChange and didClose) for ever; the server drops them once done. After hundreds of
+edits, opens and closes, the server must track no more handlers than the one answering.
+(`bench/soak.py` measures the memory of a 100,000-operation session; this is its quick check.)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lsp_support import RecordingClient, uri
+from lsprotocol import types
+
+REVIEW = "_posts/2014-05-02-s21.md"
+
+
+async def stats(client: RecordingClient) -> dict[str, int]:
+    result = await client.protocol.send_request_async("letterhead/serverStats", {})
+    return {"open": result.openDocuments, "pending": result.pendingHandlers}
+
+
+async def test_notifications_leave_no_handler_behind(client: RecordingClient, site: Path) -> None:
+    path = site / REVIEW
+    text = path.read_text(encoding="utf-8")
+    address = uri(path)
+    client.open(address, text)
+    version = 1
+    line = len(text.splitlines()) - 1
+    for round_ in range(300):
+        version += 1
+        at = types.Position(line, 0)
+        client.change(address, version, [(types.Range(at, at), "x" if round_ % 2 == 0 else "")])
+    for number in range(50):  # open and close other files, as an editor does
+        other = site / "_posts" / f"2016-01-{number % 28 + 1:02d}-extra-{number}.md"
+        client.open(uri(other), "---\ntitle: Extra\n---\nBody.\n")
+        client.text_document_did_close(
+            types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri(other)))
+        )
+    assert await client.server_text(address) is not None  # every notification handled by now
+    counts = await stats(client)
+    assert counts["open"] == 1
+    assert counts["pending"] <= 1, counts  # the stats request's own handler, if any
