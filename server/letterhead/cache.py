@@ -838,14 +838,20 @@ class IndexCache:
             return False
         return self.save_encoded(rows, (*removed, *failed))
 
-    def save_encoded(self, rows: list[tuple[str, str]], removed: Iterable[str] = ()) -> bool:
+    def save_encoded(
+        self, rows: Iterable[tuple[str, str]], removed: Iterable[str] = (), presorted: bool = False
+    ) -> bool:
         """`save` with the rows already made by `encode_rows` (possibly in another process:
-        encoding is the costly part of a save, and needs no database)."""
+        encoding is the costly part of a save, and needs no database). With `presorted`, the
+        rows (in path order) are written as they are iterated, so a caller can stream them
+        without holding them all."""
         try:
             forget = [(path,) for path in removed if _storable_path(path)]
         except Exception:
             return False
-        rows.sort()  # in key order, the b-tree is filled page after page (a first save is big)
+        if not presorted:
+            # In key order, the b-tree is filled page after page (a first save is big).
+            rows = sorted(rows)
         return self._write(rows, forget, replace=False)
 
     def replace_all(self, files: Mapping[str, tuple[int, int, Record]]) -> bool:
@@ -859,7 +865,7 @@ class IndexCache:
         return self._write(rows, [], replace=True)
 
     def _write(
-        self, rows: list[tuple[str, str]], forget: list[tuple[str]], *, replace: bool
+        self, rows: Iterable[tuple[str, str]], forget: list[tuple[str]], *, replace: bool
     ) -> bool:
         with self._lock:
             connection = self._connection

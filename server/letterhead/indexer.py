@@ -18,7 +18,7 @@ import pickle
 import signal
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -39,6 +39,8 @@ from letterhead.site.model import Entry, EntryKind, Site, SourceFile
 MIN_DOCUMENTS_PER_WORKER = 400
 # Records cross the pipe in batches, so that the parent can report progress and start on them.
 _BATCH = 500
+# Rows of the persistent index sent from the encoding child to the writer at a time.
+_ROWS_PER_BATCH = 1_000
 # A worker silent this long is taken for stuck; its files are then indexed in this process.
 _STALL_SECONDS = 20.0
 
@@ -180,38 +182,62 @@ def _save_apart(
 ) -> None:
     """Write to the persistent index. Encoding 20,000 records takes about a second of CPU, which
     here would hold the interpreter's lock against the language server's requests, so a forked
-    child encodes them and sends back the rows; this thread only waits, then hands the rows to
-    SQLite (which works without the lock). The child never opens the database: SQLite's own
-    locks must not cross a fork."""
-    rows: list[tuple[str, str]] | None = None
-    failed: list[str] = []
+    child encodes them and streams the rows back in path order, a batch at a time; this thread
+    only waits and hands each batch to SQLite inside one transaction, never holding more than
+    a batch (all the rows of a first index are ~25 MB of text). The child never opens the
+    database: SQLite's own locks must not cross a fork."""
     parent, child = multiprocessing.Pipe(duplex=False)
     pid = _fork(_encode_apart, child, changed)
     child.close()
-    if pid is not None:
-        try:
-            if parent.poll(_STALL_SECONDS * 3):
-                rows, failed = pickle.loads(parent.recv_bytes())
-        except (OSError, EOFError, pickle.UnpicklingError):
-            rows = None
-        finally:
-            parent.close()
-            _reap(pid, timeout=5)
-    else:
+    try:
+        if pid is None:
+            rows, failed = encode_rows(changed)
+            _store(root, fingerprint, sorted(rows), (*removed, *failed))
+            return
+        if not parent.poll(_STALL_SECONDS * 3):
+            return  # a stuck child: no cache this time, the next start indexes again
+        failed = pickle.loads(parent.recv_bytes())
+        _store(root, fingerprint, _received_rows(parent), (*removed, *failed))
+    except (OSError, EOFError, pickle.UnpicklingError, TypeError):
+        pass  # the cache is a convenience: a broken write only costs the next start
+    finally:
         parent.close()
-    if rows is None:
-        rows, failed = encode_rows(changed)
+        if pid is not None:
+            _reap(pid, timeout=5)
+
+
+def _received_rows(connection: Connection) -> Iterator[tuple[str, str]]:
+    """The child's batches of rows, until its empty batch (a missing one raises EOFError, which
+    aborts the transaction: nothing half-written is committed)."""
+    while True:
+        if not connection.poll(_STALL_SECONDS):
+            raise EOFError("the cache writer went quiet")
+        batch = pickle.loads(connection.recv_bytes())
+        if not batch:
+            return
+        yield from batch
+
+
+def _store(
+    root: Path, fingerprint: str, rows: Iterable[tuple[str, str]], removed: Iterable[str]
+) -> None:
     store = IndexCache.open(root, fingerprint)
     if store is not None:
         try:
-            store.save_encoded(rows, (*removed, *failed))
+            store.save_encoded(rows, removed, presorted=True)
         finally:
             store.close()
 
 
 def _encode_apart(connection: Connection, changed: dict[str, tuple[int, int, Record]]) -> None:
     gc.disable()  # a short-lived child: nothing to collect
-    connection.send_bytes(pickle.dumps(encode_rows(changed), pickle.HIGHEST_PROTOCOL))
+    rows, failed = encode_rows(changed)
+    rows.sort()
+    connection.send_bytes(pickle.dumps(failed, pickle.HIGHEST_PROTOCOL))
+    for start in range(0, len(rows), _ROWS_PER_BATCH):
+        batch = rows[start : start + _ROWS_PER_BATCH]
+        connection.send_bytes(pickle.dumps(batch, pickle.HIGHEST_PROTOCOL))
+    connection.send_bytes(pickle.dumps([], pickle.HIGHEST_PROTOCOL))
     connection.close()
 
 
