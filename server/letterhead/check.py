@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import os
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,6 +23,8 @@ from letterhead.rules import Context, run_rules
 from letterhead.settings import SettingProblem, Settings
 from letterhead.site.model import Entry, EntryKind, Site, SourceFile
 
+# Parses of files read again from disk that `LoadedSite.document` keeps (see there).
+_RECENT_PARSES = 64
 # Files checked by the rules (others, such as HTML pages, are only indexed).
 CHECKED_SUFFIXES = (".md", ".markdown", ".mkd", ".mkdn", ".mdown")
 
@@ -69,6 +72,9 @@ class LoadedSite:
     # ones in the language server, which keeps the index alone (`keep_documents` False).
     documents: dict[str, Document] = field(default_factory=dict)
     keep_documents: bool = True
+    _recent: OrderedDict[tuple[str, bool], tuple[tuple[int, int], Document]] = field(
+        default_factory=OrderedDict, repr=False
+    )
 
     @property
     def root(self) -> Path:
@@ -122,10 +128,29 @@ class LoadedSite:
             return kept
         if relative not in self.index.documents:
             return None
-        source = self.site.classify(relative)
-        if source is None or not is_within(self.site.root, self.site.root / relative):
+        real = self.site.real_file(relative)  # never a file outside the site
+        if real is None:
             return None
-        return parse_source(self.site, source, self.settings, head_only)
+        try:
+            info = os.stat(real)
+            stamp = (info.st_size, info.st_mtime_ns)
+        except OSError:
+            stamp = (-1, -1)
+        # A rename reads each review it edits, then its positions are converted for the client
+        # (`codec_for`): the last few parses are kept, valid while the file is unchanged.
+        recent = self._recent
+        for kind in (False, True) if head_only else (False,):
+            found = recent.get((relative, kind))
+            if found is not None and found[0] == stamp:
+                recent.move_to_end((relative, kind))
+                return found[1]
+        text, problems = read_text(Path(real), self.settings.max_file_bytes)
+        document = parse_head(text) if head_only else parse_document(text)
+        document.problems[:0] = problems
+        recent[(relative, head_only)] = (stamp, document)
+        while len(recent) > _RECENT_PARSES:
+            recent.popitem(last=False)
+        return document
 
     def checked_paths(self) -> list[str]:
         return sorted(path for path in self.index.documents if path.endswith(CHECKED_SUFFIXES))

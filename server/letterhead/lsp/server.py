@@ -224,7 +224,7 @@ class LetterheadServer(LanguageServer):
         for document in self.state.open_in(state):
             if document.relative == relative:
                 return self.codec(document)
-        indexed = state.loaded.documents.get(relative)
+        indexed = state.loaded.document(relative, head_only=True)  # recent parses are kept
         if indexed is not None:
             return convert.TextCodec(indexed.lines, self.state.encoding)
         text, _ = read_text(state.root / relative, state.loaded.settings.max_file_bytes)

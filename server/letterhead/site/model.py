@@ -225,6 +225,17 @@ class Site:
             excluded=excluded,
         )
 
+    def real_file(self, path: str) -> str | None:
+        """The real location of the site-relative `path` when it is a file inside the site
+        (links resolved), else None: the one check before reading a file named by the index."""
+        try:
+            real = os.path.realpath(self.root / path)
+        except (OSError, ValueError):
+            return None
+        if not real.startswith(self._real_root + os.sep) or not os.path.isfile(real):
+            return None
+        return real
+
     def _classify_parts(self, parts: list[str]) -> tuple[str | None, EntryKind | None, bool]:
         path = "/".join(parts)
         collections_dir = self.config.collections_dir
