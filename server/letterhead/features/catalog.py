@@ -24,7 +24,7 @@ from typing import Any, Generic, TypeVar
 
 import yaml
 
-from letterhead.document import fold
+from letterhead.document import fold, fold_once
 from letterhead.index import IndexedDocument, SiteIndex
 from letterhead.site.discovery import within_site
 from letterhead.site.model import Entry, Site, Status
@@ -79,7 +79,7 @@ def _record(indexed: IndexedDocument) -> ReviewRecord:
         path=entry.path,
         indexed=indexed,
         title=title,
-        title_fold=fold(title),
+        title_fold=fold_once(title),
         slug=slug.casefold(),
         url=entry.url,
         built=entry.status is Status.BUILT,
@@ -95,7 +95,7 @@ def _record(indexed: IndexedDocument) -> ReviewRecord:
 _SEARCH_LINES: dict[str, Callable[[ReviewRecord], str]] = {
     "title": lambda r: f"{r.title_fold} \x1f {r.slug.replace('-', ' ')}",
     "url": lambda r: (r.url or "").casefold(),
-    "post_id": lambda r: f"{fold(r.post_id or '')} \x1f {r.title_fold}",
+    "post_id": lambda r: f"{fold_once(r.post_id or '')} \x1f {r.title_fold}",
 }
 
 
