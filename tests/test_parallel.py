@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 from letterhead.check import check_site, load_site
-from letterhead.indexer import MIN_DOCUMENTS_PER_WORKER as INDEX_DOCUMENTS_PER_WORKER
 from letterhead.indexer import index_site
 from letterhead.parallel import MIN_DOCUMENTS_PER_WORKER, check_paths
 
@@ -47,7 +46,7 @@ def test_the_servers_index_on_two_cores_is_the_one_of_load_site(tmp_path: Path) 
     """`indexer.index_site` (the language server's cold index) keeps no parsed document, and its
     index, built from records made in a forked worker and here, is the one `load_site` builds."""
     site = tmp_path / "site"
-    generate(site, 2 * INDEX_DOCUMENTS_PER_WORKER + 50)
+    generate(site, 2 * MIN_DOCUMENTS_PER_WORKER + 50)
     serial = load_site(site)
     indexed = index_site(site, jobs=2)
     assert indexed.documents == {}

@@ -25,19 +25,18 @@ import base64
 import contextlib
 import datetime
 import functools
-import gc
 import hashlib
 import json
 import os
 import sqlite3
 import threading
 import zoneinfo
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import letterhead
-from letterhead.index import IndexedDocument
+from letterhead.index import IndexedDocument, Record, collector_paused
 from letterhead.site.kinds import EntryKind, Status
 from letterhead.site.model import Entry
 
@@ -71,8 +70,6 @@ _MAX_DEPTH = 100
 # Keys of tagged values in the front matter codec start with NUL, which plain YAML keys
 # practically never do; a plain mapping that has such a key is stored in the tagged form.
 _TAG = "\0"
-
-Record = tuple[Entry, IndexedDocument | None]
 
 
 class CachedFile(NamedTuple):
@@ -594,19 +591,6 @@ def _decode_front_matter(stored: list[Any]) -> dict[Any, Any]:
     return data
 
 
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Decoding makes about a million small objects and no cycles; the cyclic collector would
-    walk the growing heap over and over for nothing (the JSON parse ran three times slower)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 # -- the database -----------------------------------------------------------------------------
 
 _SCHEMA = (
@@ -799,7 +783,7 @@ class IndexCache:
             return {}
 
     def _read(self, connection: sqlite3.Connection) -> dict[str, CachedFile]:
-        with _collector_paused():
+        with collector_paused():
             _end_transaction(connection)
             # One read transaction, so that the meta and the rows are of the same moment.
             connection.execute("BEGIN")
@@ -916,7 +900,7 @@ def encode_rows(
     """The rows for `files`, and the paths that cannot be cached (their old rows must go)."""
     rows: list[tuple[str, str]] = []
     failed: list[str] = []
-    with _collector_paused():
+    with collector_paused():
         for path, (size, mtime_ns, record) in files.items():
             if not _storable_path(path):
                 continue  # never stored, so nothing to forget either

@@ -8,9 +8,11 @@ documents (`Document`) and the site model's `Entry`s; it keeps only what those q
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import gc
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +26,20 @@ from letterhead.taxonomy import Taxonomy
 RECORD_FORMAT = 1
 REVIEW_KINDS = (EntryKind.POST, EntryKind.DRAFT, EntryKind.DOCUMENT)
 _DATE_PREFIX = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-")
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while a large heap without cycles is built (an index,
+    its records, a parse of every file): it would walk the growing heap again and again and find
+    nothing to collect (about 40% of a cold load at 20,000 reviews)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @dataclass(slots=True)
@@ -48,6 +64,11 @@ class IndexedDocument:
     @property
     def is_review(self) -> bool:
         return self.entry.kind in REVIEW_KINDS
+
+
+# One file as the index takes it in: its entry, and the record of a document (None for a static
+# file). Worker processes and the persistent index hand these over.
+Record = tuple[Entry, IndexedDocument | None]
 
 
 def taxonomy_values(value: Any) -> tuple[str, ...]:

@@ -31,12 +31,11 @@ import letterhead.liquid
 import letterhead.markdown  # noqa: F401
 from letterhead.cache import IndexCache, encode_rows, fingerprint_of
 from letterhead.check import LoadedSite, entry_for, parse_source, settings_for
-from letterhead.index import RECORD_FORMAT, IndexedDocument, SiteIndex
+from letterhead.index import RECORD_FORMAT, Record, SiteIndex, collector_paused
+from letterhead.parallel import MIN_DOCUMENTS_PER_WORKER, default_jobs
 from letterhead.settings import Settings
-from letterhead.site.model import Entry, EntryKind, Site, SourceFile
+from letterhead.site.model import EntryKind, Site, SourceFile
 
-# Below this many documents per process, starting one costs more than it saves.
-MIN_DOCUMENTS_PER_WORKER = 400
 # Records cross the pipe in batches, so that the parent can report progress and start on them.
 _BATCH = 500
 # Rows of the persistent index sent from the encoding child to the writer at a time.
@@ -44,15 +43,7 @@ _ROWS_PER_BATCH = 1_000
 # A worker silent this long is taken for stuck; its files are then indexed in this process.
 _STALL_SECONDS = 20.0
 
-Record = tuple[Entry, IndexedDocument | None]
 Progress = Callable[[int, int], None]
-
-
-def default_jobs() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def summarize(
@@ -76,13 +67,8 @@ def index_site(
 
     `progress(done, total)` is called now and then from the calling thread.
     """
-    collecting = gc.isenabled()
-    gc.disable()  # see `check.load_site`: the collector would walk the growing index for nothing
-    try:
+    with collector_paused():
         return _index_site(root, now, progress, jobs)
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _index_site(
@@ -115,13 +101,8 @@ def index_site_cached(
 
     Without a usable cache (no cache folder, `LETTERHEAD_CACHE=off`) this is `index_site`.
     """
-    collecting = gc.isenabled()
-    gc.disable()  # see `index_site`
-    try:
+    with collector_paused():
         return _index_site_cached(root, now, progress, jobs)
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _index_site_cached(

@@ -32,14 +32,12 @@ from letterhead.check import (
 )
 from letterhead.document import Document
 from letterhead.findings import Finding
-from letterhead.index import IndexedDocument, SiteIndex
+from letterhead.index import Record, SiteIndex
 from letterhead.settings import Settings
-from letterhead.site.model import Entry, EntryKind, Site, SourceFile
+from letterhead.site.model import EntryKind, Site, SourceFile
 
 # Below this many documents the cost of starting workers outweighs the gain.
 MIN_DOCUMENTS_PER_WORKER = 400
-
-Record = tuple[Entry, IndexedDocument | None]
 
 
 def default_jobs() -> int:
