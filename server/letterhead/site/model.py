@@ -199,11 +199,10 @@ class Site:
         if not path or ".." in parts or "" in parts:
             return None
         absolute = self.root / path
+        real = self.real_file(path)  # never describe a file whose real location is outside
+        if real is None:
+            return None
         try:
-            # Never describe a file whose real location is outside the site.
-            real = os.path.realpath(absolute)
-            if not real.startswith(self._real_root + os.sep) or not os.path.isfile(real):
-                return None
             info = os.stat(real)
         except (OSError, ValueError):
             return None
