@@ -32,15 +32,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import datetime as dt
 import json
 import os
-import platform
 import random
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -62,6 +58,7 @@ from lsp import (  # noqa: E402
     Plan,
     Review,
     drain,
+    machine,
     memory,
     percentile,
     pos,
@@ -383,32 +380,6 @@ async def soak(
 
 
 # -- the report --------------------------------------------------------------------------------
-
-
-def machine() -> dict[str, str]:
-    """`lsp.machine()` without its `git diff` (only `git rev-parse` here, read-only)."""
-    cpu = platform.processor() or platform.machine()
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    revision = "unknown"
-    with contextlib.suppress(OSError, subprocess.SubprocessError):
-        revision = subprocess.run(
-            ["git", "-C", str(HERE.parent), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    return {
-        "revision": revision,
-        "cpu": cpu,
-        "cores": str(os.cpu_count()),
-        "python": platform.python_version(),
-        "system": f"{platform.system()} {platform.release()}",
-        "date": dt.date.today().isoformat(),
-    }
 
 
 def growth(result: dict[str, Any]) -> float:
