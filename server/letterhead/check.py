@@ -94,8 +94,6 @@ class LoadedSite:
         """
         site = self.site
         source = site.classify(relative)
-        if text is None and source is not None and not is_within(site.root, site.root / relative):
-            source = None  # a link out of the site: never read (as the site's own walk does)
         if source is None or source.excluded or source.kind is EntryKind.STATIC:
             if source is not None and not source.excluded:
                 self.index.add(site.entry(source, None), None)
@@ -282,10 +280,3 @@ def config_findings(loaded: LoadedSite) -> list[Finding]:
     from letterhead.rules.config import config_findings as findings_for_config
 
     return findings_for_config(loaded)
-
-
-def is_within(root: Path, path: Path) -> bool:
-    try:
-        return os.path.commonpath([root.resolve(), path.resolve()]) == str(root.resolve())
-    except ValueError:
-        return False
