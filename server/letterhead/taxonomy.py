@@ -31,10 +31,18 @@ class Taxonomy:
         # one-element set would cost five times the memory: tens of MiB at 20,000 reviews).
         # Keyed by a 30-bit hash of the variant rather than the variant itself: a small int is
         # half the memory of a short string, and a collision only adds a candidate that the
-        # distance check then drops. Split over `_SHARDS` dicts by the key's low bits: one
-        # dict of 170,000 keys reallocates a ~20 MB table now and then as tags come and go
-        # while an author types (the soak saw the server's memory step by that much).
-        self._deletes: list[dict[int, str | set[str]]] = [{} for _ in range(_SHARDS)]
+        # distance check then drops.
+        # Two tiers, because an author typing a tag makes a new form at every keystroke (`m`,
+        # `me`, `mem`, ...) that is gone at the next: the big `_base` (split over `_SHARDS`
+        # dicts by the key's low bits) only ever grows by merges, and a form leaving it stays
+        # there, stale, skipped by lookups, which check `_by_fold`; new forms go to the small
+        # `_overlay`, which takes the churn. Deleting from the big dicts and inserting again
+        # made them reallocate their tables now and then, the server's memory stepping up by
+        # megabytes over a session (the soak saw 20 MiB with one dict, ~5 MiB with shards).
+        self._base: list[dict[int, str | set[str]]] = [{} for _ in range(_SHARDS)]
+        self._base_forms: set[str] = set()  # forms whose variants are in `_base`, live or not
+        self._overlay: dict[int, str | set[str]] = {}
+        self._overlay_forms: set[str] = set()
         # Folded forms by their text without digits: `tag 1` ... `tag 5000` are one group, names
         # that differ only in digits (distinct names, not typos), set aside in one step.
         self._digit_groups: dict[str, set[str]] = {}
@@ -48,17 +56,11 @@ class Taxonomy:
             folded = fold(text)
             if folded not in self._by_fold:
                 self._by_fold[folded] = Counter()
-                shards = self._deletes
-                for variant in _deletion_keys(folded):
-                    deletes = shards[variant & _SHARD_MASK]
-                    present = deletes.get(variant)
-                    if present is None:
-                        deletes[variant] = folded
-                    elif isinstance(present, str):
-                        if present != folded:
-                            deletes[variant] = {present, folded}
-                    else:
-                        present.add(folded)
+                if folded not in self._base_forms:
+                    _insert(self._overlay, _deletion_keys(folded), folded)
+                    self._overlay_forms.add(folded)
+                    if len(self._overlay_forms) > _OVERLAY_FORMS:
+                        self._merge()
                 self._digit_groups.setdefault(folded.translate(_DIGITS), set()).add(folded)
             self._by_fold[folded][text] += 1
 
@@ -77,15 +79,9 @@ class Taxonomy:
                 del counter[text]
             if not counter:
                 del self._by_fold[folded]
-                for variant in _deletion_keys(folded):
-                    deletes = self._deletes[variant & _SHARD_MASK]
-                    candidates = deletes.get(variant)
-                    if candidates == folded:
-                        del deletes[variant]
-                    elif isinstance(candidates, set):
-                        candidates.discard(folded)
-                        if len(candidates) == 1:
-                            deletes[variant] = next(iter(candidates))
+                if folded in self._overlay_forms:  # a form in `_base` stays there, stale
+                    self._overlay_forms.discard(folded)
+                    _discard(self._overlay, _deletion_keys(folded), folded)
                 digitless = folded.translate(_DIGITS)
                 group = self._digit_groups.get(digitless)
                 if group is not None:
@@ -158,12 +154,13 @@ class Taxonomy:
             return None
         limit = 1 if len(folded) < 8 else _MAX_DISTANCE
         candidates: set[str] = set()
+        base, overlay = self._base, self._overlay
         for variant in _deletion_keys(folded):
-            found = self._deletes[variant & _SHARD_MASK].get(variant)
-            if isinstance(found, str):
-                candidates.add(found)
-            elif found is not None:
-                candidates |= found
+            for found in (base[variant & _SHARD_MASK].get(variant), overlay.get(variant)):
+                if isinstance(found, str):
+                    candidates.add(found)
+                elif found is not None:
+                    candidates |= found
         # Numbered names (`tag 1` ... `tag 5000`) share most of their deletions, so a name can
         # have thousands of candidates that differ from it only in digits: drop them at once.
         same_letters = self._digit_groups.get(folded.translate(_DIGITS))
@@ -172,7 +169,7 @@ class Taxonomy:
         candidates.discard(folded)
         best: tuple[int, int, str] | None = None
         for other in candidates:
-            counter = self._by_fold.get(other)
+            counter = self._by_fold.get(other)  # None for a stale form of `_base`
             if not counter or abs(len(other) - len(folded)) > limit:
                 continue
             distance = _bounded_distance(folded, other, limit)
@@ -189,9 +186,56 @@ class Taxonomy:
             return None
         return Spelling(best[2], -best[1])
 
+    def _merge(self) -> None:
+        """Move the overlay's forms into `_base`; rebuild `_base` from the live forms instead
+        when stale ones would make up more than a quarter of it."""
+        stale = len(self._base_forms) - (len(self._by_fold) - len(self._overlay_forms))
+        if stale > len(self._base_forms) // 4:
+            self._base = [{} for _ in range(_SHARDS)]
+            self._base_forms = set()
+            moving: Iterable[str] = self._by_fold
+        else:
+            moving = self._overlay_forms
+        base = self._base
+        for folded in moving:
+            for variant in _deletion_keys(folded):
+                _insert_one(base[variant & _SHARD_MASK], variant, folded)
+        self._base_forms.update(moving)
+        self._overlay = {}
+        self._overlay_forms = set()
+
+
+def _insert(table: dict[int, str | set[str]], keys: Iterable[int], folded: str) -> None:
+    for variant in keys:
+        _insert_one(table, variant, folded)
+
+
+def _insert_one(table: dict[int, str | set[str]], variant: int, folded: str) -> None:
+    present = table.get(variant)
+    if present is None:
+        table[variant] = folded
+    elif isinstance(present, str):
+        if present != folded:
+            table[variant] = {present, folded}
+    else:
+        present.add(folded)
+
+
+def _discard(table: dict[int, str | set[str]], keys: Iterable[int], folded: str) -> None:
+    for variant in keys:
+        candidates = table.get(variant)
+        if candidates == folded:
+            del table[variant]
+        elif isinstance(candidates, set):
+            candidates.discard(folded)
+            if len(candidates) == 1:
+                table[variant] = next(iter(candidates))
+
 
 _MAX_DISTANCE = 2
 _SHARDS = 64
+# New forms kept apart from `_base` before they are merged into it: a few hundred forms' variants.
+_OVERLAY_FORMS = 256
 _SHARD_MASK = _SHARDS - 1
 _MAX_INDEXED_LENGTH = 64  # longer names are not typo-checked (and cost nothing to index)
 

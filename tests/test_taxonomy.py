@@ -1,0 +1,92 @@
+"""A taxonomy answers from what is in use now, whatever its history.
+
+Tags come and go as reviews are edited (a tag typed letter by letter is a new name at every
+keystroke); the near-miss tables are updated lazily and merged now and then. After any sequence
+of additions and removals, every question must have the answer a taxonomy built fresh from the
+same reviews gives.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from letterhead import taxonomy
+from letterhead.document import fold
+from letterhead.taxonomy import Taxonomy
+
+# Few letters, so that names collide, fold together and sit a typo apart.
+names = st.text(alphabet="abcdeAB -", min_size=1, max_size=10)
+paths = st.sampled_from([f"_posts/2020-01-0{n}-r.md" for n in range(1, 6)])
+steps = st.lists(st.tuples(st.booleans(), paths, st.lists(names, max_size=4)), max_size=60)
+
+
+def answers(tags: Taxonomy, probes: list[str]) -> list[object]:
+    return [
+        sorted((s.text, s.count) for s in tags.all()),
+        [tags.near_miss(probe) for probe in probes],
+        [tags.near_miss(probe, exclude_path="_posts/2020-01-01-r.md") for probe in probes],
+        [tags.spellings(probe) for probe in probes],
+    ]
+
+
+@pytest.mark.parametrize("overlay_forms", [1, 3, 256])
+@settings(max_examples=150, deadline=None)
+@given(history=steps, probes=st.lists(names, min_size=1, max_size=6))
+def test_any_history_answers_as_a_fresh_build(
+    overlay_forms: int, history: list[tuple[bool, str, list[str]]], probes: list[str]
+) -> None:
+    saved = taxonomy._OVERLAY_FORMS
+    taxonomy._OVERLAY_FORMS = overlay_forms  # small values force merges and rebuilds
+    try:
+        used: dict[str, list[str]] = {}
+        tags = Taxonomy("tag")
+        for adding, path, spellings in history:
+            old = used.pop(path, [])
+            tags.remove(path, old)
+            if adding:
+                tags.add(path, spellings)
+                used[path] = spellings
+        taxonomy._OVERLAY_FORMS = 0  # the reference: every form merged into the base at once
+        fresh = Taxonomy("tag")
+        for path, spellings in used.items():
+            fresh.add(path, spellings)
+        assert not fresh._overlay_forms
+        # Probes a typo away from names of the history, so that near misses are found.
+        written = [name for _, _, spellings in history for name in spellings]
+        probes += [name[:-1] for name in written] + [name + "a" for name in written]
+        assert answers(tags, probes) == answers(fresh, probes)
+    finally:
+        taxonomy._OVERLAY_FORMS = saved
+
+
+def test_typing_a_tag_letter_by_letter_leaves_the_big_tables_alone() -> None:
+    tags = Taxonomy("tag")
+    for number in range(600):
+        tags.add(f"_posts/r{number}.md", [f"established name {number}"])
+    base = [dict(shard) for shard in tags._base]
+    overlay = set(tags._overlay_forms)
+    typed = "khmer rouge cinema"
+    for length in range(1, len(typed) + 1):  # one keystroke: the prefix replaces the last one
+        tags.remove("_posts/r0.md", [typed[: length - 1]] if length > 1 else [])
+        tags.add("_posts/r0.md", [typed[:length]])
+    assert [dict(shard) for shard in tags._base] == base
+    # Every prefix came and went in the overlay; only the finished name stays, in the overlay.
+    assert tags._overlay_forms - overlay == {fold(typed)}
+    assert tags.count(typed) == 1 and tags.count(typed[:-1]) == 0
+
+
+def test_forms_that_come_and_go_do_not_pile_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(taxonomy, "_OVERLAY_FORMS", 3)  # merges every few new forms
+    tags = Taxonomy("tag")
+    for number in range(10):
+        tags.add(f"_posts/r{number}.md", [f"lasting {number}"])
+    for number in range(0, 2_000, 5):  # five new names at once: merged into the base in use
+        passing = [f"passing {n}" for n in range(number, number + 5)]
+        tags.add("_posts/scratch.md", passing)
+        tags.remove("_posts/scratch.md", passing)
+    live = len(tags.folded_forms())
+    assert live == 10
+    # Stale forms are dropped by a rebuild once they would be a quarter of the base.
+    assert len(tags._base_forms) <= (live + 3) * 5 // 4 + 3
