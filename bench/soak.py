@@ -47,6 +47,8 @@ from typing import Any
 
 from lsprotocol import types
 
+from letterhead.lsp.idle import IDLE_SECONDS
+
 HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
@@ -76,6 +78,8 @@ BODY_ALPHABET = "abcdefghijklmnopqrstuvwxyz     ,.é🎬"
 TAG_ALPHABET = "abcdefghijklmnopqrstuvwxyz"
 OP_TIMEOUT = 30.0  # seconds an operation may take before it counts as timed out
 MEMORY_GROWTH_LIMIT = 0.10
+# Memory is read with the server at rest: quiet longer than it waits before giving freed pages back.
+QUIET_SECONDS = IDLE_SECONDS + 1.0
 
 # Operation kinds and their weights in the mix.
 MIX: dict[str, int] = {
@@ -348,7 +352,7 @@ async def soak(
         # `start_session` reads only the plan's root; the rest of a `Plan` is `lsp.py`'s own.
         plan = Plan(0, root, None, [], None, None, [])  # type: ignore[arg-type]
         await start_session(client, plan, spawned, result, log)
-        await asyncio.sleep(1.0)  # what follows the index (logs, the collector's freeze)
+        await asyncio.sleep(QUIET_SECONDS)  # the index's aftermath: logs, freeze, a memory trim
         result["rss_start_mib"] = memory(client.pid)["VmRSS"]
         session = Session(client, root, seed)
         await session.start()
@@ -365,7 +369,7 @@ async def soak(
                 )
                 session.times = {}
         result["seconds"] = time.perf_counter() - started
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(QUIET_SECONDS)
         end = memory(client.pid)
         result["rss_end_mib"] = end["VmRSS"]
         result["hwm_mib"] = end["VmHWM"]

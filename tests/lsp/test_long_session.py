@@ -8,17 +8,25 @@ edits, opens and closes, the server must track no more handlers than the one ans
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
+import pytest
 from lsp_support import RecordingClient, uri
 from lsprotocol import types
+
+from letterhead.lsp import idle
 
 REVIEW = "_posts/2014-05-02-s21.md"
 
 
 async def stats(client: RecordingClient) -> dict[str, int]:
     result = await client.protocol.send_request_async("letterhead/serverStats", {})
-    return {"open": result.openDocuments, "pending": result.pendingHandlers}
+    return {
+        "open": result.openDocuments,
+        "pending": result.pendingHandlers,
+        "trims": result.memoryTrims,
+    }
 
 
 async def test_notifications_leave_no_handler_behind(client: RecordingClient, site: Path) -> None:
@@ -42,3 +50,22 @@ async def test_notifications_leave_no_handler_behind(client: RecordingClient, si
     counts = await stats(client)
     assert counts["open"] == 1
     assert counts["pending"] <= 1, counts  # the stats request's own handler, if any
+
+
+@pytest.mark.skipif(not idle.give_back(), reason="this C library cannot give memory back")
+async def test_memory_is_given_back_once_the_server_is_quiet(
+    client: RecordingClient, site: Path
+) -> None:
+    path = site / REVIEW
+    address = uri(path)
+    client.open(address, path.read_text(encoding="utf-8"))
+    assert await client.server_text(address) is not None
+    await asyncio.sleep(idle.IDLE_SECONDS + 1.0)
+    quiet = (await stats(client))["trims"]
+    assert quiet >= 1  # after indexing and the didOpen
+    await asyncio.sleep(idle.IDLE_SECONDS + 1.0)
+    # The stats request was work too: one more trim after it, and only one.
+    assert (await stats(client))["trims"] == quiet + 1
+    # Not before the server has been quiet for a while: the last request was just now.
+    await asyncio.sleep(idle.IDLE_SECONDS / 2)
+    assert (await stats(client))["trims"] == quiet + 1

@@ -32,6 +32,7 @@ from letterhead.check import LoadedSite, read_text
 from letterhead.features.catalog import catalog_for
 from letterhead.indexer import index_site_cached
 from letterhead.lsp import convert
+from letterhead.lsp.idle import IdleTrim
 from letterhead.lsp.reader import MessageReader
 from letterhead.lsp.workspace import (
     CONFIG_FILE,
@@ -74,6 +75,7 @@ class LetterheadProtocol(LanguageServerProtocol):
         answered InvalidRequest (-32600). pygls runs the first and drops the second unanswered,
         which leaves the client waiting forever.
         """
+        cast("LetterheadServer", self._server).idle.activity()
         method = getattr(message, "method", None)
         if isinstance(method, str) and method != types.EXIT:
             error: types.ResponseError | None = None
@@ -171,6 +173,7 @@ class LetterheadServer(LanguageServer):
         self._progress_tokens = 0
         self._indexing: dict[Path, asyncio.Task[None]] = {}
         self._index_threads: set[threading.Thread] = set()  # still indexing or writing the cache
+        self.idle = IdleTrim()  # gives freed memory back when the server goes quiet
 
     # -- what the client can do --------------------------------------------------------------
 
@@ -372,6 +375,8 @@ class LetterheadServer(LanguageServer):
                 logger.warning("could not write the persistent index: %s", error)
             finally:
                 self._index_threads.discard(threading.current_thread())
+                # The write's rows are freed now: count it as work, so a trim follows.
+                loop.call_soon_threadsafe(self.idle.activity)
 
         thread = threading.Thread(target=work, name="letterhead-index", daemon=True)
         self._index_threads.add(thread)
@@ -405,6 +410,7 @@ class LetterheadServer(LanguageServer):
         self._end_progress(token, summary)
         self.log(f"letterhead: indexed {state.root}: {summary}")
         self.recheck_open(state)
+        self.idle.activity()  # the indexing's temporaries are gone: give their pages back
 
     async def _begin_progress(self, title: str, message: str) -> str | None:
         if not self.supports("window.work_done_progress"):
@@ -653,6 +659,7 @@ async def _register_dynamic(ls: LetterheadServer) -> None:
 
 
 def shutdown(ls: LetterheadServer, params: None) -> None:
+    ls.idle.cancel()
     for timer in ls.timers.values():
         timer.cancel()
     ls.timers.clear()
@@ -819,6 +826,8 @@ def server_stats(ls: LetterheadServer, params: Any) -> dict[str, Any]:
         "sites": len(ls.state.sites),
         # Handlers pygls still tracks; this request's own is one of them.
         "pendingHandlers": len(ls.protocol._request_futures),
+        # How often freed memory was given back to the system after a burst of work.
+        "memoryTrims": ls.idle.trims,
     }
 
 
