@@ -31,7 +31,7 @@ def answers(tags: Taxonomy, probes: list[str]) -> list[object]:
     ]
 
 
-@pytest.mark.parametrize("overlay_forms", [1, 3, 256])
+@pytest.mark.parametrize("overlay_forms", [1, 3, 64])
 @settings(max_examples=150, deadline=None)
 @given(history=steps, probes=st.lists(names, min_size=1, max_size=6))
 def test_any_history_answers_as_a_fresh_build(

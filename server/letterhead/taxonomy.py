@@ -234,8 +234,8 @@ def _discard(table: dict[int, str | set[str]], keys: Iterable[int], folded: str)
 
 _MAX_DISTANCE = 2
 _SHARDS = 64
-# New forms kept apart from `_base` before they are merged into it: a few hundred forms' variants.
-_OVERLAY_FORMS = 256
+# New forms kept apart from `_base` before they are merged into it (~6,000 variants at most).
+_OVERLAY_FORMS = 64
 _SHARD_MASK = _SHARDS - 1
 _MAX_INDEXED_LENGTH = 64  # longer names are not typo-checked (and cost nothing to index)
 
