@@ -85,3 +85,33 @@ def test_the_cache_can_be_turned_off(site: Path, monkeypatch: pytest.MonkeyPatch
     read, _, _ = start(site)
     monkeypatch.setenv("LETTERHEAD_CACHE", "off")
     assert start(site)[:2] == (read, 0)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_names_and_link_targets_are_shared_between_reviews(
+    site: Path, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    """Each review's tags, categories, short front matter values and link targets are one
+    object per distinct string, however the records were made: in this process, by a worker
+    (through a pickle) or from the persistent index (JSON)."""
+    monkeypatch.setattr("letterhead.indexer.MIN_DOCUMENTS_PER_WORKER", 1)
+    for number in range(40):
+        (site / "_posts" / f"2021-03-{number % 28 + 1:02d}-shared-{number}.md").write_text(
+            "---\ntitle: Shared\nauthor: annaw\ncategories: [reviews]\n"
+            "tags: [letters, Slow Cinema]\n---\n"
+            "See [the other one](/2021/03/01/shared-0.html).\n",
+            encoding="utf-8",
+        )
+    for _ in range(2):  # a cold start, then one from the persistent index
+        indexed = index_site_cached(site, jobs=workers)
+        indexed.persist()
+        records = [r for r in indexed.loaded.index.reviews() if "-shared-" in r.path]
+        assert len(records) == 40
+        for field in ("tags", "categories", "link_keys"):
+            values = {id(value) for r in records for value in getattr(r, field)}
+            distinct = {value for r in records for value in getattr(r, field)}
+            assert len(values) == len(distinct), field
+        authors = {id(r.entry.data["author"]) for r in records}
+        assert len(authors) == 1
+        assert len({id(tag) for r in records for tag in r.entry.tags}) == 2
+    assert indexed.reused > 0

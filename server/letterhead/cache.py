@@ -571,6 +571,7 @@ def decode_records(text: str) -> dict[str, CachedFile]:
             indexed = make_document(
                 entry, tuple(doc_tags), tuple(doc_categories), tuple(link_keys), frozenset(anchors)
             )
+            indexed.share_strings()  # one copy of each name and link target, as when indexing
         files[path] = make_file((size, mtime_ns, (entry, indexed)))
     return files
 

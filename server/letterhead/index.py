@@ -12,6 +12,7 @@ import contextlib
 import difflib
 import gc
 import re
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -65,10 +66,54 @@ class IndexedDocument:
     def is_review(self) -> bool:
         return self.entry.kind in REVIEW_KINDS
 
+    def share_strings(self) -> None:
+        """`share_strings` for a record that crossed a pipe or came from the persistent index:
+        unpickling and decoding make copies again."""
+        share_strings(self.entry)
+        self.tags = _interned(self.tags)
+        self.categories = _interned(self.categories)
+        self.link_keys = _interned(self.link_keys)
+
 
 # One file as the index takes it in: its entry, and the record of a document (None for a static
 # file). Worker processes and the persistent index hand these over.
 Record = tuple[Entry, IndexedDocument | None]
+
+
+def share_strings(entry: Entry) -> None:
+    """Make the repeated strings of a document's entry the interpreter's one copy of each: tag
+    and category names, other names in front matter lists, short values (`author: wandas`).
+
+    Each review brings its own copies (from its parse, a worker's pickle or a cache row): at
+    20,000 reviews, ~150,000 strings where ~5,000 distinct ones would do, ~10 MiB. Only what
+    repeats is worth it; a unique string interned costs a slot in the interpreter's table, so
+    long values (titles, excerpts) are left alone. Done while the entry is being indexed, before
+    anything else holds it; the values stay equal, only their identity changes."""
+    intern = sys.intern
+    data = entry.data
+    for key, value in data.items():
+        if type(value) is str:
+            if len(value) <= _SHARED_LENGTH:
+                data[key] = intern(value)
+        elif type(value) is list:
+            _intern_items(value)
+    _intern_items(entry.tags)
+    _intern_items(entry.categories)
+
+
+def _interned(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(map(sys.intern, values))
+
+
+def _intern_items(values: list[Any]) -> None:
+    intern = sys.intern
+    for position, item in enumerate(values):
+        if type(item) is str and len(item) <= _SHARED_LENGTH:
+            values[position] = intern(item)
+
+
+# Front matter strings up to this length are interned (names, ids); longer ones are prose.
+_SHARED_LENGTH = 40
 
 
 def taxonomy_values(value: Any) -> tuple[str, ...]:
@@ -113,11 +158,12 @@ class SiteIndex:
     def record(self, entry: Entry, document: Document | None) -> IndexedDocument:
         """What the index keeps of one document; computed apart from `insert` so that worker
         processes can parse and summarise while one process builds the index."""
+        share_strings(entry)
         return IndexedDocument(
             entry=entry,
             tags=taxonomy_values(entry.data.get("tags")),
             categories=taxonomy_values(entry.data.get("categories")),
-            link_keys=tuple(self._link_keys(document)) if document is not None else (),
+            link_keys=_interned(self._link_keys(document)) if document is not None else (),
             anchors=frozenset(document.anchors()) if document is not None else frozenset(),
         )
 
@@ -125,6 +171,8 @@ class SiteIndex:
         """Add (or replace) one file from its record (None for static files)."""
         self.remove(entry.path)
         if indexed is None:
+            if entry.output_ext is not None:  # `.jpg` and the like, thousands of times
+                entry.output_ext = sys.intern(entry.output_ext)
             self.statics[entry.path] = entry
         else:
             self.documents[entry.path] = indexed

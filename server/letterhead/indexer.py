@@ -378,6 +378,9 @@ class _Receiver:
                 if not self.connection.poll(_STALL_SECONDS):
                     raise TimeoutError(f"no records for {_STALL_SECONDS:.0f} s")
                 batch = self.connection.recv()
+                for _, indexed in batch:  # strings the worker shared were copied by pickling
+                    if indexed is not None:
+                        indexed.share_strings()
                 self.batches.append(batch)
                 self.count += len(batch)
         except BaseException as error:  # EOF from a dead worker: reported by `records`
