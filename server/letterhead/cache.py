@@ -29,6 +29,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import sys
 import threading
 import zoneinfo
 from collections.abc import Iterable, Mapping
@@ -36,7 +37,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import letterhead
-from letterhead.index import IndexedDocument, Record, collector_paused
+from letterhead.index import IndexedDocument, Record, collector_paused, share_strings
 from letterhead.site.kinds import EntryKind, Status
 from letterhead.site.model import Entry
 
@@ -453,7 +454,7 @@ def decode_records(text: str) -> dict[str, CachedFile]:
     shapes: set[tuple[type, ...]] = set()
     last_shape: tuple[type, ...] = ()
     dates: dict[str, datetime.datetime] = {}
-    kinds, statuses, join = _KINDS, _STATUSES, "".join
+    kinds, statuses, join, intern = _KINDS, _STATUSES, "".join, sys.intern
     make_entry, make_document, make_file = Entry, IndexedDocument, _cached_file
     files: dict[str, CachedFile] = {}
     for row in rows:
@@ -568,10 +569,16 @@ def decode_records(text: str) -> dict[str, CachedFile]:
                 join(link_keys)
             if anchors:
                 join(anchors)
+            # One copy of each name and link target, as when indexing: the entry's lists are
+            # interned in place, and the tags and categories derived from them share that.
+            share_strings(entry)
             indexed = make_document(
-                entry, tuple(doc_tags), tuple(doc_categories), tuple(link_keys), frozenset(anchors)
+                entry,
+                tuple(doc_tags),
+                tuple(doc_categories),
+                tuple(map(intern, link_keys)),
+                frozenset(anchors),
             )
-            indexed.share_strings()  # one copy of each name and link target, as when indexing
         files[path] = make_file((size, mtime_ns, (entry, indexed)))
     return files
 

@@ -67,8 +67,7 @@ class IndexedDocument:
         return self.entry.kind in REVIEW_KINDS
 
     def share_strings(self) -> None:
-        """`share_strings` for a record that crossed a pipe or came from the persistent index:
-        unpickling and decoding make copies again."""
+        """`share_strings` again for a record that crossed a pipe: unpickling made copies."""
         share_strings(self.entry)
         self.tags = _interned(self.tags)
         self.categories = _interned(self.categories)
@@ -92,10 +91,11 @@ def share_strings(entry: Entry) -> None:
     intern = sys.intern
     data = entry.data
     for key, value in data.items():
-        if type(value) is str:
+        kind = type(value)
+        if kind is str:
             if len(value) <= _SHARED_LENGTH:
                 data[key] = intern(value)
-        elif type(value) is list:
+        elif kind is list and value:
             _intern_items(value)
     _intern_items(entry.tags)
     _intern_items(entry.categories)
@@ -106,13 +106,14 @@ def _interned(values: Iterable[str]) -> tuple[str, ...]:
 
 
 def _intern_items(values: list[Any]) -> None:
-    intern = sys.intern
-    for position, item in enumerate(values):
-        if type(item) is str and len(item) <= _SHARED_LENGTH:
-            values[position] = intern(item)
+    """Intern a list's strings in place (names: tags, categories, other lists of names)."""
+    try:
+        values[:] = map(sys.intern, values)  # the list is untouched if an item is no string
+    except TypeError:
+        values[:] = [sys.intern(item) if type(item) is str else item for item in values]
 
 
-# Front matter strings up to this length are interned (names, ids); longer ones are prose.
+# Front matter values up to this length are interned (names, ids); longer ones are prose.
 _SHARED_LENGTH = 40
 
 
@@ -171,8 +172,11 @@ class SiteIndex:
         """Add (or replace) one file from its record (None for static files)."""
         self.remove(entry.path)
         if indexed is None:
-            if entry.output_ext is not None:  # `.jpg` and the like, thousands of times
+            # Thousands of images: one `.jpg`, and the output path that is the path itself.
+            if entry.output_ext is not None:
                 entry.output_ext = sys.intern(entry.output_ext)
+            if entry.output_path == entry.path:
+                entry.output_path = entry.path
             self.statics[entry.path] = entry
         else:
             self.documents[entry.path] = indexed

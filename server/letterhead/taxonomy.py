@@ -57,7 +57,7 @@ class Taxonomy:
             if folded not in self._by_fold:
                 self._by_fold[folded] = Counter()
                 if folded not in self._base_forms:
-                    _insert(self._overlay, _deletion_keys(folded), folded)
+                    _insert([self._overlay], _deletion_keys(folded), folded)
                     self._overlay_forms.add(folded)
                     if len(self._overlay_forms) > _OVERLAY_FORMS:
                         self._merge()
@@ -189,25 +189,29 @@ class Taxonomy:
     def _merge(self) -> None:
         """Move the overlay's forms into `_base`; rebuild `_base` from the live forms instead
         when stale ones would make up more than a quarter of it."""
+        base = self._base
         stale = len(self._base_forms) - (len(self._by_fold) - len(self._overlay_forms))
         if stale > len(self._base_forms) // 4:
-            self._base = [{} for _ in range(_SHARDS)]
-            self._base_forms = set()
-            moving: Iterable[str] = self._by_fold
-        else:
-            moving = self._overlay_forms
-        base = self._base
-        for folded in moving:
-            for variant in _deletion_keys(folded):
-                _insert_one(base[variant & _SHARD_MASK], variant, folded)
-        self._base_forms.update(moving)
+            base = self._base = [{} for _ in range(_SHARDS)]
+            for folded in self._by_fold:
+                _insert(base, _deletion_keys(folded), folded)
+            self._base_forms = set(self._by_fold)
+        else:  # the overlay's keys as they are: no deletions computed again
+            for variant, forms in self._overlay.items():
+                shard = base[variant & _SHARD_MASK]
+                for folded in (forms,) if isinstance(forms, str) else forms:
+                    _insert_one(shard, variant, folded)
+            self._base_forms |= self._overlay_forms
         self._overlay = {}
         self._overlay_forms = set()
 
 
-def _insert(table: dict[int, str | set[str]], keys: Iterable[int], folded: str) -> None:
+def _insert(tables: list[dict[int, str | set[str]]], keys: Iterable[int], folded: str) -> None:
+    """Add `folded` under each of its deletion keys, in the table (of `tables`) the key's low
+    bits pick: the shards of `_base`, or the overlay alone in a list of one."""
+    mask = len(tables) - 1
     for variant in keys:
-        _insert_one(table, variant, folded)
+        _insert_one(tables[variant & mask], variant, folded)
 
 
 def _insert_one(table: dict[int, str | set[str]], variant: int, folded: str) -> None:
