@@ -61,19 +61,32 @@ _HTML_BLOCK_ANY = re.compile(
 _NL = r"(?:\r\n|\r|\n)"
 # A reference definition, possibly over several lines (label, destination and title may each
 # start a new line). Checked further in `_definition` (balanced parentheses, no blank lines).
+# Each part ends where the next cannot start (a label at its first `]`, a destination at white
+# space, white space before a destination or a title), so the quantifiers are possessive: a
+# definition that fails is given up at once, without backtracking.
 _DEFINITION = re.compile(
-    r" {0,3}\[(?P<label>(?:[^\\\[\]]|\\.){0,999}?)\]:"
-    rf"[ \t]*{_NL}?[ \t]*"
+    r" {0,3}\[(?P<label>(?:[^\\\[\]]|\\.){0,999}+)\]:"
+    rf"[ \t]*+{_NL}?[ \t]*+"
     # Jekyll renders Liquid before Markdown, so `[1]: {% post_url id %}` is a definition too.
     r"(?:(?P<liquid>(?:\{%-?[ \t]*[A-Za-z_][^%\r\n]*?-?%\}|\{\{[^}\r\n]*\}\})\S*)"
-    r"|<(?P<angle>(?:[^<>\\\r\n]|\\.)*)>|(?P<raw>[^\s<][^\s]*))"
-    rf"(?:(?P<gap>[ \t]+{_NL}?[ \t]*|[ \t]*{_NL}[ \t]*)"
+    r"|<(?P<angle>(?:[^<>\\\r\n]|\\.)*)>|(?P<raw>[^\s<]\S*+))"
+    rf"(?:(?P<gap>[ \t]++{_NL}?[ \t]*+|{_NL}[ \t]*+)"
     r"(?P<title>\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|\((?:[^()\\]|\\.)*\)))?"
     r"[ \t]*(?=\r|\n|$)",
     re.DOTALL,
 )
 _BLANK_LINE = re.compile(rf"{_NL}[ \t]*{_NL}")
-_LINE_SPLIT = re.compile(r"(\r\n|\r|\n)")
+# A line, and a run of prose lines (see `_SPECIAL_START`), each with the line break after it;
+# group 1 ends where the text does. One match takes a paragraph of plain text at C speed, where
+# the loop would take a pass per line. Only "one line or more" matters of a run (`more`, for
+# setext headings). `.` finds a line's end fastest, so "\r" breaks (rare) have their own patterns.
+_PROSE_START = rf"[^{re.escape(''.join(sorted(_SPECIAL_START)))}\r\n]"
+_LINE = re.compile(r"(.*)\n?")
+_PROSE_LINES = re.compile(rf"({_PROSE_START}.*(?P<more>\n{_PROSE_START}.*)*)\n?")
+_LINE_CR = re.compile(rf"([^\r\n]*){_NL}?")
+_PROSE_LINES_CR = re.compile(
+    rf"({_PROSE_START}[^\r\n]*(?P<more>{_NL}{_PROSE_START}[^\r\n]*)*){_NL}?"
+)
 _QUOTE_PREFIX = re.compile(r"(?:>[ ]?)+")
 _LEADING_BLOCKS = 8  # blocks kept to find the salutation past paragraphs of Liquid only
 
@@ -94,17 +107,6 @@ class BodyScan:
     definitions: list[ReferenceDefinition] = field(default_factory=list)
     headings: list[Heading] = field(default_factory=list)
     first_paragraph: Span | None = None  # the first block, when it is a paragraph
-
-
-def _lines(text: str, start: int, end: int) -> tuple[list[str], list[str] | None]:
-    """The lines of `text[start:end]` and their breaks (None when every break is "\\n")."""
-    body = text[start:end]
-    if "\r" not in body:
-        return body.split("\n"), None
-    parts = _LINE_SPLIT.split(body)
-    breaks = parts[1::2]
-    breaks.append("")
-    return parts[0::2], breaks
 
 
 def _indent_width(line: str) -> tuple[int, int]:
@@ -128,8 +130,8 @@ class _Blocks:
         self.regions: list[tuple[int, int]] = []
         self.headings: list[_HeadingLine] = []
         self.definitions: list[ReferenceDefinition] = []
-        # The first blocks of the body, a paragraph's span or None for any other block.
-        self.leading: list[Span | None] = []
+        # The first blocks of the body, a paragraph's (start, end) or None for any other block.
+        self.leading: list[tuple[int, int] | None] = []
 
     def scan(self, start: int, end: int) -> None:
         text = self.text
@@ -144,12 +146,15 @@ class _Blocks:
         fence_char = ""
         fence_length = 0
         html_until: str | None = None  # the end condition of an open HTML block
-        skip_until = -1  # lines consumed by a multi-line definition
         last_heading: _HeadingLine | None = None  # the heading on the previous line, for IALs
         pending_id: str | None = None  # an IAL line before a heading
         regions = self.regions
+        if text.find("\r", start, end) < 0:
+            next_line, prose_lines = _LINE.match, _PROSE_LINES.match
+        else:
+            next_line, prose_lines = _LINE_CR.match, _PROSE_LINES_CR.match
 
-        def note_block(paragraph: Span | None) -> None:
+        def note_block(paragraph: tuple[int, int] | None = None) -> None:
             if len(leading) < _LEADING_BLOCKS:
                 leading.append(paragraph)
 
@@ -158,24 +163,43 @@ class _Blocks:
             in_quote = False  # whatever closes a paragraph ends a quote's lazy lines too
             if paragraph_start >= 0:
                 regions.append((paragraph_start, paragraph_end))
-                note_block(Span(paragraph_start, paragraph_end))
+                note_block((paragraph_start, paragraph_end))
                 paragraph_start = -1
                 paragraph_lines = 0
 
-        lines, breaks = _lines(text, start, end)
+        def line_after(offset: int) -> int:
+            """The start of the line after the one that holds `offset`."""
+            return next_line(text, offset, end).end()  # type: ignore[union-attr]
+
         next_offset = start
-        for index, line in enumerate(lines):
+        while next_offset < end:
             offset = next_offset
-            next_offset = offset + len(line) + (1 if breaks is None else len(breaks[index]))
-            if not line and not fence_char and html_until is None:
-                close_paragraph()  # the commonest special line: an empty one
-                pending_id = None
+            first = text[offset]
+            if first not in _SPECIAL_START and not fence_char and html_until is None:
+                if first in "\r\n":  # an empty line, the commonest after prose
+                    close_paragraph()
+                    pending_id = None
+                    last_heading = None
+                    in_quote = False
+                    next_offset = offset + 1 + text.startswith("\r\n", offset, end)
+                    continue
+                # Plain prose, as many lines as follow at once: starts or continues a paragraph
+                # (lazily, in a quote or a list).
+                run = prose_lines(text, offset, end)
+                assert run is not None  # `first` starts a prose line
+                if paragraph_start < 0:
+                    paragraph_start = offset
+                    pending_id = None
+                    list_indent = 0
+                paragraph_end = run.end(1)
+                paragraph_lines += 1 if run.group("more") is None else 2
                 last_heading = None
-                in_quote = False
+                next_offset = run.end()
                 continue
-            line_end = offset + len(line)
-            if offset < skip_until:
-                continue
+            found = next_line(text, offset, end)
+            assert found is not None  # any text, even none, is a line
+            line_end, next_offset = found.end(1), found.end()
+            line = text[offset:line_end]
             heading_before, last_heading = last_heading, None
             if fence_char:
                 stripped = line.lstrip(" ")
@@ -192,35 +216,30 @@ class _Blocks:
                 if ended:
                     html_until = None
                 continue
-            first = line[:1]
-            if first and first not in _SPECIAL_START:
-                # Plain prose: starts or continues a paragraph (lazily, in a quote or a list).
-                if paragraph_start < 0:
-                    paragraph_start = offset
+            if first in " \t":
+                unindented = line.lstrip(" \t")
+                if not unindented:  # a blank line
+                    close_paragraph()
                     pending_id = None
-                    list_indent = 0
-                paragraph_end = line_end
-                paragraph_lines += 1
-                continue
-            if not line.strip(" \t"):
-                close_paragraph()
-                pending_id = None
-                in_quote = False
-                continue
-            columns, chars = _indent_width(line) if first in " \t" else (0, 0)
+                    in_quote = False
+                    continue
+                chars = len(line) - len(unindented)
+                columns = chars if "\t" not in line[:chars] else _indent_width(line)[0]
+            else:
+                columns = chars = 0
             if in_quote and line[chars] != ">":
                 in_quote = paragraph_start >= 0  # a lazy continuation stays in the quote
             if paragraph_start < 0 and columns < list_indent:
                 list_indent = 0  # a block left of the item's content ends the list
             if columns >= 4 + list_indent and paragraph_start < 0:
-                note_block(None)  # indented code
+                note_block()  # indented code
                 continue
             first = line[chars]
             if first in "`~":
                 fence = _FENCE.match(line)
                 if fence is not None and not (first == "`" and "`" in fence.group(3)):
                     close_paragraph()
-                    note_block(None)
+                    note_block()
                     list_indent = list_indent if columns >= list_indent else 0  # not lazy
                     fence_char, fence_length = first, len(fence.group(2))
                     continue
@@ -228,7 +247,7 @@ class _Blocks:
                 atx = _ATX.match(line)
                 if atx is not None:
                     close_paragraph()
-                    note_block(None)
+                    note_block()
                     list_indent = list_indent if columns >= list_indent else 0
                     last_heading = self._atx(offset, line, pending_id)
                     pending_id = None
@@ -249,7 +268,7 @@ class _Blocks:
                 if paragraph_lines == 1:
                     last_heading = self._setext(paragraph_start, paragraph_end, line, line_end)
                 regions.append((paragraph_start, paragraph_end))
-                note_block(None)
+                note_block()
                 paragraph_start = -1
                 paragraph_lines = 0
                 continue
@@ -267,7 +286,7 @@ class _Blocks:
                 html_until = self._html_block(line, paragraph_start >= 0)
                 if html_until is not None:
                     close_paragraph()
-                    note_block(None)
+                    note_block()
                     list_indent = list_indent if columns >= list_indent else 0
                     if html_until and html_until in line.lower()[chars + 1 :]:
                         html_until = None
@@ -284,14 +303,14 @@ class _Blocks:
                 inner = quoted_end + inner_chars
                 if paragraph_start < 0 and inner < len(line):
                     if inner_columns >= 4:
-                        note_block(None)  # indented code inside the quote
+                        note_block()  # indented code inside the quote
                         continue
                     if line.startswith("[", inner):
                         # A definition in a quote: one line only (the next has its own `>`).
                         definition = self._definition(offset, offset + inner, line_end)
                         if definition is not None:
                             self.definitions.append(definition)
-                            note_block(None)
+                            note_block()
                             continue
                 if paragraph_start < 0:
                     paragraph_start = offset
@@ -302,12 +321,12 @@ class _Blocks:
                 definition = self._definition(offset, offset + chars, end)
                 if definition is not None:
                     self.definitions.append(definition)
-                    note_block(None)
-                    skip_until = definition.span.end
+                    note_block()
+                    next_offset = line_after(definition.span.end)
                     continue
             if first in "-*_" and _THEMATIC.match(line):
                 close_paragraph()
-                note_block(None)
+                note_block()
                 list_indent = list_indent if columns >= list_indent else 0
                 continue
             item = _LIST_ITEM.match(line) if first in "-*+0123456789" else None
@@ -321,7 +340,7 @@ class _Blocks:
                     # Blank after the marker, or code: the content column is one past it.
                     list_indent = marker_column + 1
                     if content < len(line):
-                        note_block(None)
+                        note_block()
                         continue
                 else:
                     list_indent = marker_column + spaces
@@ -329,8 +348,8 @@ class _Blocks:
                     definition = self._definition(offset, offset + content, end)
                     if definition is not None:
                         self.definitions.append(definition)
-                        note_block(None)
-                        skip_until = definition.span.end
+                        note_block()
+                        next_offset = line_after(definition.span.end)
                         continue
                 paragraph_start = offset
                 paragraph_end = line_end
@@ -403,10 +422,15 @@ class _Blocks:
         match = _DEFINITION.match(self.text, offset, end)
         if match is None:
             return None
-        label, raw, angle, gap, title = match.group("label", "raw", "angle", "gap", "title")
-        liquid = match.group("liquid")
-        if not label.strip() or label[0] == "^" or _BLANK_LINE.search(label):
-            return None  # `[^1]: note` is a kramdown footnote, not a link
+        label, liquid, raw, angle, gap, title = match.group(
+            "label", "liquid", "raw", "angle", "gap", "title"
+        )
+        if (
+            not label.strip()
+            or label[0] == "^"  # `[^1]: note` is a kramdown footnote, not a link
+            or (("\n" in label or "\r" in label) and _BLANK_LINE.search(label))
+        ):
+            return None
         if title is not None and _BLANK_LINE.search(title):
             # A title cannot hold a blank line; when it starts on a line of its own the
             # definition ends at its destination, and that line is text.
@@ -419,7 +443,7 @@ class _Blocks:
         if liquid is not None:
             url, (url_start, url_end) = liquid, match.span("liquid")
         elif raw is not None:
-            if not _balanced(raw):
+            if ("(" in raw or ")" in raw) and not _balanced(raw):
                 return None
             url, (url_start, url_end) = raw, match.span("raw")
         else:
@@ -436,8 +460,6 @@ class _Blocks:
 
 
 def _balanced(destination: str) -> bool:
-    if "(" not in destination and ")" not in destination:
-        return True
     depth = 0
     escaped = False
     for char in destination:
@@ -909,13 +931,15 @@ def scan_body(
     inline = _Inline(text, defined, opaque_starts)
     special = _SPECIAL.search
     for region_start, region_end in _outside(blocks.regions, opaque):
-        if special(text, region_start, region_end) is not None:  # most paragraphs are prose
-            inline.scan(region_start, region_end)
+        first_special = special(text, region_start, region_end)
+        if first_special is not None:  # most paragraphs are prose
+            inline.scan(first_special.start(), region_end)
     definitions = blocks.definitions
     heading_lines = blocks.headings
     if opaque:
-        definitions = [d for d in definitions if not _inside(d.span.start, opaque)]
-        heading_lines = [h for h in heading_lines if not _inside(h.span.start, opaque)]
+        starts = [span.start for span in opaque]
+        definitions = [d for d in definitions if not _inside(d.span.start, opaque, starts)]
+        heading_lines = [h for h in heading_lines if not _inside(h.span.start, opaque, starts)]
     return BodyScan(
         links=inline.links,
         definitions=definitions,
@@ -924,26 +948,31 @@ def scan_body(
     )
 
 
-def _first_paragraph(text: str, leading: list[Span | None], opaque: list[Span]) -> Span | None:
+def _first_paragraph(
+    text: str, leading: list[tuple[int, int] | None], opaque: list[Span]
+) -> Span | None:
     """The first block when it is a paragraph, passing paragraphs made only of Liquid tags
     (`{% include toc.html %}`, `{% assign ... %}`), which render to little or nothing."""
     for block in leading:
-        if block is None or not _only_liquid(text, block, opaque):
-            return block
+        if block is None:
+            return None
+        if not _only_liquid(text, *block, opaque):
+            return Span(*block)
     return None
 
 
-def _only_liquid(text: str, paragraph: Span, opaque: list[Span]) -> bool:
-    """Whether every character of `paragraph` but white space lies in a Liquid tag or comment."""
+def _only_liquid(text: str, start: int, end: int, opaque: list[Span]) -> bool:
+    """Whether every character of `text[start:end]` but white space lies in a Liquid tag or
+    comment."""
     if not opaque:
         return False
-    index = bisect.bisect_right(opaque, paragraph.start, key=lambda span: span.start) - 1
-    if index < 0 or opaque[index].end <= paragraph.start:
+    index = bisect.bisect_right(opaque, start, key=lambda span: span.start) - 1
+    if index < 0 or opaque[index].end <= start:
         index += 1  # no span covers the start; the next one starts after it
-    position = paragraph.start
-    while position < paragraph.end:
-        if index >= len(opaque) or opaque[index].start >= paragraph.end:
-            return not text[position : paragraph.end].strip()
+    position = start
+    while position < end:
+        if index >= len(opaque) or opaque[index].start >= end:
+            return not text[position:end].strip()
         span = opaque[index]
         if span.start > position and text[position : span.start].strip():
             return False  # text before the next tag
@@ -952,8 +981,9 @@ def _only_liquid(text: str, paragraph: Span, opaque: list[Span]) -> bool:
     return True
 
 
-def _inside(offset: int, spans: list[Span]) -> bool:
-    index = bisect.bisect_right(spans, offset, key=lambda span: span.start) - 1
+def _inside(offset: int, spans: list[Span], starts: list[int]) -> bool:
+    """Whether `offset` lies in one of `spans` (sorted), whose starts are `starts`."""
+    index = bisect.bisect_right(starts, offset) - 1
     return index >= 0 and offset < spans[index].end
 
 
