@@ -466,3 +466,6 @@ async def test_rename_answers_content_modified_after_an_edit(
         if isinstance(change, types.TextDocumentEdit) and change.text_document.uri == uri(review)
     ]
     assert len(mine) == 1 and mine[0].text_document.version == 2
+    # An outcome, not a failure: nothing in the client's log (sent before the second answer)
+    # says that an error happened.
+    assert not [m.message for m in client.log_messages if m.type == types.MessageType.Error]

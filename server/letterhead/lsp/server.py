@@ -23,6 +23,7 @@ from typing import Any, BinaryIO, cast
 
 from lsprotocol import types
 from pygls.capabilities import get_capability
+from pygls.exceptions import JsonRpcContentModified, JsonRpcRequestCancelled
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
 from pygls.uris import from_fs_path, to_fs_path
@@ -201,8 +202,10 @@ class LetterheadServer(LanguageServer):
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         # A failed request is already answered with an error; nothing becomes a pop-up. Logged
-        # to stderr, and (through `ClientLogHandler`) to the client's log.
-        logger.error("%s: %s", getattr(source, "__name__", source), error)
+        # to stderr, and (through `ClientLogHandler`) to the client's log, unless it is an
+        # outcome rather than a failure.
+        if not isinstance(error, EXPECTED_ERRORS):
+            logger.error("%s: %s", getattr(source, "__name__", source), error)
 
     def guarded(self, what: str, function: Callable[..., Any], *arguments: Any) -> Any:
         """Run engine work for a notification; an exception is logged, never raised."""
@@ -503,6 +506,19 @@ def warm_up(loaded: LoadedSite) -> None:
         document = loaded.document(path)
         if document is not None:
             loaded.check_document(path, document)
+
+
+# Error answers that are outcomes, not failures: a request the client cancelled, a rename that an
+# edit overtook (ContentModified tells the client to ask again).
+EXPECTED_ERRORS = (JsonRpcContentModified, JsonRpcRequestCancelled)
+
+
+class ExpectedOutcomes(logging.Filter):
+    """Drops pygls' traceback for an error answer in `EXPECTED_ERRORS`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not isinstance(error, EXPECTED_ERRORS)
 
 
 class ClientLogHandler(logging.Handler):
@@ -877,6 +893,7 @@ def serve(tcp: str | None = None) -> int:
     )
     server = create_server()
     logging.getLogger("letterhead").addHandler(ClientLogHandler(server))
+    logging.getLogger("pygls.protocol.json_rpc").addFilter(ExpectedOutcomes())
     if tcp:
         host, _, port = tcp.rpartition(":")
         if not port.isdigit():
