@@ -199,6 +199,9 @@ def test_escape_path(value: str, expected: str) -> None:
         ("/a/../b", "/a/b"),
         ("/a./b", "/ab"),
         ("/./a", "/a"),
+        ("/2014/1/30/a-film.html", "/2014/1/30/a-film.html"),  # already clean: unchanged
+        ("/a/", "/a/"),
+        ("/a.", "/a."),
     ],
 )
 def test_sanitize_url(url: str, expected: str) -> None:

@@ -216,6 +216,7 @@ def front_matter_line(draw: st.DrawFn) -> str:
 @example(["title: yes", "tags: [a, 'b', \"c\"]", "categories:", "  - x", "  - '2014'"])
 @example(["date: 2013-02-30", "tags:", "- 2014-05-01", "- b"])
 @example(["tags: [a, b, ]", "t: ok"])
+@example(["tags: ['a,b', \"c]d\", e f ]", "t: x  ", "u: a :b", "v: C#  ", "w: a  #b"])
 @example(["excerpt:", "title: x"])
 def test_same_entries_on_generated_front_matter(lines: list[str]) -> None:
     text = "---\n" + "\n".join(lines) + "\n---\nBody.\n"

@@ -32,228 +32,223 @@ _MAX_LINE = 1_000
 # Characters that make YAML (or the C reader) behave specially anywhere: control characters,
 # YAML's extra line breaks (NEL, LS, PS), a BOM, surrogates, non-characters, tabs, CR.
 _UNUSUAL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff\ufffe\uffff]")
-# `key:` then an optional value; a key is a plain word as most front matter writes it.
-_ENTRY = re.compile(r"([A-Za-z0-9_][A-Za-z0-9_-]*):(?: +(\S.*?))? *\Z")
-# A block list item: indentation, a dash, one space or more, the item.
-_ITEM = re.compile(r"( *)- +(\S.*?) *\Z")
-# A plain scalar's first character: no YAML indicator, and nothing YAML could read as one.
-_PLAIN_START = re.compile(r"[A-Za-z0-9_(/$\u00a0-\U0010ffff]|[-+.][^\s,\[\]{}#&*!|>'\"%@`:?-]")
-# Inside a flow list, a plain item may not hold these at all.
-_FLOW_STOP = re.compile(r"[\[\]{},:#]")
+# A plain scalar's first character: no YAML indicator, and nothing YAML could read as one (a
+# dash, plus or dot only before a character that is no indicator either).
+_PLAIN_FIRST = r"""(?:[A-Za-z0-9_(/$\u00a0-\U0010ffff]|[-+.](?=[^\s,\[\]{}\#&*!|>'"%@`:?-]))"""
+# A plain scalar on a line of its own, and the spaces after it (which are not part of it): no
+# `: ` or ` #` inside, no `:` at its end. Possessive, so a line it does not fit fails at once.
+_PLAIN = rf"(?=\S){_PLAIN_FIRST}(?:[^:\#\n]++|:(?=[^\ \n])|(?<!\ )\#)*+"
+# A one-line quoted scalar without escapes (anything else is left to the full reader).
+_QUOTED = r"""'[^'\n]*'|"[^"\\\n]*\""""
+# One item of a one-line flow list and the comma after it (none after the last): quoted, or
+# plain (with the spaces after it) without flow indicators, `:` or `#`. Neither holds a comma.
+_FLOW_ITEM = re.compile(
+    rf"""\ *(?:(?P<quoted>'[^',\n]*'|"[^",\\\n]*")|(?P<plain>{_PLAIN_FIRST}[^\[\]{{}},:\#]*+))
+    \ *(?:(?P<comma>,)|\Z)""",
+    re.VERBOSE,
+)
+# One line of the shape this module reads, without its line break: `key: value` (the value plain,
+# quoted or a one-line flow list), `key:` alone (null, or the key of a block list), a block list
+# item, a comment, or an empty line. The name of the group matched last says which.
+_LINE = re.compile(
+    rf"""
+    (?:
+        (?P<key>[A-Za-z0-9_][A-Za-z0-9_-]*):
+        (?:\ +(?:(?P<plain>{_PLAIN})|(?P<quoted>{_QUOTED})|(?P<flow>\[[^\n]*\])))?
+        \ *
+      | (?P<indent>\ *)-\ +(?:(?P<plain_item>{_PLAIN})|(?P<quoted_item>{_QUOTED}))\ *
+      | (?P<comment>\#[^\n]*)
+    )?
+    (?=\n|\Z)
+    """,
+    re.VERBOSE,
+)
+# After a block list: blank lines, then a comment?
+_COMMENT_NEXT = re.compile(r"\n*#")
 
 
-class _Scalars:
-    """Plain scalars resolved and constructed as PyYAML's safe loader does, answers remembered
-    (front matter repeats the same words across a whole site)."""
+class _Scalars(dict[str, tuple[bool, Any]]):
+    """Plain scalars resolved and constructed as PyYAML's safe loader does: `_SCALARS[text]` is
+    (whether the scalar can be read here, its value). Answers are remembered, front matter
+    repeating the same words across a whole site, and then a lookup never leaves C."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.resolver = yaml.resolver.Resolver()
         self.constructor = yaml.constructor.SafeConstructor()
-        self.known: dict[str, tuple[bool, Any]] = {}
+        # The resolver picks its patterns by a scalar's first character: a scalar starting with
+        # none of these (`review`, `Amélie`) is a string, whatever follows.
+        resolvers = self.resolver.yaml_implicit_resolvers
+        self.typed_starts = frozenset(() if None in resolvers else resolvers)
 
-    def value(self, text: str) -> tuple[bool, Any]:
-        """(whether the scalar can be read here, its value)."""
-        found = self.known.get(text)
-        if found is not None:
-            return found
-        tag = self.resolver.resolve(yaml.ScalarNode, text, (True, False))
-        if tag == _STR_TAG:
-            answer: tuple[bool, Any] = (True, text)
-        else:
-            construct = self.constructor.yaml_constructors.get(tag)
-            try:
-                node = yaml.ScalarNode(tag, text)
-                answer = (True, construct(self.constructor, node)) if construct else (False, None)
-            except Exception:  # e.g. `2013-02-30`: the full reader keeps such text as it is
-                answer = (False, None)
+    def __missing__(self, text: str) -> tuple[bool, Any]:
+        answer: tuple[bool, Any] = (True, text)
+        if text[0] in self.typed_starts:
+            tag = self.resolver.resolve(yaml.ScalarNode, text, (True, False))
+            if tag != _STR_TAG:
+                answer = self._construct(tag, text)
         # Mutable values (none today) must never be shared between documents.
-        if len(self.known) < _MAX_REMEMBERED and not isinstance(answer[1], (list, dict)):
-            self.known[text] = answer
+        if len(self) < _MAX_REMEMBERED and not isinstance(answer[1], (list, dict)):
+            self[text] = answer
         return answer
+
+    def _construct(self, tag: str, text: str) -> tuple[bool, Any]:
+        construct = self.constructor.yaml_constructors.get(tag)
+        if construct is None:
+            return False, None
+        try:
+            return True, construct(self.constructor, yaml.ScalarNode(tag, text))
+        except Exception:  # e.g. `2013-02-30`: the full reader keeps such text as it is
+            return False, None
+
+
+class _Spans(dict[tuple[int, int], Span]):
+    """`_SPANS[start, end]` is that Span. Spans are immutable, and within front matter few: the
+    same offsets recur file after file (95% of them on a generated site), so each is made once
+    and shared."""
+
+    def __missing__(self, key: tuple[int, int]) -> Span:
+        span = Span(*key)
+        if len(self) < _MAX_REMEMBERED:
+            self[key] = span
+        return span
 
 
 _SCALARS = _Scalars()
+_SPANS = _Spans()
 
 
 def read_plain(text: str, start: int, end: int) -> list[FrontMatterEntry] | None:
     """The entries of the YAML in `text[start:end]`, or None when it is not plain enough."""
-    yaml_text = text[start:end]
-    if "\r" in yaml_text or _UNUSUAL.search(yaml_text) is not None:
+    if _UNUSUAL.search(text, start, end) is not None:
         return None
-    lines = yaml_text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
     entries: list[FrontMatterEntry] = []
-    at = start  # offset of the current line in `text`
-    number = 0
-    count = len(lines)
-    while number < count:
-        line = lines[number]
-        if not line or line.startswith("#"):
-            at += len(line) + 1
-            number += 1
-            continue
-        match = _ENTRY.match(line) if len(line) <= _MAX_LINE else None
-        if match is None:
+    block: _BlockList | None = None  # a `key:` alone, and the list items read after it
+    position = start  # where the current line starts
+    while position < end:
+        line = _LINE.match(text, position, end)
+        if line is None:
             return None
-        key = sys.intern(match.group(1))  # the same few keys in every file of a site
-        key_span = Span(at + match.start(1), at + match.end(1))
-        written = match.group(2)
-        if written is not None:
-            value_start = at + match.start(2)
-            entry = _inline_entry(key, key_span, written, value_start)
-            if entry is None:
-                return None
-            entries.append(entry)
-            at += len(line) + 1
-            number += 1
-            if number < count and lines[number].startswith(" "):
-                return None  # a continuation line: a multi-line scalar or worse
+        kind = line.lastgroup
+        if kind == "plain_item" or kind == "quoted_item":
+            if block is None or not block.add(line, kind, position):
+                return None  # an item after no `key:`, out of line, or not a plain scalar
+            position = line.end() + 1
             continue
-        # `key:` alone: null, or a block list on the lines that follow.
-        colon = at + match.end(1) + 1
-        at += len(line) + 1
-        number += 1
-        items: list[ListItem] = []
-        values: list[Any] = []
-        indent: str | None = None
-        while number < count:
-            item_line = lines[number]
-            item = _ITEM.match(item_line)
-            if item is None:
-                if item_line.startswith((" ", "-")):
-                    return None  # nesting, an odd item, or a continuation
-                break
-            if indent is None:
-                indent = item.group(1)
-            elif item.group(1) != indent:
+        if block is not None:
+            entries.append(block.entry())
+            if block.items and _COMMENT_NEXT.match(text, position, end) is not None:
+                return None  # the full reader's list would reach over the comment: keep its span
+            block = None
+        if kind is not None and kind != "comment":  # a `key:` line
+            if line.end() - position > _MAX_LINE:
                 return None
-            read = _block_scalar(item.group(2), at + item.start(2))
-            if read is None:
-                return None
-            items.append(read[0])
-            values.append(read[1])
-            at += len(item_line) + 1
-            number += 1
-        if items and _comment_follows(lines, number):
-            return None  # the full reader's list would reach over the comment: keep its span
-        if not items:
-            entries.append(
-                FrontMatterEntry(key, key_span, None, Span(colon, colon), ValueStyle.NULL)
-            )
-            continue
-        first_dash = items[0].span.start - _dash_gap(text, items[0].span.start)
-        value_span = Span(first_dash, items[-1].span.end)
-        entries.append(
-            FrontMatterEntry(key, key_span, values, value_span, ValueStyle.BLOCK_LIST, items)
-        )
+            key = sys.intern(line.group("key"))  # the same few keys in every file of a site
+            key_span = _SPANS[line.span("key")]
+            if kind == "key":
+                block = _BlockList(key, key_span)
+            else:
+                entry = _inline_entry(key, key_span, line, kind)
+                if entry is None:
+                    return None
+                entries.append(entry)
+        position = line.end() + 1
+    if block is not None:
+        entries.append(block.entry())
     return entries
 
 
-def _comment_follows(lines: list[str], number: int) -> bool:
-    """Whether a comment line comes next, blank lines skipped."""
-    for line in lines[number:]:
-        if line:
-            return line.startswith("#")
-    return False
-
-
-def _dash_gap(text: str, item_start: int) -> int:
-    """How far before an item its `-` stands."""
-    position = item_start - 1
-    while text[position] == " ":
-        position -= 1
-    return item_start - position
-
-
-def _inline_entry(key: str, key_span: Span, written: str, at: int) -> FrontMatterEntry | None:
-    if written.startswith("["):
-        return _flow_list(key, key_span, written, at)
-    if written.startswith(("'", '"')):
-        quoted = _quoted(written)
-        if quoted is None or len(quoted) + 2 != len(written):
+def _inline_entry(
+    key: str, key_span: Span, line: re.Match[str], kind: str
+) -> FrontMatterEntry | None:
+    """The entry of a `key: value` line."""
+    at, value_end = line.span(kind)
+    if kind == "flow":
+        items = _flow_items(line.string, at + 1, value_end - 1)
+        if items is None:
             return None
-        span = Span(at, at + len(written))
-        return FrontMatterEntry(key, key_span, quoted, span, ValueStyle.QUOTED)
-    if not _plain_ok(written, flow=False):
-        return None
-    readable, value = _SCALARS.value(written)
+        values = [item.value for item in items]
+        span = _SPANS[at, value_end]
+        return FrontMatterEntry(key, key_span, values, span, ValueStyle.FLOW_LIST, items)
+    written = line.group(kind)
+    if kind == "quoted":
+        span = _SPANS[at, value_end]
+        return FrontMatterEntry(key, key_span, written[1:-1], span, ValueStyle.QUOTED)
+    written = written.rstrip(" ")
+    readable, value = _SCALARS[written]
     if not readable:
         return None
-    return FrontMatterEntry(key, key_span, value, Span(at, at + len(written)), ValueStyle.PLAIN)
+    span = _SPANS[at, at + len(written)]
+    return FrontMatterEntry(key, key_span, value, span, ValueStyle.PLAIN)
 
 
-def _quoted(written: str) -> str | None:
-    """The content of a one-line quoted scalar without escapes, else None."""
-    quote = written[0]
-    close = written.find(quote, 1)
-    if close < 0:
-        return None
-    content = written[1:close]
-    if quote == '"' and "\\" in content:
-        return None
-    if quote == "'" and written.startswith("''", close):
-        return None  # an escaped quote: leave it to the full reader
-    return content
-
-
-def _plain_ok(written: str, flow: bool) -> bool:
-    if _PLAIN_START.match(written) is None:
-        return False
-    if ": " in written or " #" in written or written.endswith(":"):
-        return False
-    return not (flow and _FLOW_STOP.search(written) is not None)
-
-
-def _block_scalar(written: str, at: int) -> tuple[ListItem, Any] | None:
-    """One block list item (a plain or quoted scalar on its line)."""
-    if written.startswith(("'", '"')):
-        quoted = _quoted(written)
-        if quoted is None or len(quoted) + 2 != len(written):
-            return None
-        span = Span(at, at + len(written))
-        return ListItem(quoted, span, Span(at + 1, span.end - 1)), quoted
-    if not _plain_ok(written, flow=False):
-        return None
-    readable, value = _SCALARS.value(written)
-    if not readable:
-        return None
-    span = Span(at, at + len(written))
-    return ListItem(value, span, span), value
-
-
-def _flow_list(key: str, key_span: Span, written: str, at: int) -> FrontMatterEntry | None:
-    """`[a, b, "c"]` on one line: plain items without flow indicators, or quoted ones."""
-    if not written.endswith("]"):
-        return None
-    inner = written[1:-1]
+def _flow_items(text: str, start: int, end: int) -> list[ListItem] | None:
+    """The items of a one-line flow list whose inside is `text[start:end]`."""
     items: list[ListItem] = []
-    values: list[Any] = []
-    if inner.strip(" "):
-        position = 1  # within `written`
-        for part in inner.split(","):
-            stripped = part.strip(" ")
-            if not stripped:
-                return None  # `[a,,b]` or a trailing comma
-            item_start = at + position + (len(part) - len(part.lstrip(" ")))
-            if stripped[0] in "'\"":
-                quoted = _quoted(stripped)
-                if quoted is None or len(quoted) + 2 != len(stripped):
-                    return None
-                span = Span(item_start, item_start + len(stripped))
-                items.append(ListItem(quoted, span, Span(span.start + 1, span.end - 1)))
-                values.append(quoted)
-            else:
-                if not _plain_ok(stripped, flow=True):
-                    return None
-                readable, value = _SCALARS.value(stripped)
-                if not readable:
-                    return None
-                span = Span(item_start, item_start + len(stripped))
-                items.append(ListItem(value, span, span))
-                values.append(value)
-            position += len(part) + 1
-    elif inner:
-        return None  # `[ ]`: fine YAML, rare enough for the full reader
-    span = Span(at, at + len(written))
-    return FrontMatterEntry(key, key_span, values, span, ValueStyle.FLOW_LIST, items)
+    position = start
+    while position < end:  # `[]` has no items; `[ ]` (fine YAML, but rare) no match
+        item = _FLOW_ITEM.match(text, position, end)
+        if item is None:
+            return None
+        if item.start("quoted") >= 0:
+            at, item_end = item.span("quoted")
+            span = _SPANS[at, item_end]
+            items.append(ListItem(text[at + 1 : item_end - 1], span, _SPANS[at + 1, item_end - 1]))
+        else:
+            written = item.group("plain").rstrip(" ")
+            readable, value = _SCALARS[written]
+            if not readable:
+                return None
+            at = item.start("plain")
+            span = _SPANS[at, at + len(written)]
+            items.append(ListItem(value, span, span))
+        position = item.end()
+        if position == end and item.start("comma") >= 0:
+            return None  # a trailing comma
+    return items
+
+
+class _BlockList:
+    """A `key:` alone, and the `- item` lines that follow it (none: the value is null)."""
+
+    __slots__ = ("first_dash", "indent", "items", "key", "key_span", "values")
+
+    def __init__(self, key: str, key_span: Span) -> None:
+        self.key = key
+        self.key_span = key_span
+        self.items: list[ListItem] = []
+        self.values: list[Any] = []
+        self.indent = -1  # of the first item's dash; the others must share it
+        self.first_dash = -1
+
+    def add(self, line: re.Match[str], kind: str, position: int) -> bool:
+        """Read one item line; False when it is not one of this list's plain scalars."""
+        dash = line.end("indent")
+        if self.indent < 0:
+            self.indent, self.first_dash = dash - position, dash
+        elif dash - position != self.indent:
+            return False
+        written = line.group(kind).rstrip(" ")  # a plain item comes with the spaces after it
+        at = line.start(kind)
+        span = _SPANS[at, at + len(written)]
+        if kind == "quoted_item":
+            value: Any = written[1:-1]
+            self.items.append(ListItem(value, span, _SPANS[at + 1, span.end - 1]))
+        else:
+            readable, value = _SCALARS[written]
+            if not readable:
+                return False
+            self.items.append(ListItem(value, span, span))
+        self.values.append(value)
+        return True
+
+    def entry(self) -> FrontMatterEntry:
+        if not self.items:
+            colon = self.key_span.end + 1
+            return FrontMatterEntry(
+                self.key, self.key_span, None, _SPANS[colon, colon], ValueStyle.NULL
+            )
+        value_span = _SPANS[self.first_dash, self.items[-1].span.end]
+        return FrontMatterEntry(
+            self.key, self.key_span, self.values, value_span, ValueStyle.BLOCK_LIST, self.items
+        )

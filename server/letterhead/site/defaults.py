@@ -15,15 +15,15 @@ __all__ = ["DefaultsMatcher", "deep_merge", "glob_to_regex"]
 def deep_merge(master: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
     """`Utils.deep_merge_hashes`: `other` wins, mappings merge recursively, and a null in `other`
     keeps the value from `master` (so `layout:` left empty still gets the default layout)."""
-    merged = dict(master)
-    for key, value in other.items():
-        if value is None and key in merged:
-            continue
-        old = merged.get(key)
-        if isinstance(old, dict) and isinstance(value, dict):
-            merged[key] = deep_merge(old, value)
-        else:
-            merged[key] = value
+    merged = {**master, **other}
+    # Only keys both hold need a second look; `master` (the defaults) is usually the smaller.
+    for key, old in master.items():
+        if key in other:
+            value = other[key]
+            if value is None:
+                merged[key] = old
+            elif isinstance(old, dict) and isinstance(value, dict):
+                merged[key] = deep_merge(old, value)
     return merged
 
 

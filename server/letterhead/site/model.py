@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -34,6 +34,7 @@ from letterhead.site.discovery import (
 )
 from letterhead.site.kinds import EntryKind, SourceFile, Status
 from letterhead.site.permalinks import (
+    CompiledTemplate,
     add_permalink_suffix,
     compile_template,
     document_placeholders,
@@ -57,6 +58,8 @@ __all__ = [
 # `Site.entries` reads at most this much of a file: front matter lives at the top.
 MAX_FRONT_MATTER_BYTES = 1_000_000
 MAX_DATA_FILE_BYTES = 2_000_000
+# Bounds the caches `Site.entry` keeps (distinct dates, URL templates).
+_MAX_REMEMBERED = 50_000
 
 _HTML_EXTENSIONS = frozenset({".html", ".xhtml", ".htm"})
 _OPENING = re.compile(r"---[ \t\r\f\v]*\r?\n")
@@ -86,6 +89,12 @@ def read_front_matter(text: str) -> dict[str, Any] | None:
     if isinstance(data, dict):
         return {str(key): value for key, value in data.items()}
     return {}
+
+
+class _UrlPlan(NamedTuple):
+    compiled: CompiledTemplate
+    output_ext: str
+    problems: tuple[str, ...]
 
 
 @dataclass(slots=True)
@@ -148,8 +157,11 @@ class Site:
         self._page_template = add_permalink_suffix("/:path/:basename", config.permalink_style)
         self._build_time = self._configured_time()
         # Caches for `entry`, which runs once per file while indexing: many posts share a date,
-        # and one indexing pass passes the same `now` each time.
+        # nearly all documents a URL template, and one indexing pass passes the same `now` each
+        # time.
         self._dates: dict[str, datetime.datetime | None] = {}
+        self._seconds: dict[tuple[datetime.datetime, int], int] = {}
+        self._url_plans: dict[tuple[str | None, str, str], _UrlPlan] = {}
         self._last_now: tuple[datetime.datetime | None, datetime.datetime, int] | None = None
 
     # -- opening -----------------------------------------------------------------------------
@@ -431,14 +443,11 @@ class Site:
             return entry
 
         permalink = _permalink(data)
-        entry.output_ext = self._output_ext(extname, permalink)
-        compiled = compile_template(permalink if permalink is not None else collection.url_template)
-        for unknown in compiled.unknown:
-            problems.append(
-                f"the permalink uses `:{unknown}`, which Jekyll does not know; it stops"
-            )
+        plan = self._url_plan(permalink, collection.url_template, extname)
+        entry.output_ext = plan.output_ext
+        problems.extend(plan.problems)
         values = document_placeholders(
-            compiled.keys,
+            plan.compiled.keys,
             date=date,
             slug=slug,
             basename=stem,
@@ -447,7 +456,7 @@ class Site:
             categories=categories,
             output_ext=entry.output_ext,
         )
-        url = compiled.render(values)
+        url = plan.compiled.render(values)
         entry.url = url
         output = unescape_path(url)
         if url.endswith("/"):
@@ -478,9 +487,36 @@ class Site:
             return Status.DRAFT
         if data.get("published") is False and not self.config.unpublished:
             return Status.UNPUBLISHED
-        if not self.config.future and int(date.timestamp()) > now[1]:
+        if not self.config.future and self._timestamp(date) > now[1]:
             return Status.FUTURE
         return Status.BUILT
+
+    def _timestamp(self, date: datetime.datetime) -> int:
+        """`date.to_i`, remembered: the posts of a day share their date. Equal aware datetimes
+        with the same `fold` are one instant (datetimes on one zone compare without `fold`)."""
+        key = (date, date.fold)
+        seconds = self._seconds.get(key)
+        if seconds is None:
+            seconds = int(date.timestamp())
+            if len(self._seconds) < _MAX_REMEMBERED:
+                self._seconds[key] = seconds
+        return seconds
+
+    def _url_plan(self, permalink: str | None, collection_template: str, extname: str) -> _UrlPlan:
+        """The URL template of a document, its output extension and what Jekyll would stop on,
+        remembered: nearly every document of a site shares them."""
+        key = (permalink, collection_template, extname)
+        plan = self._url_plans.get(key)
+        if plan is None:
+            compiled = compile_template(permalink if permalink is not None else collection_template)
+            problems = tuple(
+                f"the permalink uses `:{unknown}`, which Jekyll does not know; it stops"
+                for unknown in compiled.unknown
+            )
+            plan = _UrlPlan(compiled, self._output_ext(extname, permalink), problems)
+            if len(self._url_plans) < _MAX_REMEMBERED:
+                self._url_plans[key] = plan
+        return plan
 
     def _output_ext(self, extname: str, permalink: str | None) -> str:
         # Renderer#output_ext: the permalink's own extension wins, else the converter's.
@@ -665,8 +701,10 @@ def _categories(
         # The common case: one list of strings (or nothing) in the front matter.
         if value is None:
             return []
-        if isinstance(value, list) and all(type(item) is str for item in value):
-            return list(dict.fromkeys(item for item in value if item))
+        if isinstance(value, list):
+            names = _distinct_strings(value)
+            if names is not None:
+                return names
     merged: list[Any] = list(folders)
     for layer in (defaults, front):
         value = layer.get("categories")
@@ -685,6 +723,19 @@ def _categories(
     return list(result)
 
 
+def _distinct_strings(values: list[Any]) -> list[str] | None:
+    """The non-empty strings of a list of strings, each once, in order; None when the list
+    holds anything but strings (the common case of categories and tags, done in C)."""
+    if not _STR_ONLY.issuperset(map(type, values)):
+        return None
+    distinct = dict.fromkeys(values)
+    distinct.pop("", None)
+    return list(distinct)
+
+
+_STR_ONLY = frozenset({str})
+
+
 def _tags(data: dict[str, Any]) -> list[str]:
     singular = data.get("tag")
     if singular is not None:
@@ -693,8 +744,10 @@ def _tags(data: dict[str, Any]) -> list[str]:
         plural = data.get("tags")
         if plural is None:
             return []
-        if isinstance(plural, list) and all(type(item) is str for item in plural):
-            return list(dict.fromkeys(item for item in plural if item))
+        if isinstance(plural, list):
+            names = _distinct_strings(plural)
+            if names is not None:
+                return names
         values = _as_list(plural)
     result: dict[str, None] = {}
     for item in _flatten(values):

@@ -210,10 +210,15 @@ def sanitize_url(url: str) -> str:
 
     Note the quirk kept on purpose: every `./` is removed, even inside a segment (`/a./b` → `/ab`).
     """
+    if url.startswith("/") and "//" not in url and ".." not in url and "./" not in url:
+        return url  # nearly every URL a template makes: nothing to change
     result = ("/" + url).replace("..", "/").replace("./", "")
     if "//" in result:
-        result = re.sub(r"/{2,}", "/", result)
+        result = _SLASHES.sub("/", result)
     return result
+
+
+_SLASHES = re.compile(r"/{2,}")
 
 
 def add_permalink_suffix(template: str, permalink_style: str) -> str:
