@@ -121,6 +121,7 @@ METRICS: tuple[Metric, ...] = (
     Metric("rename_top_ms", "rename the most used tag → WorkspaceEdit", "ms"),
     Metric("rename_top_reviews", "rename: reviews using the most used tag", ""),
     Metric("rss_indexed_mib", "server memory after indexing (VmRSS)", "MiB"),
+    Metric("hwm_indexed_mib", "server peak memory while indexing (VmHWM at index ready)", "MiB"),
     Metric("peak_mib", "server peak memory (VmHWM at the end)", "MiB", 200, "≤ 200 MiB"),
     # The server's own time in each handler (trace verbose), to tell work from transport.
     Metric("server_keystroke_p50_ms", "server: diagnostics of an edit p50", "ms"),
@@ -655,7 +656,9 @@ async def start_session(
     when, message = await indexed()
     result[prefix + "index_ready_s"] = when - spawned
     result[prefix + "index_message"] = message
-    result[prefix + "rss_indexed_mib"] = memory(client.pid).get("VmRSS", math.nan)
+    indexed_memory = memory(client.pid)
+    result[prefix + "rss_indexed_mib"] = indexed_memory.get("VmRSS", math.nan)
+    result[prefix + "hwm_indexed_mib"] = indexed_memory.get("VmHWM", math.nan)
     log(f"    index ready in {when - spawned:.2f} s: {message}")
 
 
