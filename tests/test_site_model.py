@@ -625,3 +625,22 @@ def test_unreadable_files_are_skipped(tmp_path: Path) -> None:
 )
 def test_read_front_matter(text: str, expected: dict[str, Any] | None) -> None:
     assert read_front_matter(text) == expected
+
+
+def test_an_unsaved_file_is_classified_by_its_name_inside_the_site_only(tmp_path: Path) -> None:
+    root = tmp_path / "site"
+    (root / "_posts").mkdir(parents=True)
+    (root / "_config.yml").write_text("title: t\n", encoding="utf-8")
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (root / "_posts" / "away").symlink_to(outside, target_is_directory=True)
+    (root / "_posts" / "2020-01-02-a-folder.md").mkdir()
+    site = Site.open(root)
+    name = "_posts/2020-01-01-new.md"
+    assert site.classify(name) is None  # not on disk
+    source = site.classify(name, on_disk=False)
+    assert source is not None and source.kind is EntryKind.POST and source.size == 0
+    # Never where the real location is outside the site, nor over something that exists.
+    assert site.classify("_posts/away/2020-01-01-new.md", on_disk=False) is None
+    assert site.classify("_posts/2020-01-02-a-folder.md", on_disk=False) is None
+    assert site.classify("../2020-01-01-new.md", on_disk=False) is None

@@ -93,7 +93,8 @@ class LoadedSite:
         the file as a document (only those are checked).
         """
         site = self.site
-        source = site.classify(relative)
+        # The editor's text stands for the file even before it is first saved.
+        source = site.classify(relative, on_disk=text is None)
         if source is None or source.excluded or source.kind is EntryKind.STATIC:
             if source is not None and not source.excluded:
                 self.index.add(site.entry(source, None), None)

@@ -205,6 +205,38 @@ async def test_close_clears_diagnostics(client: RecordingClient, site: Path) -> 
     await client.until(lambda: not client.published[uri(path)][-1].diagnostics, "cleared")
 
 
+async def test_an_unsaved_new_review_is_checked_and_indexed(
+    client: RecordingClient, site: Path
+) -> None:
+    """A review the editor created but never saved: checked like a saved one, and in the index
+    while it is open (a link to it is alive), out of it once closed without saving."""
+    unsaved = site / "_posts" / "2015-02-01-unsaved.md"
+    linking = write_review(
+        site,
+        "2015-02-02-linking.md",
+        NEW_REVIEW.replace("Hello.", "[That](/content/2015/2/1/unsaved.html)."),
+    )
+    client.open(uri(linking), linking.read_text(encoding="utf-8"))
+    assert "LK001" in codes(await client.diagnostics_for(uri(linking), 1))
+    client.open(uri(unsaved), FLAWED)
+    found = codes(await client.diagnostics_for(uri(unsaved), 1))
+    assert found["TX001"] == where(FLAWED, "Letters")
+    assert found["LK001"] == where(FLAWED, DEAD_URL)
+    assert not unsaved.exists()
+    await client.until(
+        lambda: not client.published[uri(linking)][-1].diagnostics, "the link to come alive"
+    )
+    client.text_document_did_close(
+        types.DidCloseTextDocumentParams(
+            text_document=types.TextDocumentIdentifier(uri=uri(unsaved))
+        )
+    )
+    await client.until(
+        lambda: "LK001" in codes(client.published[uri(linking)][-1].diagnostics),
+        "the link to be dead again",
+    )
+
+
 # -- configuration ----------------------------------------------------------------------------
 
 

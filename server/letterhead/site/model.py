@@ -203,20 +203,27 @@ class Site:
         out-of-root files are left out."""
         return Walker(self.root, self.config).walk()
 
-    def classify(self, path: str) -> SourceFile | None:
+    def classify(self, path: str, *, on_disk: bool = True) -> SourceFile | None:
         """The SourceFile for one site-relative path (say, a file just opened or changed), or None
-        when Jekyll never reads it. Excluded files come back with `excluded=True`."""
+        when Jekyll never reads it. Excluded files come back with `excluded=True`.
+
+        With `on_disk` False, a path where nothing exists yet is classified too, by its name
+        alone (size and times 0): a review the editor has open but that was never saved."""
         path = path.replace(os.sep, "/").strip("/")
         parts = path.split("/")
         if not path or ".." in parts or "" in parts:
             return None
         absolute = self.root / path
         real = self.real_file(path)  # never describe a file whose real location is outside
-        if real is None:
-            return None
-        try:
-            info = os.stat(real)
-        except (OSError, ValueError):
+        if real is not None:
+            try:
+                info = os.stat(real)
+            except (OSError, ValueError):
+                return None
+            size, mtime, mtime_ns = info.st_size, info.st_mtime, info.st_mtime_ns
+        elif not on_disk and self._unsaved(absolute):
+            size, mtime, mtime_ns = 0, 0.0, 0
+        else:
             return None
         collection, kind, excluded = self._classify_parts(parts)
         if kind is None:
@@ -230,11 +237,22 @@ class Site:
             kind=kind,
             collection=collection,
             relative_path=jekyll_relative_path(path, collection, self.config.collections_dir),
-            size=info.st_size,
-            mtime=info.st_mtime,
-            mtime_ns=info.st_mtime_ns,
+            size=size,
+            mtime=mtime,
+            mtime_ns=mtime_ns,
             excluded=excluded,
         )
+
+    def _unsaved(self, absolute: Path) -> bool:
+        """Whether nothing at all is at `absolute` (not even a broken link), in a folder whose
+        real location is inside the site: where an unsaved file would be written."""
+        try:
+            if os.path.lexists(absolute):
+                return False
+            real = os.path.realpath(absolute)
+        except (OSError, ValueError):
+            return False
+        return real.startswith(self._real_root + os.sep)
 
     def real_file(self, path: str) -> str | None:
         """The real location of the site-relative `path` when it is a file inside the site
