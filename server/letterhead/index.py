@@ -67,7 +67,12 @@ class IndexedDocument:
         return self.entry.kind in REVIEW_KINDS
 
     def share_strings(self) -> None:
-        """`share_strings` again for a record that crossed a pipe: unpickling made copies."""
+        """`share_strings` for the entry, and the record's names and link targets with it.
+
+        Done where records are made in bulk (indexing, and again for those that crossed a pipe:
+        unpickling makes copies), not for an editor's updates: a tag typed letter by letter
+        would put a short-lived string in the interpreter's table at every keystroke, and that
+        table, like any dict, is rebuilt larger when deletions pile up."""
         share_strings(self.entry)
         self.tags = _interned(self.tags)
         self.categories = _interned(self.categories)
@@ -159,12 +164,11 @@ class SiteIndex:
     def record(self, entry: Entry, document: Document | None) -> IndexedDocument:
         """What the index keeps of one document; computed apart from `insert` so that worker
         processes can parse and summarise while one process builds the index."""
-        share_strings(entry)
         return IndexedDocument(
             entry=entry,
             tags=taxonomy_values(entry.data.get("tags")),
             categories=taxonomy_values(entry.data.get("categories")),
-            link_keys=_interned(self._link_keys(document)) if document is not None else (),
+            link_keys=tuple(self._link_keys(document)) if document is not None else (),
             anchors=frozenset(document.anchors()) if document is not None else frozenset(),
         )
 

@@ -54,7 +54,9 @@ def summarize(
         return site.entry(source, None, now), None
     document = parse_source(site, source, settings)
     entry = entry_for(site, source, document, now)
-    return entry, scratch.record(entry, document)
+    indexed = scratch.record(entry, document)
+    indexed.share_strings()  # in the worker too: a pickle then holds each name once per batch
+    return entry, indexed
 
 
 def index_site(
