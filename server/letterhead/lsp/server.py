@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import gc
 import hashlib
+import json
 import logging
 import os
 import sys
@@ -119,6 +120,50 @@ class LetterheadProtocol(LanguageServerProtocol):
                     del futures[msg_id]
 
             future.add_done_callback(forget)
+
+    def _send_response(
+        self,
+        msg_id: Any,
+        result: Any | None = None,
+        error: types.ResponseError | None = None,
+    ) -> None:
+        """pygls' answer, except a workspace edit: pygls turns a whole answer into one tree of
+        dicts before writing its JSON, ~14 MiB for a rename across 7,848 reviews (the server's
+        memory peak, `docs/benchmarks.md`); a workspace edit's changes are turned into JSON one
+        file at a time instead, and joined."""
+        if (
+            error is not None
+            or not isinstance(result, types.WorkspaceEdit)
+            or (result.change_annotations)
+        ):
+            super()._send_response(msg_id, result, error)
+            return
+        self._result_types.pop(msg_id, None)
+        unstructure, dumps = self._converter.unstructure, json.dumps
+        if result.document_changes is not None:
+            changes = ",".join(dumps(unstructure(change)) for change in result.document_changes)
+            edit = '{"documentChanges":[' + changes + "]}"
+        else:
+            changes = ",".join(
+                dumps(uri) + ":" + dumps(unstructure(edits))
+                for uri, edits in (result.changes or {}).items()
+            )
+            edit = '{"changes":{' + changes + "}}"
+        self._write_body(f'{{"jsonrpc":"2.0","id":{dumps(msg_id)},"result":{edit}}}')
+
+    def _write_body(self, body: str) -> None:
+        """pygls' `_send_data` for a body already in JSON (ASCII: `json.dumps` escapes the rest,
+        so its length in characters is its length in bytes)."""
+        if self.writer is None:
+            return
+        data = body.encode(self.CHARSET)
+        if self._include_headers:
+            header = (
+                f"Content-Length: {len(data)}\r\n"
+                f"Content-Type: {self.CONTENT_TYPE}; charset={self.CHARSET}\r\n\r\n"
+            )
+            data = header.encode(self.CHARSET) + data
+        self.writer.write(data)  # stdio and TCP (asyncio's StreamWriter) write at once
 
     @lsp_method(types.INITIALIZE)
     def lsp_initialize(
