@@ -1,6 +1,7 @@
-"""A workspace edit is written as pygls would write it, without building one tree of dicts for
-the whole answer (the server's memory peak on a site-wide rename): the same JSON, framed with
-the right Content-Length, in both of the protocol's forms."""
+"""A rename's workspace edit is written as JSON a file at a time (`JsonAnswer`), never as one
+tree of dicts for the whole answer (the server's memory peak on a site-wide rename): the bytes
+must be the JSON pygls would write for the same edit, framed with the right Content-Length, in
+both of the protocol's forms."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from lsprotocol import types
 from pygls.protocol import JsonRPCProtocol
 
-from letterhead.lsp.server import LetterheadServer
+from letterhead.lsp.server import JsonAnswer, LetterheadServer
 
 
 class Captured:
@@ -64,11 +65,25 @@ def framed(data: bytes) -> object:
 def test_a_workspace_edit_is_written_as_pygls_writes_it(
     edit: types.WorkspaceEdit, msg_id: int | str
 ) -> None:
-    protocol = LetterheadServer().protocol
+    server = LetterheadServer()
+    protocol = server.protocol
     ours, theirs = Captured(), Captured()
     protocol.set_writer(ours)
-    protocol._send_response(msg_id, edit)
+    # In two parts, as the rename makes it a few files at a time.
+    halves = (
+        [
+            types.WorkspaceEdit(document_changes=edit.document_changes[:1]),
+            types.WorkspaceEdit(document_changes=edit.document_changes[1:]),
+        ]
+        if edit.document_changes is not None
+        else [
+            types.WorkspaceEdit(changes=dict(list((edit.changes or {}).items())[:1])),
+            types.WorkspaceEdit(changes=dict(list((edit.changes or {}).items())[1:])),
+        ]
+    )
+    pieces = [piece for half in halves for piece in server.json_pieces(half)]
+    answer = JsonAnswer.workspace_edit(pieces, versioned=edit.document_changes is not None)
+    protocol._send_response(msg_id, answer)
     protocol.set_writer(theirs)
     JsonRPCProtocol._send_response(protocol, msg_id, edit)
-    assert len(ours.written) == 1
-    assert framed(ours.written[0]) == framed(theirs.written[0])
+    assert framed(b"".join(ours.written)) == framed(b"".join(theirs.written))

@@ -39,6 +39,7 @@ from letterhead.features.types import (
 )
 from letterhead.findings import Finding, TextEdit
 from letterhead.lsp import convert
+from letterhead.lsp.server import JsonAnswer
 from letterhead.lsp.workspace import OpenDocument, SiteState
 from letterhead.positions import Position, Range
 
@@ -84,11 +85,14 @@ def request_for(ls: LetterheadServer, uri: str, site_wide: bool = False) -> Requ
 # -- edits ---------------------------------------------------------------------------------
 
 
+_VERSIONED_EDITS = "workspace.workspace_edit.document_changes"
+
+
 def workspace_edit(
     ls: LetterheadServer, state: SiteState, edits_by_path: dict[str, list[TextEdit]]
 ) -> types.WorkspaceEdit:
     """One workspace edit; with versioned `documentChanges` when the client supports them."""
-    versioned = ls.supports("workspace.workspace_edit.document_changes")
+    versioned = ls.supports(_VERSIONED_EDITS)
     document_changes: list[types.TextDocumentEdit] = []
     changes: dict[str, list[types.TextEdit]] = {}
     for path, edits in sorted(edits_by_path.items()):
@@ -361,19 +365,22 @@ def prepare_rename(
 RENAME_STEP = 20  # documents between two returns to the event loop during a rename
 
 
-async def rename(ls: LetterheadServer, params: types.RenameParams) -> types.WorkspaceEdit | None:
+async def rename(ls: LetterheadServer, params: types.RenameParams) -> JsonAnswer | None:
     """A rename, site-wide for a tag or category. Each review that uses it is read and parsed
     (from disk unless open), so the edits are computed a few documents at a time with a return to
     the event loop in between: a `$/cancelRequest` is read meanwhile and cancels this task (pygls
     answers RequestCancelled), and other requests are answered. If a document or the index
-    changes in the meantime, the edits would be stale: the answer is ContentModified."""
+    changes in the meantime, the edits would be stale: the answer is ContentModified.
+
+    The answer (a `WorkspaceEdit`) is written as JSON a step at a time, so that a rename across
+    thousands of reviews never holds them all as objects."""
     started = time.perf_counter()
     request = request_for(ls, params.text_document.uri, site_wide=True)
     if request is None:
         return None
     state = request.state
     before = _rename_snapshot(ls, state)
-    parts: list[types.WorkspaceEdit] = []  # converted a step at a time, in path order
+    pieces: list[str] = []  # each file's change in JSON, in path order
     batch: dict[str, list[TextEdit]] = {}
     try:
         steps = navigation.rename_steps(
@@ -389,12 +396,12 @@ async def rename(ls: LetterheadServer, params: types.RenameParams) -> types.Work
             if edits:
                 batch[path] = edits
             if count % RENAME_STEP == 0:
-                parts.append(workspace_edit(ls, state, batch))
+                pieces += ls.json_pieces(workspace_edit(ls, state, batch))
                 batch = {}
                 await asyncio.sleep(0)
                 if _rename_snapshot(ls, state) != before:
                     raise JsonRpcContentModified("the site changed during the rename")
-        parts.append(workspace_edit(ls, state, batch))
+        pieces += ls.json_pieces(workspace_edit(ls, state, batch))
     except JsonRpcException:
         raise
     except Exception:
@@ -403,18 +410,7 @@ async def rename(ls: LetterheadServer, params: types.RenameParams) -> types.Work
     if ls.verbose():
         elapsed = (time.perf_counter() - started) * 1000
         ls.log(f"letterhead: rename in {elapsed:.1f} ms", types.MessageType.Log)  # as `timed`
-    return _joined(parts)
-
-
-def _joined(parts: list[types.WorkspaceEdit]) -> types.WorkspaceEdit:
-    """One workspace edit of several made by `workspace_edit` (all in the same form)."""
-    if any(part.document_changes is not None for part in parts):
-        return types.WorkspaceEdit(
-            document_changes=[change for part in parts for change in part.document_changes or ()]
-        )
-    return types.WorkspaceEdit(
-        changes={uri: edits for part in parts for uri, edits in (part.changes or {}).items()}
-    )
+    return JsonAnswer.workspace_edit(pieces, ls.supports(_VERSIONED_EDITS))
 
 
 def _rename_snapshot(ls: LetterheadServer, state: SiteState) -> tuple[Any, ...]:
