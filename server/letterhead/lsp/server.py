@@ -279,7 +279,14 @@ class LetterheadServer(LanguageServer):
         return convert.TextCodec.of(text, self.state.encoding)
 
     def uri_for(self, state: SiteState, relative: str) -> str:
-        return self.state.uri_of(state, relative) or from_fs_path(str(state.root / relative)) or ""
+        # `os.path.join`, not `state.root / relative`: pathlib interns every part of a path it
+        # parses, and a site-wide answer naming thousands of files would grow (and rebuild) the
+        # interpreter's table of interned strings with their names.
+        return (
+            self.state.uri_of(state, relative)
+            or from_fs_path(os.path.join(state.root, relative))
+            or ""
+        )
 
     def json_pieces(self, edit: types.WorkspaceEdit) -> list[str]:
         """The JSON of each file's change in `edit`, for `JsonAnswer.workspace_edit`."""

@@ -258,7 +258,7 @@ class Site:
         """The real location of the site-relative `path` when it is a file inside the site
         (links resolved), else None: the one check before reading a file named by the index."""
         try:
-            real = os.path.realpath(self.root / path)
+            real = os.path.realpath(os.path.join(self.root, path))  # no pathlib: it interns parts
         except (OSError, ValueError):
             return None
         if not real.startswith(self._real_root + os.sep) or not os.path.isfile(real):
