@@ -144,6 +144,9 @@ class SiteIndex:
         self.categories = Taxonomy("category")
         self._by_url: dict[str, Entry] = {}
         self._by_post_id: dict[str, Entry] = {}
+        # Entries that share a URL or post id with the one holding it, in the order they came:
+        # one of them takes the key over when its holder goes (a duplicate permalink fixed).
+        self._shadowed: dict[tuple[str, str], list[Entry]] = {}
         # slug -> URL keys: a lone key as a string, a few as a tuple (a set per slug cost 8 MiB
         # at 20,000 reviews; most slugs name one page, or a review and its image).
         self._by_slug: dict[str, str | tuple[str, ...]] = {}
@@ -187,12 +190,11 @@ class SiteIndex:
             if indexed.is_review:
                 self.tags.add(entry.path, indexed.tags)
                 self.categories.add(entry.path, indexed.categories)
-            if entry.post_id and _replaces(self._by_post_id.get(entry.post_id), entry):
-                self._by_post_id[entry.post_id] = entry
+            if entry.post_id:
+                self._claim(self._by_post_id, "post_id", entry.post_id, entry)
         if entry.url is not None:
             key = normalize_url(entry.url)
-            if key is not None and _replaces(self._by_url.get(key), entry):
-                self._by_url[key] = entry
+            if key is not None and self._claim(self._by_url, "url", key, entry):
                 _add_key(self._by_slug, _last_segment_slug(key), key)
         self._backlinks = None
         self.generation += 1
@@ -205,19 +207,50 @@ class SiteIndex:
             if indexed.is_review:
                 self.tags.remove(path, indexed.tags)
                 self.categories.remove(path, indexed.categories)
-            if old.post_id and self._by_post_id.get(old.post_id) is old:
-                del self._by_post_id[old.post_id]
+            if old.post_id:
+                self._release(self._by_post_id, "post_id", old.post_id, old)
         else:
             old = self.statics.pop(path, None)
         if old is None:
             return
         if old.url is not None:
             key = normalize_url(old.url)
-            if key is not None and self._by_url.get(key) is old:
-                del self._by_url[key]
+            if key is not None and self._release(self._by_url, "url", key, old):
                 _discard_key(self._by_slug, _last_segment_slug(key), key)
         self._backlinks = None
         self.generation += 1
+
+    def _claim(self, table: dict[str, Entry], kind: str, key: str, entry: Entry) -> bool:
+        """Give `key` to `entry` if it wins over the holder (see `_replaces`), else keep it
+        aside; True when the key had no holder before."""
+        holder = table.get(key)
+        if _replaces(holder, entry):
+            table[key] = entry
+            if holder is None or holder.path == entry.path:
+                return holder is None
+            entry = holder
+        self._shadowed.setdefault((kind, key), []).append(entry)
+        return False
+
+    def _release(self, table: dict[str, Entry], kind: str, key: str, entry: Entry) -> bool:
+        """Take `key` from `entry`, handing it to the entry set aside that would win it (the
+        last built one, else the last one); True when nobody holds it any more."""
+        waiting = self._shadowed.get((kind, key))
+        if table.get(key) is not entry:
+            if waiting is not None:
+                waiting[:] = [e for e in waiting if e is not entry]
+                if not waiting:
+                    del self._shadowed[(kind, key)]
+            return False
+        if not waiting:
+            del table[key]
+            return True
+        heir = next((e for e in reversed(waiting) if e.built), waiting[-1])
+        waiting.remove(heir)
+        if not waiting:
+            del self._shadowed[(kind, key)]
+        table[key] = heir
+        return False
 
     def _link_keys(self, document: Document) -> Iterable[str]:
         baseurl = self.site.config.baseurl
