@@ -110,6 +110,9 @@ class Link:
     label: str | None = None  # the label as written, for reference-style links
     label_span: Span | None = None
     is_image: bool = False
+    # A `#fragment` written right after a `post_url` or `link` tag (`{% post_url id %}#part`):
+    # Jekyll renders the tag to a URL, and the fragment goes with it.
+    fragment_span: Span | None = None
 
 
 @dataclass(slots=True)

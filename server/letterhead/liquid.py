@@ -44,6 +44,8 @@ _END_NAMES = re.compile(r"\{%-?[ \t\r\n]*end(\w+)")
 _END_RAW = re.compile(r"\{%-?[ \t\r\n]*endraw[ \t\r\n]*-?%\}")
 _COMMENT_TAGS = re.compile(r"\{%-?[ \t\r\n]*(end)?comment[ \t\r\n]*-?%\}")
 _FIRST_WORD = re.compile(r"\S+")
+# A fragment right after a link tag, up to what ends a Markdown link destination or a word.
+_FRAGMENT = re.compile(r"#[^\s)\]>\"'<{]+")
 _SPACE = " \t\r\n"
 
 
@@ -123,7 +125,11 @@ def scan_liquid(text: str, start: int = 0, end: int | None = None) -> LiquidScan
         opaque.append(tag.span)
         pos = tag.span.end
         if name in _LINK_TAGS:
-            scan.links.append(_tag_link(tag, _LINK_TAGS[name]))
+            link = _tag_link(tag, _LINK_TAGS[name])
+            fragment = _FRAGMENT.match(text, pos, end)
+            if fragment is not None:
+                link.fragment_span = Span(fragment.start() + 1, fragment.end())
+            scan.links.append(link)
         if name == "raw":
             closing = _END_RAW.search(text, pos, end)
             if closing is None:

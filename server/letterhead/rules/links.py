@@ -54,13 +54,14 @@ class _Target:
     text: str
     span: Span
     kind: LinkKind | None  # None for a reference definition's URL
+    fragment_span: Span | None = None  # a `#fragment` after a link tag (without the `#`)
 
 
 def _targets(context: Context) -> Iterator[_Target]:
     for link in context.document.links:
         if link.target is None or link.target_span is None:
             continue
-        yield _Target(link.target, link.target_span, link.kind)
+        yield _Target(link.target, link.target_span, link.kind, link.fragment_span)
     for definition in context.document.definitions:
         yield _Target(definition.url, definition.url_span, None)
 
@@ -90,12 +91,13 @@ def _resolve(context: Context, target: _Target) -> _Resolution | None:
     """Resolve an internal target; None for external, anchor-only or Liquid targets."""
     text = target.text.strip()
     index = context.index
-    if target.kind is LinkKind.POST_URL:
-        post_id, _, fragment = text.partition("#")
-        return _Resolution(index.resolve_post_id(post_id), fragment, None)
-    if target.kind is LinkKind.LINK_TAG:
-        path, _, fragment = text.partition("#")
-        return _Resolution(index.resolve_path(path), fragment, None)
+    if target.kind in (LinkKind.POST_URL, LinkKind.LINK_TAG):
+        name, _, fragment = text.partition("#")
+        if target.fragment_span is not None:
+            fragment = context.document.text[target.fragment_span.start : target.fragment_span.end]
+        if target.kind is LinkKind.POST_URL:
+            return _Resolution(index.resolve_post_id(name), fragment, None)
+        return _Resolution(index.resolve_path(name), fragment, None)
     if (
         not text
         or _is_liquid(text)
@@ -337,7 +339,8 @@ def missing_anchor(context: Context) -> Iterator[Report]:
         fragment = unquote(resolution.fragment)
         if fragment not in indexed.anchors:
             yield Report(
-                target.span, _anchor_message(fragment, indexed.anchors, f"“{indexed.title}”")
+                target.fragment_span or target.span,
+                _anchor_message(fragment, indexed.anchors, f"“{indexed.title}”"),
             )
 
 
