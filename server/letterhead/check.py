@@ -7,7 +7,6 @@ never following a path outside the site root.
 
 from __future__ import annotations
 
-import os
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -126,14 +125,11 @@ class LoadedSite:
             return kept
         if relative not in self.index.documents:
             return None
-        real = self.site.real_file(relative)  # never a file outside the site
-        if real is None:
+        located = self.site.real_file(relative)  # never a file outside the site
+        if located is None:
             return None
-        try:
-            info = os.stat(real)
-            stamp = (info.st_size, info.st_mtime_ns)
-        except OSError:
-            stamp = (-1, -1)
+        real, info = located
+        stamp = (info.st_size, info.st_mtime_ns)
         # A rename reads each review it edits, then its positions are converted for the client
         # (`codec_for`): the last few parses are kept, valid while the file is unchanged.
         recent = self._recent

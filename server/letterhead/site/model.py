@@ -12,6 +12,7 @@ import datetime
 import json
 import os
 import re
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -214,12 +215,9 @@ class Site:
         if not path or ".." in parts or "" in parts:
             return None
         absolute = self.root / path
-        real = self.real_file(path)  # never describe a file whose real location is outside
-        if real is not None:
-            try:
-                info = os.stat(real)
-            except (OSError, ValueError):
-                return None
+        found = self.real_file(path)  # never describe a file whose real location is outside
+        if found is not None:
+            info = found[1]
             size, mtime, mtime_ns = info.st_size, info.st_mtime, info.st_mtime_ns
         elif not on_disk and self._unsaved(absolute):
             size, mtime, mtime_ns = 0, 0.0, 0
@@ -254,16 +252,18 @@ class Site:
             return False
         return real.startswith(self._real_root + os.sep)
 
-    def real_file(self, path: str) -> str | None:
-        """The real location of the site-relative `path` when it is a file inside the site
-        (links resolved), else None: the one check before reading a file named by the index."""
+    def real_file(self, path: str) -> tuple[str, os.stat_result] | None:
+        """The real location of the site-relative `path` and its status (one `stat`) when it is
+        a file inside the site (links resolved), else None: the one check before reading or
+        describing a file named by the index."""
         try:
             real = os.path.realpath(os.path.join(self.root, path))  # no pathlib: it interns parts
+            if not real.startswith(self._real_root + os.sep):
+                return None
+            info = os.stat(real)
         except (OSError, ValueError):
             return None
-        if not real.startswith(self._real_root + os.sep) or not os.path.isfile(real):
-            return None
-        return real
+        return (real, info) if stat.S_ISREG(info.st_mode) else None
 
     def _classify_parts(self, parts: list[str]) -> tuple[str | None, EntryKind | None, bool]:
         path = "/".join(parts)
