@@ -70,17 +70,7 @@ def index_site(
     `progress(done, total)` is called now and then from the calling thread.
     """
     with collector_paused():
-        return _index_site(root, now, progress, jobs)
-
-
-def _index_site(
-    root: Path, now: datetime | None, progress: Progress | None, jobs: int | None
-) -> LoadedSite:
-    site = Site.open(root)
-    settings, problems = settings_for(site)
-    sources = site.discover()
-    records = _records_for(site, sources, settings, now, progress, jobs)
-    return LoadedSite(site, _build(site, records), settings, problems, keep_documents=False)
+        return _index_site_cached(root, now, progress, jobs, use_cache=False).loaded
 
 
 class CachedIndex(NamedTuple):
@@ -104,18 +94,23 @@ def index_site_cached(
     Without a usable cache (no cache folder, `LETTERHEAD_CACHE=off`) this is `index_site`.
     """
     with collector_paused():
-        return _index_site_cached(root, now, progress, jobs)
+        return _index_site_cached(root, now, progress, jobs, use_cache=True)
 
 
 def _index_site_cached(
-    root: Path, now: datetime | None, progress: Progress | None, jobs: int | None
+    root: Path,
+    now: datetime | None,
+    progress: Progress | None,
+    jobs: int | None,
+    use_cache: bool,
 ) -> CachedIndex:
     site = Site.open(root)
     settings, problems = settings_for(site)
     sources = site.discover()
-    fingerprint = _fingerprint(site)
+    fingerprint = ""
     store = None
-    if os.environ.get("LETTERHEAD_CACHE") != "off":
+    if use_cache and os.environ.get("LETTERHEAD_CACHE") != "off":
+        fingerprint = _fingerprint(site)
         store = IndexCache.open(site.root, fingerprint)
     cached = store.load() if store is not None else {}
     if store is not None:
