@@ -378,6 +378,7 @@ class BenchClient(LanguageClient):
         self.stderr: deque[str] = deque(maxlen=40)
         self._ids = 0
         self.deadline = math.inf
+        self.stderr_task: asyncio.Task[None] | None = None  # reads the server's stderr (`spawn`)
 
         @self.feature(types.WINDOW_LOG_MESSAGE)
         def log(client: BenchClient, params: types.LogMessageParams) -> None:
@@ -555,12 +556,7 @@ CHECK_TIME = re.compile(r"^letterhead: .*: \d+ finding\(s\) in ([\d.]+) ms$")
 async def run_once(plan: Plan, timeout: float, log: Callable[[str], None]) -> dict[str, Any]:
     """One fresh server on the plan's site; every figure measured before the time ran out."""
     result: dict[str, Any] = {"notes": [], "load_before": os.getloadavg()[0]}
-    client = BenchClient()
-    spawned = time.perf_counter()
-    client.deadline = spawned + timeout
-    await client.start_io(*SERVER_COMMAND)
-    process = client._server
-    stderr_task = asyncio.create_task(drain(process.stderr if process else None, client.stderr))
+    client, spawned = await spawn(timeout)
     try:
         await measure(client, plan, spawned, result, log)
     except PhaseTimeout as error:
@@ -576,7 +572,6 @@ async def run_once(plan: Plan, timeout: float, log: Callable[[str], None]) -> di
         if "VmHWM" in peak:
             result["peak_mib"] = peak["VmHWM"]
         await stop(client)
-        stderr_task.cancel()
     result["load_after"] = os.getloadavg()[0]
     result["seconds"] = time.perf_counter() - spawned
     return result
@@ -586,10 +581,7 @@ async def run_restart(plan: Plan, timeout: float, log: Callable[[str], None]) ->
     """A second server on the same site after `run_once`'s: it finds the persistent index the
     first one wrote, so it measures a restart."""
     result: dict[str, Any] = {}
-    client = BenchClient()
-    spawned = time.perf_counter()
-    client.deadline = spawned + timeout
-    await client.start_io(*SERVER_COMMAND)
+    client, spawned = await spawn(timeout)
     try:
         await start_session(client, plan, spawned, result, log, prefix="restart_")
     except Exception as error:  # a broken server must still leave a report
@@ -600,6 +592,20 @@ async def run_restart(plan: Plan, timeout: float, log: Callable[[str], None]) ->
             result["restart_peak_mib"] = peak["VmHWM"]
         await stop(client)
     return result
+
+
+async def spawn(timeout: float) -> tuple[BenchClient, float]:
+    """A fresh server over stdio with a client whose phases must end within `timeout` seconds,
+    its stderr kept (the last lines) for reports; and when it was spawned."""
+    client = BenchClient()
+    spawned = time.perf_counter()
+    client.deadline = spawned + timeout
+    await client.start_io(*SERVER_COMMAND)
+    process = client._server
+    client.stderr_task = asyncio.create_task(
+        drain(process.stderr if process else None, client.stderr)
+    )
+    return client, spawned
 
 
 async def stop(client: BenchClient) -> None:
@@ -616,6 +622,8 @@ async def stop(client: BenchClient) -> None:
                 await asyncio.wait_for(process.wait(), 5)
     with contextlib.suppress(Exception):
         await asyncio.wait_for(client.stop(), 5)
+    if client.stderr_task is not None:
+        client.stderr_task.cancel()
 
 
 async def start_session(

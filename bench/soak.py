@@ -54,16 +54,15 @@ if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
 from lsp import (  # noqa: E402
-    SERVER_COMMAND,
     BenchClient,
     PhaseTimeout,
     Plan,
     Review,
-    drain,
     machine,
     memory,
     percentile,
     pos,
+    spawn,
     start_session,
     stop,
     utf16,
@@ -341,12 +340,7 @@ def summary(times: list[float]) -> dict[str, float]:
 async def soak(
     root: Path, ops: int, window: int, seed: int, log: Callable[[str], None]
 ) -> dict[str, Any]:
-    client = BenchClient()
-    spawned = time.perf_counter()
-    client.deadline = spawned + 24 * 3600
-    await client.start_io(*SERVER_COMMAND)
-    process = client._server
-    stderr_task = asyncio.create_task(drain(process.stderr if process else None, client.stderr))
+    client, spawned = await spawn(24 * 3600)
     result: dict[str, Any] = {"ops": ops, "window": window, "seed": seed, "windows": []}
     try:
         # `start_session` reads only the plan's root; the rest of a `Plan` is `lsp.py`'s own.
@@ -378,7 +372,6 @@ async def soak(
         result["versions"] = sum(item.version for item in session.working)
     finally:
         await stop(client)
-        stderr_task.cancel()
     result["stderr_tail"] = list(client.stderr)[-10:]
     return result
 
