@@ -513,9 +513,9 @@ def decode_records(text: str) -> dict[str, CachedFile]:
             if url is None:
                 raise CacheCorrupt("a derived output path without a URL")
             output_path = url[1:]
-        # Lists of strings only (`str.join` checks that in C); most are empty.
-        # Most lists are empty: one shared empty list each (entries are never mutated), which
-        # saves a few MiB over a large site's static files.
+        # Lists of strings only (`str.join` checks that in C). Most are empty: one shared empty
+        # list each (entries are never mutated), which saves a few MiB over a large site's
+        # static files.
         if categories:
             join(categories)
         else:

@@ -64,14 +64,16 @@ class JsonAnswer(str):
 
     @classmethod
     def workspace_edit(cls, pieces: list[str], versioned: bool) -> JsonAnswer:
-        """A workspace edit from `LetterheadProtocol.json_pieces` of its parts, in order."""
+        """A workspace edit from `LetterheadServer.json_pieces` of its parts, in order."""
         if versioned:
             return cls('{"documentChanges":[' + ",".join(pieces) + "]}")
         return cls('{"changes":{' + ",".join(pieces) + "}}")
 
 
 class LetterheadProtocol(LanguageServerProtocol):
-    """pygls' protocol with two changes: UTF-8 preferred, and text kept by letterhead itself.
+    """pygls' protocol with UTF-8 preferred and text kept by letterhead itself; the other
+    overrides below (messages out of turn, notification futures, answers already in JSON) say
+    what they mend.
 
     pygls picks the client's first supported encoding (UTF-32 before UTF-8 if listed so) and keeps
     its own copy of open documents, split on more line breaks than the protocol knows and patched
@@ -422,22 +424,22 @@ class LetterheadServer(LanguageServer):
 
         def work() -> None:
             try:
-                indexed = index_site_cached(state.root, progress=from_thread)
-                warm_up(indexed.loaded)
-            except BaseException as error:
-                self._index_threads.discard(threading.current_thread())
-                loop.call_soon_threadsafe(_settle, future, None, error)
-                return
-            counts["reused"], counts["read"] = indexed.reused, indexed.read
-            loop.call_soon_threadsafe(_settle, future, indexed.loaded, None)
-            # Written once the index is in use: a first index's records take a while to store.
-            try:
-                indexed.persist()
-            except Exception as error:  # the cache is a convenience; never fatal
-                logger.warning("could not write the persistent index: %s", error)
+                try:
+                    indexed = index_site_cached(state.root, progress=from_thread)
+                    warm_up(indexed.loaded)
+                except BaseException as error:
+                    loop.call_soon_threadsafe(_settle, future, None, error)
+                    return
+                counts["reused"], counts["read"] = indexed.reused, indexed.read
+                loop.call_soon_threadsafe(_settle, future, indexed.loaded, None)
+                # Written once the index is in use: a first index's records take a while.
+                try:
+                    indexed.persist()
+                except Exception as error:  # the cache is a convenience; never fatal
+                    logger.warning("could not write the persistent index: %s", error)
             finally:
                 self._index_threads.discard(threading.current_thread())
-                # The write's rows are freed now: count it as work, so a trim follows.
+                # The indexing's and the write's temporaries are freed: a trim follows.
                 loop.call_soon_threadsafe(self.idle.activity)
 
         thread = threading.Thread(target=work, name="letterhead-index", daemon=True)
