@@ -8,11 +8,15 @@ same reviews gives.
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from letterhead import taxonomy
+from letterhead.check import LoadedSite, load_site
 from letterhead.document import fold
 from letterhead.taxonomy import Taxonomy
 
@@ -90,3 +94,57 @@ def test_forms_that_come_and_go_do_not_pile_up(monkeypatch: pytest.MonkeyPatch) 
     assert live == 10
     # Stale forms are dropped by a rebuild once they would be a quarter of the base.
     assert len(tags._base_forms) <= (live + 3) * 5 // 4 + 3
+
+
+# -- the taxonomy inside a site's index ------------------------------------------------------
+
+BASE_SITE = Path(__file__).parent / "cases" / "base-site"
+REVIEWS = [f"_posts/2020-01-0{n}-r.md" for n in range(1, 4)]
+VOCABULARY = ["noir", "Noir", "silent", "japan"]
+
+
+@pytest.fixture(scope="module")
+def loaded_site(tmp_path_factory: pytest.TempPathFactory) -> LoadedSite:
+    root = tmp_path_factory.mktemp("uses") / "site"
+    shutil.copytree(BASE_SITE, root)
+    return load_site(root)
+
+
+def review(tags: list[str]) -> str:
+    listed = ", ".join(f'"{tag}"' for tag in tags)
+    return f"---\ntitle: A use\nlayout: review\nauthor: annaw\ntags: [{listed}]\n---\nBody.\n"
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    edits=st.lists(
+        st.tuples(st.sampled_from(REVIEWS), st.none() | st.lists(st.sampled_from(VOCABULARY))),
+        max_size=12,
+    )
+)
+def test_a_review_is_counted_once_per_spelling_whatever_the_edits(
+    loaded_site: LoadedSite, edits: list[tuple[str, list[str] | None]]
+) -> None:
+    """Users are kept in lists, which trust `SiteIndex.insert` to take a review's old spellings
+    out before its new ones go in; `SiteIndex.uses` answers from the review's own record."""
+    written: dict[str, list[str]] = {}
+    for path, tags in edits:
+        if tags is None:
+            loaded_site.remove(path)
+            written.pop(path, None)
+        else:
+            loaded_site.update(path, review(tags))
+            written[path] = tags
+    index = loaded_site.index
+    for spelling in VOCABULARY:
+        expected = sorted(p for p, tags in written.items() if spelling in tags)
+        assert sorted(p for p in index.tags.users(spelling) if p in REVIEWS) == expected
+        for path in REVIEWS:
+            assert index.uses(path, "tags", spelling) == (path in expected)
+            others = [p for p in expected if p != path]
+            in_base = [p for p in index.tags.users(spelling) if p not in REVIEWS]
+            assert index.tags.used_elsewhere(spelling, path) == bool(others or in_base)
+    for path in REVIEWS:  # back to no review, for the next example
+        loaded_site.remove(path)

@@ -199,6 +199,14 @@ class SiteIndex:
         self._backlinks = None
         self.generation += 1
 
+    def uses(self, path: str, key: str, spelling: str) -> bool:
+        """Whether the review at `path` has `spelling` in its `key` list ("tags" or
+        "categories"), as the taxonomy counts it: in constant time, from the review's record."""
+        indexed = self.documents.get(path)
+        if indexed is None or not indexed.is_review:
+            return False
+        return spelling in (indexed.tags if key == "tags" else indexed.categories)
+
     def remove(self, path: str) -> None:
         old: Entry | None = None
         indexed = self.documents.pop(path, None)

@@ -506,7 +506,11 @@ class Catalog:
             for steps, record in enumerate(self.newest_first()):
                 if steps >= _MAX_WALK or len(found) >= count:
                     break
-                if record.built and record.path in users and record.path != exclude:
+                if (
+                    record.built
+                    and record.path != exclude
+                    and self.index.uses(record.path, key, spelling)
+                ):
                     found.append(record)
             if len(found) >= count:
                 return found

@@ -33,6 +33,7 @@ from letterhead.features.template import letter_template, ranked_authors
 from letterhead.features.types import CompletionItem, CompletionKind, Completions
 from letterhead.positions import Span
 from letterhead.settings import STANDARD_KEYS, TYPED_BOOLEAN_KEYS, Settings
+from letterhead.taxonomy import Taxonomy
 from letterhead.yamltext import flow_list, scalar
 
 _URL_CONTEXT = re.compile(r"\]\([ \t]*<?([^\s()<>]*)$")
@@ -264,12 +265,13 @@ def _taxonomy_values(request: _Request, slot: ValueSlot) -> tuple[list[_Value], 
     present = {fold(value) for value in slot.present}
     typed = fold(slot.typed)
     path = request.path
+    index = request.site.index
 
     def wanted(name: RankedName) -> bool:
         if name.folded in present or name.folded in aliases:
             return False
         # The document's own new name is not the site's vocabulary.
-        return name.count > 1 or not _only_user_is(taxonomy.users, name, path)
+        return name.count > 1 or not _only_user_is(taxonomy, name, path)
 
     search = catalog.names(key).search()
     chosen, incomplete = search.ranked(ranked_needles(typed), wanted, request.limit)
@@ -278,7 +280,7 @@ def _taxonomy_values(request: _Request, slot: ValueSlot) -> tuple[list[_Value], 
     for name in chosen:
         text = name.text.lower() if policy.case == "lower" else name.text
         spellings = (name.text, *(variant for variant, _ in name.variants))
-        count = name.count - sum(path in taxonomy.users(spelling) for spelling in spellings)
+        count = name.count - sum(index.uses(path, key, spelling) for spelling in spellings)
         lines = [f"{noun.capitalize()} used in {_uses(count)}"]
         latest = catalog.latest_user(key, name.text, exclude=path)
         record = catalog.record(latest) if latest else None
@@ -298,9 +300,9 @@ def _taxonomy_values(request: _Request, slot: ValueSlot) -> tuple[list[_Value], 
     return values, incomplete
 
 
-def _only_user_is(users: Callable[[str], set[str]], name: RankedName, path: str) -> bool:
+def _only_user_is(taxonomy: Taxonomy, name: RankedName, path: str) -> bool:
     spellings = (name.text, *(v for v, _ in name.variants))
-    return all(users(s) <= {path} for s in spellings)
+    return not any(taxonomy.used_elsewhere(s, path) for s in spellings)
 
 
 def _layouts(request: _Request, slot: ValueSlot) -> tuple[list[_Value], bool]:

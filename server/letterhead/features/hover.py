@@ -132,7 +132,7 @@ def _taxonomy(site: LoadedSite, path: str, key: str, value: str) -> str:
     taxonomy = catalog.taxonomy(key)
     noun = "tag" if key == "tags" else "category"
     users = taxonomy.users(value)
-    others = len(users - {path})
+    others = len(users) - site.index.uses(path, key, value)
     lines = [f"**{value}** — {noun} used in {_uses(others)} besides this one"]
     newest = catalog.newest_users(key, value, _FEW, exclude=path)
     for record in newest:
