@@ -6,9 +6,14 @@ import importlib.util
 import sys
 from pathlib import Path
 
+import pytest
+
+from letterhead.cache import IndexCache
 from letterhead.check import check_site, load_site
-from letterhead.indexer import index_site
-from letterhead.parallel import MIN_DOCUMENTS_PER_WORKER, check_paths
+from letterhead.cores import MIN_DOCUMENTS_PER_WORKER
+from letterhead.indexer import _fingerprint, index_site
+from letterhead.parallel import FEW_FILES, check_paths
+from letterhead.site.model import Site
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,3 +63,55 @@ def test_the_servers_index_on_two_cores_is_the_one_of_load_site(tmp_path: Path) 
     assert indexed.index.tags.all() == serial.index.tags.all()
     # Findings computed from the kept index and parses read again from disk are the same.
     assert check_site(indexed) == check_site(serial)
+
+
+def test_a_few_files_are_checked_against_the_persistent_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pre-commit hook checks the files of a commit: the index then comes from the persistent
+    index (written by the first run), and a change to another file still reaches the check."""
+    monkeypatch.setenv("LETTERHEAD_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("LETTERHEAD_CACHE", raising=False)
+    site = tmp_path / "site"
+    generate(site, 2 * MIN_DOCUMENTS_PER_WORKER + 50)
+    target = site / "_posts" / "2001-02-03-the-target.md"
+    target.write_text(REVIEW.format(title="The Target", link="/"), encoding="utf-8")
+    linking = site / "_posts" / "2001-02-04-the-letter.md"
+    linking.write_text(
+        REVIEW.format(title="The Letter", link="/content/2001/2/3/the-target.html"),
+        encoding="utf-8",
+    )
+    loaded = load_site(site)
+    flagged = sorted({f.path for f in check_site(loaded)} - {"_config.yml"})[:6]
+    few = sorted({*flagged, "_posts/2001-02-04-the-letter.md"})
+    expected = check_site(loaded, few)
+    assert len(few) * FEW_FILES <= len(loaded.checked_paths())
+    for _ in range(2):  # the first run writes the persistent index, the second reads it
+        findings, checked, _ = check_paths(site, [site / path for path in few], jobs=2)
+        assert checked == few
+        assert findings == expected
+    store = IndexCache.open(site, _fingerprint(Site.open(site)))
+    assert store is not None
+    assert len(store.load()) == len(loaded.index.documents) + len(loaded.index.statics)
+    store.close()
+    # The target moves: the letter's link is dead, although only the target changed.
+    target.write_text(
+        REVIEW.format(title="The Target", link="/").replace(
+            "---\nBody", "permalink: /t/\n---\nBody"
+        ),
+        encoding="utf-8",
+    )
+    findings, _, _ = check_paths(site, [linking], jobs=2)
+    before = sorted(f.code for f in expected if f.path == "_posts/2001-02-04-the-letter.md")
+    assert "LK001" not in before
+    assert sorted(f.code for f in findings) == sorted([*before, "LK001"])
+
+
+REVIEW = """---
+title: {title}
+layout: review
+author: annaw
+tags: [letters]
+---
+Body, with [a link]({link}).
+"""

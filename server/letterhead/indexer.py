@@ -31,8 +31,8 @@ import letterhead.liquid
 import letterhead.markdown  # noqa: F401
 from letterhead.cache import IndexCache, encode_rows, fingerprint_of
 from letterhead.check import LoadedSite, entry_for, parse_source, settings_for
+from letterhead.cores import MIN_DOCUMENTS_PER_WORKER, default_jobs
 from letterhead.index import RECORD_FORMAT, Record, SiteIndex, collector_paused
-from letterhead.parallel import MIN_DOCUMENTS_PER_WORKER, default_jobs
 from letterhead.settings import Settings
 from letterhead.site.model import EntryKind, Site, SourceFile
 
@@ -97,6 +97,14 @@ def index_site_cached(
         return _index_site_cached(root, now, progress, jobs, use_cache=True)
 
 
+def index_sources_cached(
+    site: Site, sources: Sequence[SourceFile], now: datetime | None, jobs: int | None
+) -> CachedIndex:
+    """`index_site_cached` for a site whose files have already been listed (`Site.discover`)."""
+    with collector_paused():
+        return _index_sources(site, sources, now, None, jobs, use_cache=True)
+
+
 def _index_site_cached(
     root: Path,
     now: datetime | None,
@@ -105,8 +113,18 @@ def _index_site_cached(
     use_cache: bool,
 ) -> CachedIndex:
     site = Site.open(root)
+    return _index_sources(site, site.discover(), now, progress, jobs, use_cache)
+
+
+def _index_sources(
+    site: Site,
+    sources: Sequence[SourceFile],
+    now: datetime | None,
+    progress: Progress | None,
+    jobs: int | None,
+    use_cache: bool,
+) -> CachedIndex:
     settings, problems = settings_for(site)
-    sources = site.discover()
     fingerprint = ""
     store = None
     if use_cache and os.environ.get("LETTERHEAD_CACHE") != "off":

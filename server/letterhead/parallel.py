@@ -1,17 +1,20 @@
-"""Checking a whole site on every core: the same results as `check.check_site`, sooner.
+"""Checking a site on every core: the same results as `check.check_site`, sooner.
 
 Parsing is the bulk of a check and each review parses on its own, so worker processes (forked,
 so they share the site model already loaded) each parse a share of the files and keep their
 documents. They send back only the small records the index needs; every worker then builds the
 same index from all records and runs the rules on its own documents. Documents never cross a
 process boundary, findings do (they are small).
+
+Checking a few files of a large site (a pre-commit hook passes the files of a commit) takes
+another way: the index comes from the persistent index the language server keeps (`indexer`;
+files unchanged since it was written are not read), and only the files asked for are parsed.
 """
 
 from __future__ import annotations
 
 import gc
 import multiprocessing
-import os
 import pickle
 from collections.abc import Sequence
 from datetime import datetime
@@ -30,21 +33,17 @@ from letterhead.check import (
     select_paths,
     settings_for,
 )
+from letterhead.cores import MIN_DOCUMENTS_PER_WORKER, default_jobs
 from letterhead.document import Document
 from letterhead.findings import Finding
 from letterhead.index import Record, SiteIndex
+from letterhead.indexer import index_sources_cached
 from letterhead.settings import Settings
 from letterhead.site.model import EntryKind, Site, SourceFile
 
-# Below this many documents the cost of starting workers outweighs the gain.
-MIN_DOCUMENTS_PER_WORKER = 400
-
-
-def default_jobs() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
+# Checking at most one in this many of a site's files goes through the persistent index: parsing
+# only those beats parsing the whole site on every core (see the module's docstring).
+FEW_FILES = 4
 
 
 def check_paths(
@@ -57,17 +56,35 @@ def check_paths(
     site = Site.open(root)
     sources = site.discover()
     documents = [s for s in sources if s.kind is not EntryKind.STATIC]
+    candidates = [s.path for s in documents if s.path.endswith(CHECKED_SUFFIXES)]
+    chosen = select_paths(root, candidates, paths)
+    if len(documents) >= MIN_DOCUMENTS_PER_WORKER and len(chosen) * FEW_FILES <= len(candidates):
+        return _check_through_index(site, sources, chosen, jobs, now)
     jobs = min(jobs, max(1, len(documents) // MIN_DOCUMENTS_PER_WORKER))
     if jobs < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return _check_serially(root, paths, now)
     order = {source.path: position for position, source in enumerate(sources)}
-    candidates = [s.path for s in documents if s.path.endswith(CHECKED_SUFFIXES)]
-    wanted = set(select_paths(root, candidates, paths))
+    wanted = set(chosen)
     try:
         return _check_with_workers(site, sources, documents, order, wanted, jobs, now)
     except (OSError, EOFError, multiprocessing.ProcessError):
         # A worker died or could not start: the serial path gives the same answer.
         return _check_serially(root, paths, now)
+
+
+def _check_through_index(
+    site: Site,
+    sources: Sequence[SourceFile],
+    wanted: list[str],
+    jobs: int,
+    now: datetime | None,
+) -> tuple[list[Finding], list[str], Settings]:
+    """Check `wanted` against the index of the whole site built through the persistent index,
+    then write to that index what this run had to read (for the next run, or the editor)."""
+    indexed = index_sources_cached(site, sources, now, jobs)
+    findings = check_site(indexed.loaded, wanted)
+    indexed.persist()
+    return findings, wanted, indexed.loaded.settings
 
 
 def _check_serially(
