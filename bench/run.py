@@ -15,6 +15,8 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -51,15 +53,25 @@ def ensure_site(reviews: int, seed: int) -> Path:
     return site
 
 
-def time_cli(site: Path) -> float:
-    """Wall time of the real command, `letterhead check SITE` with text output."""
-    import time
+# A commit's files, as a pre-commit hook passes them: three reviews.
+COMMIT_FILES = 3
 
+
+def time_cli(site: Path, *paths: Path, cache: Path | None = None) -> float:
+    """Wall time of the real command, `letterhead check` with text output, of the whole site
+    (no `paths`) or of `paths`, with the persistent index in `cache` (else none at all)."""
+    environment = dict(os.environ)
+    if cache is None:
+        environment["LETTERHEAD_CACHE"] = "off"
+    else:
+        environment.pop("LETTERHEAD_CACHE", None)
+        environment["LETTERHEAD_CACHE_DIR"] = str(cache)
     start = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "letterhead", "check", str(site)],
+        [sys.executable, "-m", "letterhead", "check", *map(str, paths or (site,))],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env=environment,
         check=False,
     )
     return time.perf_counter() - start
@@ -71,6 +83,10 @@ def measure(site: Path) -> dict[str, float]:
     ).stdout
     result: dict[str, float] = json.loads(output)
     result["check_cli_s"] = time_cli(site)
+    commit = sorted((site / "_posts").rglob("*.md"))[-COMMIT_FILES:]
+    with tempfile.TemporaryDirectory(prefix="letterhead-bench-") as cache:
+        result["check_commit_first_s"] = time_cli(site, *commit, cache=Path(cache))
+        result["check_commit_s"] = time_cli(site, *commit, cache=Path(cache))
     return result
 
 
