@@ -9,7 +9,7 @@ Adding a rule is adding one such function to a family module and its fixture cas
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +17,7 @@ from letterhead.findings import Finding, Fix, Severity, TextEdit
 from letterhead.positions import Span
 
 if TYPE_CHECKING:
-    from letterhead.document import Document
+    from letterhead.document import Document, FrontMatterEntry
     from letterhead.index import SiteIndex
     from letterhead.settings import Settings
     from letterhead.site.model import Entry
@@ -49,6 +49,19 @@ class Context:
         if self.entry is not None:
             return self.entry.data
         return self.document.data
+
+    def front_matter_entry(self, key: str) -> FrontMatterEntry | None:
+        """`document.front_matter.get(key)`: the last entry written for `key`, if any.
+
+        Looked up in a table of the entries built once per document, since the rules ask for
+        some fifteen keys of every review (each `FrontMatter.get` walks the entries).
+        """
+        table = self.memo.get("front_matter.entries")
+        if table is None:
+            front_matter = self.document.front_matter
+            entries = front_matter.entries if front_matter is not None else []
+            table = self.memo["front_matter.entries"] = {entry.key: entry for entry in entries}
+        return table.get(key)
 
     def edit(self, span: Span, new_text: str) -> TextEdit:
         return TextEdit(self.path, self.document.lines.range(span), new_text)
@@ -119,10 +132,11 @@ def run_rules(context: Context, only: Iterable[Rule] | None = None) -> list[Find
     """Every finding of every enabled rule for one document, sorted by position."""
     findings: list[Finding] = []
     lines = context.document.lines
-    for current in only if only is not None else all_rules():
-        severity = context.settings.severity_of(current.code, current.name, current.severity)
-        if severity is None:
-            continue
+    if only is None:
+        enabled = _enabled_rules(context.settings)
+    else:
+        enabled = tuple(_with_severities(only, context.settings))
+    for current, severity in enabled:
         for report in current.check(context):
             findings.append(
                 Finding(
@@ -140,6 +154,34 @@ def run_rules(context: Context, only: Iterable[Rule] | None = None) -> list[Find
             )
     findings.sort(key=Finding.sort_key)
     return findings
+
+
+def _with_severities(rules: Iterable[Rule], settings: Settings) -> Iterator[tuple[Rule, Severity]]:
+    """Each rule `settings` leave on, with the severity they give it."""
+    for current in rules:
+        severity = settings.severity_of(current.code, current.name, current.severity)
+        if severity is not None:
+            yield current, severity
+
+
+# The enabled rules of the last few `Settings` (each kept alive in its entry, so that its `id` is
+# not reused) and the registry size they were worked out for. Settings are frozen and never
+# changed once read, so the answer holds for every document checked with them: a site check
+# works it out once, not for every rule of every review (that was a tenth of the rules' time).
+_ENABLED: dict[int, tuple[Settings, int, tuple[tuple[Rule, Severity], ...]]] = {}
+_ENABLED_KEPT = 8
+
+
+def _enabled_rules(settings: Settings) -> tuple[tuple[Rule, Severity], ...]:
+    """Every registered rule `settings` leave on, in code order, with its severity."""
+    cached = _ENABLED.get(id(settings))
+    if cached is not None and cached[0] is settings and cached[1] == len(RULES):
+        return cached[2]
+    enabled = tuple(_with_severities(all_rules(), settings))
+    if len(_ENABLED) >= _ENABLED_KEPT:
+        _ENABLED.clear()
+    _ENABLED[id(settings)] = (settings, len(RULES), enabled)
+    return enabled
 
 
 _loaded = False

@@ -350,6 +350,8 @@ def duplicate_key(ctx: Context) -> Iterator[Report]:
     if front_matter is None:
         return
     entries = front_matter.entries
+    if len({entry.key for entry in entries}) == len(entries):
+        return  # every key written once (nearly every review): no need to compare each pair
     lines = ctx.document.lines
     for index, entry in enumerate(entries):
         later = next((other for other in entries[index + 1 :] if other.key == entry.key), None)
@@ -409,6 +411,10 @@ def unknown_key(ctx: Context) -> Iterator[Report]:
     Standard keys:"""
     front_matter = _valid(ctx)
     if front_matter is None:
+        return
+    # Standard keys are known on every site, and most reviews write no other: then there is no
+    # need to gather the site's own known keys.
+    if all(entry.key in STANDARD_KEYS for entry in front_matter.entries):
         return
     known = _known_keys(ctx)
     written = {entry.key for entry in front_matter.entries}
@@ -510,7 +516,7 @@ def missing_key(ctx: Context) -> Iterator[Report]:
         return
     data = ctx.data
     for key in _required(ctx):
-        own = front_matter.get(key)
+        own = ctx.front_matter_entry(key)
         if own is not None and _empty(own.value):
             yield Report(own.key_span, f"`{key}` is empty; {_why_required(ctx, key)}")
         elif key not in data or _empty(data[key]):
@@ -548,11 +554,9 @@ def _why_required(ctx: Context, key: str) -> str:
 
 
 def _empty(value: Any) -> bool:
-    return (
-        value is None
-        or (isinstance(value, str | list | dict) and not value)
-        or (isinstance(value, str) and not value.strip())
-    )
+    if isinstance(value, str):
+        return not value.strip()
+    return value is None or (isinstance(value, list | dict) and not value)
 
 
 def _closing_fence_start(ctx: Context, front_matter: FrontMatter) -> int:
@@ -730,7 +734,7 @@ def unknown_layout(ctx: Context) -> Iterator[Report]:
     list them in `letterhead: {extra_layouts: [post, home]}`.
     """
     front_matter = _valid(ctx)
-    entry = front_matter.get("layout") if front_matter is not None else None
+    entry = ctx.front_matter_entry("layout") if front_matter is not None else None
     if entry is None or entry.value is None:
         return
     layouts = set(ctx.index.site.layouts) | set(ctx.settings.extra_layouts)
@@ -777,18 +781,19 @@ def unknown_author(ctx: Context) -> Iterator[Report]:
     """
     front_matter = _valid(ctx)
     authors = ctx.index.site.authors
-    entry = front_matter.get("author") if front_matter is not None else None
+    entry = ctx.front_matter_entry("author") if front_matter is not None else None
     if entry is None or not authors:
         return
-    handles = [str(handle) for handle in authors]
     value = entry.value
     if isinstance(value, str) and value and value not in authors:
+        handles = _handles(authors)
         suggestion, safe = _nearest(value, handles)
         fix = _replace_value(ctx, entry, suggestion, safe) if suggestion else None
         yield Report(entry.value_span, _author_message(value, handles, suggestion), fix)
     elif isinstance(value, list) and entry.items:
         for item in entry.items:
             if isinstance(item.value, str) and item.value and item.value not in authors:
+                handles = _handles(authors)
                 suggestion, safe = _nearest(item.value, handles)
                 item_fix = (
                     ctx.replace(item.text_span, suggestion, f"Change to `{suggestion}`", safe)
@@ -796,6 +801,11 @@ def unknown_author(ctx: Context) -> Iterator[Report]:
                     else None
                 )
                 yield Report(item.span, _author_message(item.value, handles, suggestion), item_fix)
+
+
+def _handles(authors: Iterable[Any]) -> list[str]:
+    """The author handles as text, for a finding's suggestion and list (only when one is made)."""
+    return [str(handle) for handle in authors]
 
 
 def _author_message(value: str, handles: list[str], suggestion: str | None) -> str:
@@ -835,7 +845,7 @@ def image_not_found(ctx: Context) -> Iterator[Report]:
     `letterhead: {image_dirs: [images, assets/posters]}`.
     """
     front_matter = _valid(ctx)
-    entry = front_matter.get("image") if front_matter is not None else None
+    entry = ctx.front_matter_entry("image") if front_matter is not None else None
     if entry is None or not isinstance(entry.value, str) or not entry.value.strip():
         return
     value = entry.value.strip()
@@ -999,7 +1009,7 @@ def date_mismatch(ctx: Context) -> Iterator[Report]:
     No automatic fix: either the file name or the date is wrong, and only the author knows.
     """
     front_matter = _valid(ctx)
-    entry = front_matter.get("date") if front_matter is not None else None
+    entry = ctx.front_matter_entry("date") if front_matter is not None else None
     match = _POST_PATH.search(ctx.path)
     if entry is None or match is None:
         return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -135,11 +136,17 @@ def _rendered_salutation(ctx: Context) -> tuple[str, bool]:
     """
     data = dict(ctx.data)
     complete = True
-    for key in template_keys(ctx.settings.salutation):
+    for key in _template_keys(ctx.settings.salutation):
         if _text_value(data.get(key)) is None:
             data[key] = f"<{key}>"
             complete = False
     return render_salutation(ctx.settings.salutation, data), complete
+
+
+@functools.lru_cache(maxsize=16)
+def _template_keys(template: str) -> tuple[str, ...]:
+    """`template_keys`, read once per template: every letter of a site asks about the same one."""
+    return tuple(template_keys(template))
 
 
 # -- LT002 -------------------------------------------------------------------------------------
@@ -177,7 +184,7 @@ def salutation_mismatch(ctx: Context) -> Iterator[Report]:
     salutation = ctx.document.salutation
     if front_matter is None or salutation is None:
         return
-    used = template_keys(ctx.settings.salutation)
+    used = _template_keys(ctx.settings.salutation)
     for part in _SALUTATION_PARTS:
         expected = _text_value(ctx.data.get(part))
         if part in used and expected is not None:
@@ -201,7 +208,7 @@ def _compare_part(
             fix if complete else None,
         )
         return
-    if _normalized(written) == _normalized(expected):
+    if written == expected or _normalized(written) == _normalized(expected):
         return
     fix = ctx.replace(span, expected, f"Write the front matter's {part}, `{expected}`")
     yield Report(

@@ -12,13 +12,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-from letterhead.document import Link, LinkKind, normalize_label
+from letterhead.document import Link, LinkKind, ReferenceDefinition, normalize_label
 from letterhead.findings import Severity
 from letterhead.positions import Span
 from letterhead.rules import Context, Report, rule
 from letterhead.site.model import Entry, Status
 
-_LIQUID = ("{{", "{%")
 _KNOWN_SCHEMES = {
     "http",
     "https",
@@ -39,6 +38,7 @@ _SCHEME_TYPO = re.compile(r"^(?:h?t?t?p?s?):?/*", re.IGNORECASE)
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
 _BARE_DOMAIN = re.compile(r"^(?:www\.)[^\s/]+\.[a-z]{2,}", re.IGNORECASE)
 _WHITE_SPACE = re.compile(r"\s")
+_AUTHORITY = re.compile(r"//([^/?#]*)")
 _HOST = re.compile(r"^[A-Za-z0-9.\-\[\]:@%_~+!$&'()*,;=]+$")
 _STATUS_WORDS = {
     Status.DRAFT: "a draft",
@@ -47,23 +47,47 @@ _STATUS_WORDS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class _Target:
-    """One link target to check: where it is written and what it says."""
+_TAG_KINDS = (LinkKind.POST_URL, LinkKind.LINK_TAG)
 
-    text: str
+
+@dataclass(slots=True)
+class _Target:
+    """One link target to check: where it is written, what it says, and what every link rule
+    needs to know of it, worked out once per document (`_targets`)."""
+
+    text: str  # as written, without surrounding white space
     span: Span
     kind: LinkKind | None  # None for a reference definition's URL
-    fragment_span: Span | None = None  # a `#fragment` after a link tag (without the `#`)
+    fragment_span: Span | None  # a `#fragment` after a link tag (without the `#`)
+    liquid: bool  # holds Liquid (`{{`, `{%`): only Jekyll knows what it becomes
+    problem: str | None  # why it cannot be a URL (LK007); None if it can, for tags and Liquid
 
 
-def _targets(context: Context) -> Iterator[_Target]:
-    for link in context.document.links:
-        if link.target is None or link.target_span is None:
-            continue
-        yield _Target(link.target, link.target_span, link.kind, link.fragment_span)
-    for definition in context.document.definitions:
-        yield _Target(definition.url, definition.url_span, None)
+def _targets(context: Context) -> list[_Target]:
+    """Every target of the document (links, then reference definitions), read once for all
+    link rules."""
+    cached = context.memo.get("links.targets")
+    if cached is None:
+        cached = [
+            _target(link.target, link.target_span, link.kind, link.fragment_span)
+            for link in context.document.links
+            if link.target is not None and link.target_span is not None
+        ]
+        cached += [
+            _target(definition.url, definition.url_span, None, None)
+            for definition in context.document.definitions
+        ]
+        context.memo["links.targets"] = cached
+    return cached
+
+
+def _target(written: str, span: Span, kind: LinkKind | None, fragment_span: Span | None) -> _Target:
+    text = written.strip()
+    liquid = _is_liquid(text)
+    problem = None
+    if kind not in _TAG_KINDS and text and not liquid:
+        problem = _url_problem(text)
+    return _Target(text, span, kind, fragment_span, liquid, problem)
 
 
 def _resolved(context: Context) -> list[tuple[_Target, _Resolution | None]]:
@@ -76,10 +100,10 @@ def _resolved(context: Context) -> list[tuple[_Target, _Resolution | None]]:
 
 
 def _is_liquid(text: str) -> bool:
-    return any(marker in text for marker in _LIQUID)
+    return "{{" in text or "{%" in text
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Resolution:
     entry: Entry | None
     fragment: str
@@ -89,9 +113,9 @@ class _Resolution:
 
 def _resolve(context: Context, target: _Target) -> _Resolution | None:
     """Resolve an internal target; None for external, anchor-only or Liquid targets."""
-    text = target.text.strip()
+    text = target.text
     index = context.index
-    if target.kind in (LinkKind.POST_URL, LinkKind.LINK_TAG):
+    if target.kind in _TAG_KINDS:
         name, _, fragment = text.partition("#")
         if target.fragment_span is not None:
             fragment = context.document.text[target.fragment_span.start : target.fragment_span.end]
@@ -100,16 +124,16 @@ def _resolve(context: Context, target: _Target) -> _Resolution | None:
         return _Resolution(index.resolve_path(name), fragment, None)
     if (
         not text
-        or _is_liquid(text)
+        or target.liquid
         or text.startswith("#")
         or _SCHEME.match(text)
         or text.startswith("//")
     ):
         return None
-    if _url_problem(text) is not None:
+    if target.problem is not None:
         return None  # a malformed external URL (LK007), not a page of the site
-    parts = urlsplit(text)
-    path = unquote(parts.path)
+    written_path, fragment = _path_and_fragment(text)
+    path = unquote(written_path)
     if not path.startswith("/"):
         base = context.entry.url if context.entry is not None and context.entry.url else "/"
         joined = posixpath.join(posixpath.dirname(base) or "/", path)
@@ -118,13 +142,28 @@ def _resolve(context: Context, target: _Target) -> _Resolution | None:
             if segment == "..":
                 depth -= 1
                 if depth < 0:
-                    return _Resolution(None, parts.fragment, text, outside=True)
+                    return _Resolution(None, fragment, text, outside=True)
             elif segment not in ("", "."):
                 depth += 1
         path = posixpath.normpath(joined)
         if text.endswith("/") and not path.endswith("/"):
             path += "/"
-    return _Resolution(index.resolve_url(path), parts.fragment, path)
+    return _Resolution(index.resolve_url(path), fragment, path)
+
+
+def _path_and_fragment(text: str) -> tuple[str, str]:
+    """`urlsplit(text)`'s path and fragment, for a site path as `_resolve` lets through.
+
+    Such a text has no scheme, does not start with `//` and holds no white space (`_url_problem`
+    reports any), so of all `urlsplit` does only splitting off the fragment and the query is
+    left, unless the text starts with a control character (`urlsplit` drops those, and could
+    then find a scheme): that rare text goes to `urlsplit` itself.
+    """
+    if text[0] <= " ":
+        parts = urlsplit(text)
+        return parts.path, parts.fragment
+    before_fragment, _, fragment = text.partition("#")
+    return before_fragment.partition("?")[0], fragment
 
 
 @rule(
@@ -152,7 +191,7 @@ def dead_internal_link(context: Context) -> Iterator[Report]:
     for target, resolution in _resolved(context):
         if resolution is None or resolution.entry is not None:
             continue
-        text = target.text.strip()
+        text = target.text
         if resolution.outside:
             yield Report(
                 target.span, f"`{text}` points outside the site root; link to a page of the site"
@@ -172,7 +211,7 @@ def dead_internal_link(context: Context) -> Iterator[Report]:
             continue
         suggestion = context.index.suggest_url(text)
         if suggestion is not None:
-            fragment = urlsplit(text).fragment
+            fragment = resolution.fragment
             replacement = suggestion + (f"#{fragment}" if fragment else "")
             yield Report(
                 target.span,
@@ -217,13 +256,27 @@ def _whole_lines(context: Context, span: Span) -> Span:
     return Span(lines.line_start(first), end)
 
 
-def _reference_links(context: Context) -> Iterator[Link]:
-    for link in context.document.links:
-        if (
-            link.kind in (LinkKind.REFERENCE, LinkKind.COLLAPSED, LinkKind.SHORTCUT)
+def _reference_links(context: Context) -> list[tuple[Link, str]]:
+    """The review's reference-style links with their normalised labels, for LK003 and LK004."""
+    cached = context.memo.get("links.references")
+    if cached is None:
+        cached = [
+            (link, normalize_label(link.label))
+            for link in context.document.links
+            if link.kind in (LinkKind.REFERENCE, LinkKind.COLLAPSED, LinkKind.SHORTCUT)
             and link.label is not None
-        ):
-            yield link
+        ]
+        context.memo["links.references"] = cached
+    return cached
+
+
+def _definitions(context: Context) -> list[tuple[ReferenceDefinition, str]]:
+    """The review's reference definitions with their keys, normalised once for LK003–LK005."""
+    cached = context.memo.get("links.definitions")
+    if cached is None:
+        cached = [(definition, definition.key) for definition in context.document.definitions]
+        context.memo["links.definitions"] = cached
+    return cached
 
 
 @rule(
@@ -238,13 +291,13 @@ def undefined_reference(context: Context) -> Iterator[Report]:
     as CommonMark matches them: case-insensitively, with runs of white space counted as one space.
     Kramdown prints such a link as plain text with its brackets.
     """
-    defined = {definition.key for definition in context.document.definitions}
-    labels = sorted({definition.label for definition in context.document.definitions})
-    for link in _reference_links(context):
+    defined = {key for _, key in _definitions(context)}
+    for link, key in _reference_links(context):
         if link.kind is LinkKind.SHORTCUT or link.label is None:
             continue
-        if normalize_label(link.label) in defined:
+        if key in defined:
             continue
+        labels = sorted({definition.label for definition in context.document.definitions})
         known = (
             f"; defined labels: {', '.join(labels[:8])}"
             if labels
@@ -268,9 +321,9 @@ def unused_definition(context: Context) -> Iterator[Report]:
     A reference definition `[label]: url` that no `[text][label]`, `[label][]` or `[label]` of the
     review uses: usually a link the author meant to place and forgot. The fix removes the line.
     """
-    used = {normalize_label(link.label) for link in _reference_links(context) if link.label}
-    for definition in context.document.definitions:
-        if definition.key in used:
+    used = {key for link, key in _reference_links(context) if link.label}
+    for definition, key in _definitions(context):
+        if key in used:
             continue
         yield Report(
             definition.label_span,
@@ -296,11 +349,11 @@ def duplicate_definition(context: Context) -> Iterator[Report]:
     (after checking which URL is right).
     """
     first: dict[str, str] = {}
-    for definition in context.document.definitions:
-        if definition.key not in first:
-            first[definition.key] = definition.url
+    for definition, key in _definitions(context):
+        if key not in first:
+            first[key] = definition.url
             continue
-        same = "the same URL" if first[definition.key] == definition.url else first[definition.key]
+        same = "the same URL" if first[key] == definition.url else first[key]
         yield Report(
             definition.label_span,
             f"`[{definition.label}]` is already defined above (as {same}); the first definition wins",
@@ -323,8 +376,8 @@ def missing_anchor(context: Context) -> Iterator[Report]:
     """
     own = context.document.anchors()
     for target, resolution in _resolved(context):
-        text = target.text.strip()
-        if _is_liquid(text) and target.kind not in (LinkKind.POST_URL, LinkKind.LINK_TAG):
+        text = target.text
+        if target.liquid and target.kind not in _TAG_KINDS:
             continue
         if text.startswith("#"):
             fragment = unquote(text[1:])
@@ -360,14 +413,8 @@ def malformed_url(context: Context) -> Iterator[Report]:
     Jekyll turns into a relative link to a page of the site).
     """
     for target in _targets(context):
-        if target.kind in (LinkKind.POST_URL, LinkKind.LINK_TAG):
-            continue
-        text = target.text.strip()
-        if not text or _is_liquid(text):
-            continue
-        problem = _url_problem(text)
-        if problem is not None:
-            yield Report(target.span, problem)
+        if target.problem is not None:
+            yield Report(target.span, target.problem)
 
 
 def _url_problem(url: str) -> str | None:
@@ -407,7 +454,24 @@ def _url_problem(url: str) -> str | None:
             return f"`{url}` has a misspelled scheme `{scheme}:`; did you mean `https:`?"
         return f"`{url}` uses the unknown scheme `{scheme}:`"
     if scheme in ("http", "https"):
-        parts = urlsplit(url)
-        if not parts.netloc or not _HOST.match(parts.netloc):
+        netloc = _netloc(url, match.end())
+        if not netloc or not _HOST.match(netloc):
             return f"`{url}` has no host name after `{scheme}://`"
     return None
+
+
+def _netloc(url: str, after_scheme: int) -> str:
+    """`urlsplit(url).netloc`, for a URL `_url_problem` has read up to its scheme's colon.
+
+    Such a URL starts with its scheme and holds no white space, so `urlsplit` strips nothing
+    from it and takes the netloc from the `//` after the colon to the first `/`, `?` or `#`, as
+    here. A netloc `urlsplit` goes on to validate (and may refuse with a ValueError), one with
+    brackets (IPv6) or beyond ASCII, is left to `urlsplit` itself.
+    """
+    found = _AUTHORITY.match(url, after_scheme)
+    if found is None:
+        return ""
+    netloc = found.group(1)
+    if netloc.isascii() and "[" not in netloc and "]" not in netloc:
+        return netloc
+    return urlsplit(url).netloc

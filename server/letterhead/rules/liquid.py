@@ -37,6 +37,8 @@ PLUGIN_GEM_TAGS: dict[str, tuple[str, ...]] = {
     "jekyll-twitter-plugin": ("twitter",),
     "jekyll-youtube": ("youtube",),
 }
+# Known on every site, so a tag among them needs no look at the site's plugins and settings.
+_BUILT_IN = LIQUID_TAGS | JEKYLL_TAGS | SITE_TAGS
 # Tags whose bodies are text, not Liquid: a `{% foo %}` inside them is not a tag.
 VERBATIM_BLOCKS = ("raw", "comment", "doc")
 _REGISTER_TAG = re.compile(r"register_tag\s*\(?\s*(?:['\"]([\w-]+)['\"]|:([\w]+))")
@@ -83,7 +85,7 @@ def liquid_syntax(ctx: Context) -> Iterator[Report]:
     known: set[str] | None = None
     verbatim = _verbatim_bodies(ctx)
     for tag in ctx.document.liquid_tags:
-        if not _is_named_tag(tag) or _inside(tag.span, verbatim):
+        if not _is_named_tag(tag) or tag.name in _BUILT_IN or _inside(tag.span, verbatim):
             continue
         if known is None:
             known = _known_tags(ctx)
@@ -117,7 +119,7 @@ def _unknown_message(name: str, known: set[str]) -> str:
 
 def _known_tags(ctx: Context) -> set[str]:
     site = ctx.index.site
-    known = set(LIQUID_TAGS | JEKYLL_TAGS | SITE_TAGS)
+    known = set(_BUILT_IN)
     known.update(ctx.settings.liquid_tags)
     known.update(_gem_tags(site.config.raw))
     known.update(plugin_tags(site.root, site.config.plugins_dir))

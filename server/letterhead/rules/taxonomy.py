@@ -15,6 +15,7 @@ import yaml
 
 from letterhead.document import ListItem, fold
 from letterhead.findings import Fix, Severity
+from letterhead.index import REVIEW_KINDS
 from letterhead.refactor import removal_span
 from letterhead.rules import Context, Report, rule
 from letterhead.settings import TaxonomyPolicy
@@ -46,17 +47,24 @@ CATEGORIES = _Kind("categories", "category", "categories", 100)
 
 
 def _is_review(context: Context) -> bool:
-    from letterhead.index import REVIEW_KINDS
-
     return context.entry is not None and context.entry.kind in REVIEW_KINDS
 
 
 def _items(context: Context, kind: _Kind) -> list[ListItem]:
-    """The document's own list items for `kind` that are strings, with their spans."""
+    """The document's own list items for `kind` that are strings, with their spans (worked out
+    once per document: each of the family's rules looks at them)."""
+    key = f"taxonomy.items.{kind.key}"
+    cached = context.memo.get(key)
+    if cached is None:
+        cached = context.memo[key] = _string_items(context, kind)
+    return cached
+
+
+def _string_items(context: Context, kind: _Kind) -> list[ListItem]:
     front_matter = context.document.front_matter
     if front_matter is None or front_matter.error is not None or not _is_review(context):
         return []
-    entry = front_matter.get(kind.key)
+    entry = context.front_matter_entry(kind.key)
     if entry is None or entry.items is None:
         return []
     return [item for item in entry.items if isinstance(item.value, str) and item.value.strip()]
@@ -79,6 +87,8 @@ def _canonical_spelling(
     """The established spelling of `text`'s folded form when it is not `text` itself."""
     if policy.case == "lower" and text != text.lower() and fold(text) == fold(text.lower()):
         return text.lower(), taxonomy.count(text.lower())
+    if taxonomy.spelling_count(text) == 1 and taxonomy.count(text) > 0:
+        return None  # `text` is in use and the only spelling of its form: its own canonical
     canonical = taxonomy.canonical(text)
     if canonical is None or canonical.text == text:
         return None
@@ -184,6 +194,8 @@ def _not_allowed(kind: _Kind) -> Callable[[Context], Iterator[Report]]:
     def check(context: Context) -> Iterator[Report]:
         policy = kind.policy(context)
         allowed = _allowed(context, policy)
+        if allowed is None and not policy.new_warns:
+            return  # no allowed list, and new names are welcome: nothing to hold a name to
         taxonomy = kind.taxonomy(context)
         by_fold = {fold(name): name for name in allowed} if allowed else {}
         for item in _items(context, kind):
@@ -233,7 +245,7 @@ def _duplicate(kind: _Kind) -> Callable[[Context], Iterator[Report]]:
         front_matter = context.document.front_matter
         if front_matter is None:
             return
-        entry = front_matter.get(kind.key)
+        entry = context.front_matter_entry(kind.key)
         items = _items(context, kind)
         seen: dict[str, ListItem] = {}
         for item in items:
@@ -261,7 +273,7 @@ def _string_value(kind: _Kind) -> Callable[[Context], Iterator[Report]]:
         front_matter = context.document.front_matter
         if front_matter is None or front_matter.error is not None or not _is_review(context):
             return
-        entry = front_matter.get(kind.key)
+        entry = context.front_matter_entry(kind.key)
         if entry is None or not isinstance(entry.value, str):
             return
         value = entry.value.strip()
