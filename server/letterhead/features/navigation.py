@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from letterhead.check import LoadedSite, SiteDocuments
 from letterhead.document import Document, LinkKind, normalize_label
@@ -67,7 +67,8 @@ def definition(site: LoadedSite, path: str, document: Document, offset: int) -> 
         return []
     fragment = ""
     if target.kind is None or target.kind not in (LinkKind.POST_URL, LinkKind.LINK_TAG):
-        fragment = unquote(urlsplit(target.text.strip()).fragment)
+        # What follows the first `#` (urlsplit, which would find the same, refuses some hosts).
+        fragment = unquote(target.text.strip().partition("#")[2])
     else:
         fragment = target.text.partition("#")[2].strip()
     return [_file_location(site, linked, fragment)]

@@ -455,18 +455,22 @@ def _url_problem(url: str) -> str | None:
         return f"`{url}` uses the unknown scheme `{scheme}:`"
     if scheme in ("http", "https"):
         netloc = _netloc(url, match.end())
+        if netloc is None:
+            return f"`{url}` has a host that is not valid (an unclosed `[`, or characters a host cannot hold)"
         if not netloc or not _HOST.match(netloc):
             return f"`{url}` has no host name after `{scheme}://`"
     return None
 
 
-def _netloc(url: str, after_scheme: int) -> str:
-    """`urlsplit(url).netloc`, for a URL `_url_problem` has read up to its scheme's colon.
+def _netloc(url: str, after_scheme: int) -> str | None:
+    """`urlsplit(url).netloc`, for a URL `_url_problem` has read up to its scheme's colon; None
+    when `urlsplit` refuses it.
 
     Such a URL starts with its scheme and holds no white space, so `urlsplit` strips nothing
     from it and takes the netloc from the `//` after the colon to the first `/`, `?` or `#`, as
-    here. A netloc `urlsplit` goes on to validate (and may refuse with a ValueError), one with
-    brackets (IPv6) or beyond ASCII, is left to `urlsplit` itself.
+    here. A netloc `urlsplit` goes on to validate (and refuses with a ValueError: an unclosed
+    IPv6 bracket, characters that NFKC turns into separators), one with brackets or beyond
+    ASCII, is left to `urlsplit` itself.
     """
     found = _AUTHORITY.match(url, after_scheme)
     if found is None:
@@ -474,4 +478,7 @@ def _netloc(url: str, after_scheme: int) -> str:
     netloc = found.group(1)
     if netloc.isascii() and "[" not in netloc and "]" not in netloc:
         return netloc
-    return urlsplit(url).netloc
+    try:
+        return urlsplit(url).netloc
+    except ValueError:
+        return None
