@@ -8,13 +8,20 @@ from __future__ import annotations
 
 import datetime
 import os
+import pickle
 import shutil
+import sqlite3
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from letterhead.indexer import index_site, index_site_cached
-from letterhead.site.model import Status
+from letterhead import snapshot
+from letterhead.cache import cache_path
+from letterhead.indexer import CachedIndex, index_site, index_site_cached
+from letterhead.site.model import Site, Status
 
 BASE_SITE = Path(__file__).parent / "cases" / "base-site"
 FUTURE_POST = "_posts/2030-06-01-not-yet.md"
@@ -115,3 +122,117 @@ def test_names_and_link_targets_are_shared_between_reviews(
         assert len(authors) == 1
         assert len({id(tag) for r in records for tag in r.entry.tags}) == 2
     assert indexed.reused > 0
+
+
+# -- the snapshot: the built index itself, for a restart -------------------------------------
+
+REVIEWS = 40  # enough that a few changed files are fewer than a quarter (the snapshot's limit)
+
+
+def many_reviews(root: Path) -> None:
+    for number in range(REVIEWS):
+        write_review(root, number, ["letters", f"series {number % 3}"])
+
+
+def write_review(root: Path, number: int, tags: list[str], title: str = "Many") -> None:
+    listed = ", ".join(tags)
+    (root / "_posts" / f"2021-04-{number % 28 + 1:02d}-many-{number}.md").write_text(
+        f"---\ntitle: {title} {number}\nauthor: annaw\ntags: [{listed}]\n---\n"
+        f"See [the first](/content/2021/4/1/many-0.html).\n\n## Part {number}\n",
+        encoding="utf-8",
+    )
+
+
+def same_as_fresh(root: Path, indexed: CachedIndex) -> None:
+    fresh = index_site(root)
+    index = indexed.loaded.index
+    assert index.documents == fresh.index.documents
+    assert index.statics == fresh.index.statics
+    assert dict(index.urls()) == dict(fresh.index.urls())
+    assert sorted(index.post_ids()) == sorted(fresh.index.post_ids())
+    assert index.tags.all() == fresh.index.tags.all()
+    assert index.categories.all() == fresh.index.categories.all()
+    assert index.backlinks("_posts/2021-04-01-many-0.md") == fresh.index.backlinks(
+        "_posts/2021-04-01-many-0.md"
+    )
+
+
+def test_a_second_start_comes_from_the_snapshot(site: Path) -> None:
+    many_reviews(site)
+    first = index_site_cached(site)
+    first.persist()
+    assert not first.from_snapshot
+    second = index_site_cached(site)
+    second.persist()
+    assert second.from_snapshot and second.read == 0
+    same_as_fresh(site, second)
+
+
+changes = st.lists(
+    st.tuples(
+        st.sampled_from(["edit", "delete", "add", "touch"]),
+        st.integers(0, REVIEWS + 5),
+        st.lists(st.sampled_from(["letters", "Letters", "noir", "series 1"]), max_size=3),
+    ),
+    min_size=1,
+    max_size=4,
+)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(steps=st.lists(changes, min_size=1, max_size=3))
+def test_a_snapshot_brought_up_to_date_is_a_fresh_index(
+    steps: list[list[tuple[str, int, list[str]]]],
+) -> None:
+    """Files edited, deleted, added or only touched between starts: each start from the
+    snapshot answers as an index built from scratch."""
+    with tempfile.TemporaryDirectory() as temporary:
+        root = Path(temporary) / "site"
+        shutil.copytree(BASE_SITE, root)
+        many_reviews(root)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("LETTERHEAD_CACHE_DIR", str(Path(temporary) / "cache"))
+            patch.delenv("LETTERHEAD_CACHE", raising=False)
+            index_site_cached(root).persist()
+            for step in steps:
+                for action, number, tags in step:
+                    review = root / "_posts" / f"2021-04-{number % 28 + 1:02d}-many-{number}.md"
+                    if action == "delete":
+                        review.unlink(missing_ok=True)
+                    elif action == "touch" and review.exists():
+                        stamp = review.stat().st_mtime_ns + 1_000_000_000
+                        os.utime(review, ns=(stamp, stamp))
+                    elif action in ("edit", "add"):
+                        write_review(root, number, tags, title=action.capitalize())
+                indexed = index_site_cached(root)
+                indexed.persist()
+                assert indexed.from_snapshot
+                same_as_fresh(root, indexed)
+
+
+def test_a_damaged_snapshot_is_set_aside(site: Path) -> None:
+    many_reviews(site)
+    read, _, _ = start(site)
+    connection = sqlite3.connect(cache_path(site))
+    connection.execute("UPDATE snapshot SET data = ?", (b"\x80\x05not a pickle" * 100,))
+    connection.commit()
+    connection.close()
+    indexed = index_site_cached(site)
+    indexed.persist()
+    assert not indexed.from_snapshot and (indexed.read, indexed.reused) == (0, read)
+    same_as_fresh(site, indexed)
+    assert index_site_cached(site).from_snapshot  # the records' start wrote a new one
+
+
+def test_a_snapshot_that_names_anything_else_is_refused_unread(tmp_path: Path) -> None:
+    """Unpickling runs what a pickle names: a snapshot may name only what an index is made of."""
+    planted = tmp_path / "planted"
+
+    class Plant:
+        def __reduce__(self) -> tuple[object, tuple[str]]:
+            return (os.system, (f"touch {planted}",))
+
+    blob = pickle.dumps((1, 0, {}, Plant()), pickle.HIGHEST_PROTOCOL)
+    assert snapshot.loads(blob, Site.open(BASE_SITE)) is None
+    assert not planted.exists()
+    assert snapshot.loads(b"\x80\x05garbage", Site.open(BASE_SITE)) is None

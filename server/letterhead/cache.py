@@ -32,12 +32,12 @@ import sqlite3
 import sys
 import threading
 import zoneinfo
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import letterhead
-from letterhead.index import IndexedDocument, Record, collector_paused, share_strings
+from letterhead.index import NO_NAMES, IndexedDocument, Record, collector_paused, share_strings
 from letterhead.site.kinds import EntryKind, Status
 from letterhead.site.model import Entry
 
@@ -59,7 +59,7 @@ __all__ = [
 # Rows decoded per JSON parse when loading (see `IndexCache._read`).
 _ROWS_PER_PARSE = 4_000
 # Bump whenever the row layout or the codec changes: older files are then discarded.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the snapshot table
 _FALLBACK_VERSION = "unknown"
 # Large pages make the bulk write of a whole site several times faster (fewer, fuller pages);
 # a save of a few rows still touches only a page or two.
@@ -583,7 +583,7 @@ def decode_records(text: str) -> dict[str, CachedFile]:
     return files
 
 
-_NO_NAMES: list[str] = []
+_NO_NAMES = NO_NAMES
 
 # A `CachedFile` from a 3-tuple, skipping the named tuple's own `__new__` (a Python function,
 # called once per record).
@@ -605,6 +605,8 @@ _SCHEMA = (
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID",
     # A rowid table: rows average about 800 bytes, too large to sit well in a key b-tree.
     "CREATE TABLE files (path TEXT PRIMARY KEY, record TEXT NOT NULL)",
+    # At most one row: the built index, pickled (`letterhead.snapshot`).
+    "CREATE TABLE snapshot (id INTEGER PRIMARY KEY CHECK (id = 0), data BLOB NOT NULL)",
 )
 # SQLite's codes for a file that is not a database, or is damaged beyond reading.
 _UNREADABLE = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
@@ -818,6 +820,59 @@ class IndexCache:
                 _end_transaction(connection)
             return files
 
+    def read_snapshot(self, reader: Callable[[BlobReader], T]) -> T | None:
+        """`reader`'s answer from the stored snapshot, read a piece at a time (a whole snapshot
+        in memory at once would sit on top of what it becomes); None when there is none for
+        this site and configuration, or it cannot be read. `reader` runs inside one read
+        transaction, so a writer's new snapshot is never seen half-written."""
+        with self._lock:
+            connection = self._connection
+            if connection is None:
+                return None
+            try:
+                _end_transaction(connection)
+                connection.execute("BEGIN")
+                try:
+                    if not self._meta_matches(connection):
+                        return None
+                    if connection.execute("SELECT 1 FROM snapshot WHERE id = 0").fetchone():
+                        with connection.blobopen("snapshot", "data", 0, readonly=True) as blob:
+                            return reader(BlobReader(blob))
+                finally:
+                    _end_transaction(connection)
+            except sqlite3.Error:
+                pass
+            return None
+
+    def write_snapshot(self, size: int, pieces: Iterable[bytes]) -> bool:
+        """Store a snapshot of `size` bytes, written a piece at a time as `pieces` come (from
+        another process: none of it is held here beyond one piece). False when nothing was
+        written (busy, another configuration's cache, or the pieces did not add up)."""
+        with self._lock:
+            connection = self._connection
+            if connection is None:
+                return False
+            try:
+                _end_transaction(connection)
+                connection.execute("BEGIN IMMEDIATE")
+                try:
+                    if not self._meta_matches(connection):
+                        return False
+                    connection.execute(
+                        "INSERT OR REPLACE INTO snapshot VALUES (0, zeroblob(?))", (size,)
+                    )
+                    with connection.blobopen("snapshot", "data", 0) as blob:
+                        for piece in pieces:
+                            blob.write(piece)
+                        if blob.tell() != size:
+                            return False  # rolled back below
+                    connection.execute("COMMIT")
+                finally:
+                    _end_transaction(connection)
+            except (sqlite3.Error, ValueError, OSError, EOFError):
+                return False
+            return True
+
     def _meta_matches(self, connection: sqlite3.Connection) -> bool:
         rows = connection.execute("SELECT key, value FROM meta").fetchall()
         return dict(rows) == self._meta
@@ -893,6 +948,27 @@ class IndexCache:
             except Exception:
                 return False
             return True
+
+
+T = TypeVar("T")
+
+
+class BlobReader:
+    """A stored blob as the binary file an unpickler reads from."""
+
+    def __init__(self, blob: sqlite3.Blob) -> None:
+        self._blob = blob
+
+    def read(self, size: int = -1) -> bytes:
+        return self._blob.read(size)
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._blob.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def readline(self) -> bytes:
+        raise ValueError("a snapshot has no lines")  # pickle's text opcodes are never written
 
 
 def _end_transaction(connection: sqlite3.Connection) -> None:

@@ -29,11 +29,13 @@ from typing import Any, NamedTuple
 import letterhead.frontmatter
 import letterhead.liquid
 import letterhead.markdown  # noqa: F401
-from letterhead.cache import IndexCache, encode_rows, fingerprint_of
+from letterhead import snapshot
+from letterhead.cache import CachedFile, IndexCache, encode_rows, fingerprint_of
 from letterhead.check import LoadedSite, entry_for, parse_source, settings_for
 from letterhead.cores import MIN_DOCUMENTS_PER_WORKER, default_jobs
 from letterhead.index import RECORD_FORMAT, Record, SiteIndex, collector_paused
-from letterhead.settings import Settings
+from letterhead.settings import SettingProblem, Settings
+from letterhead.site.kinds import Status
 from letterhead.site.model import EntryKind, Site, SourceFile
 
 # Records cross the pipe in batches, so that the parent can report progress and start on them.
@@ -42,6 +44,10 @@ _BATCH = 500
 _ROWS_PER_BATCH = 1_000
 # A worker silent this long is taken for stuck; its files are then indexed in this process.
 _STALL_SECONDS = 20.0
+# A snapshot crosses the pipe in pieces of this many bytes (the writer holds one at a time).
+_SNAPSHOT_PIECE = 1 << 20
+# A snapshot is brought up to date only while at most one file in this many changed.
+_MOSTLY_UNCHANGED = 4
 
 Progress = Callable[[int, int], None]
 
@@ -78,6 +84,7 @@ class CachedIndex(NamedTuple):
     persist: Callable[[], None]  # writes the files read this time to the persistent index
     reused: int  # files whose records came from the persistent index
     read: int  # files read and parsed
+    from_snapshot: bool = False  # whether the index itself came from the persistent index
 
 
 def index_site_cached(
@@ -125,14 +132,43 @@ def _index_sources(
     use_cache: bool,
 ) -> CachedIndex:
     settings, problems = settings_for(site)
-    fingerprint = ""
-    store = None
-    if use_cache and os.environ.get("LETTERHEAD_CACHE") != "off":
-        fingerprint = _fingerprint(site)
-        store = IndexCache.open(site.root, fingerprint)
-    cached = store.load() if store is not None else {}
-    if store is not None:
+    if not use_cache or os.environ.get("LETTERHEAD_CACHE") == "off":
+        return _index_afresh(site, sources, settings, problems, now, progress, jobs, None)
+    fingerprint = _fingerprint(site)
+    store = IndexCache.open(site.root, fingerprint)
+    if store is None:
+        return _index_afresh(site, sources, settings, problems, now, progress, jobs, None)
+    try:
+        restored = store.read_snapshot(lambda blob: snapshot.load(blob, site))
+        if restored is not None:
+            indexed = _index_from_snapshot(
+                site, sources, restored, settings, problems, now, progress, jobs, fingerprint
+            )
+            if indexed is not None:
+                return indexed
+            del restored  # too much changed: the records make a fresh index
+        cached = store.load()
+    finally:
         store.close()  # written again by `persist`, in a process of its own
+    return _index_afresh(
+        site, sources, settings, problems, now, progress, jobs, (fingerprint, cached)
+    )
+
+
+def _index_afresh(
+    site: Site,
+    sources: Sequence[SourceFile],
+    settings: Settings,
+    problems: list[SettingProblem],
+    now: datetime | None,
+    progress: Progress | None,
+    jobs: int | None,
+    cache: tuple[str, dict[str, CachedFile]] | None,
+) -> CachedIndex:
+    """A new index from every file's record: the cached one where the file is unchanged,
+    else one made now (on every core). Without `cache` (fingerprint, cached records) nothing
+    is cached or written."""
+    cached = cache[1] if cache is not None else {}
     records: list[Record | None] = [None] * len(sources)
     stale: list[int] = []
     for position, source in enumerate(sources):
@@ -152,17 +188,90 @@ def _index_sources(
             records[position] = record
     complete = [record for record in records if record is not None]
     assert len(complete) == len(records)  # every position was filled above
-    loaded = LoadedSite(site, _build(site, complete), settings, problems, keep_documents=False)
-    if store is None:
+    index = _build(site, complete)
+    loaded = LoadedSite(site, index, settings, problems, keep_documents=False)
+    if cache is None:
         return CachedIndex(loaded, lambda: None, 0, len(stale))
     changed = {sources[p].path: (sources[p].size, sources[p].mtime_ns, complete[p]) for p in stale}
     removed = set(cached.keys() - {source.path for source in sources})
-
-    def persist() -> None:
-        if changed or removed:
-            _save_apart(site.root, fingerprint, changed, removed)
-
+    taken = _snapshot_apart(site, index, sources, now)
+    persist = _persister(site.root, cache[0], changed, removed, taken)
     return CachedIndex(loaded, persist, len(sources) - len(stale), len(stale))
+
+
+def _index_from_snapshot(
+    site: Site,
+    sources: Sequence[SourceFile],
+    restored: snapshot.Snapshot,
+    settings: Settings,
+    problems: list[SettingProblem],
+    now: datetime | None,
+    progress: Progress | None,
+    jobs: int | None,
+    fingerprint: str,
+) -> CachedIndex | None:
+    """The snapshot's index brought up to date: files gone are taken out, files changed (or
+    whose status time has changed) are read and put in again. None when so much changed that a
+    fresh index is the better answer (after a branch switch, say: a fresh index also resolves
+    ties between files in the site's order, as a first index does)."""
+    index, stamps = restored.site_index, restored.stamps
+    changed = [source for source in sources if not _unchanged(index, stamps, source)]
+    present = {source.path for source in sources}
+    gone = [path for path in stamps if path not in present]
+    if site.clock_seconds(now) >= restored.taken:
+        # Time only brings future posts out: an entry built then is built now.
+        maybe_stale = [d.entry for d in index.documents.values() if d.entry.status is Status.FUTURE]
+    else:  # the clock went back
+        maybe_stale = [d.entry for d in index.documents.values()]
+    outdated = {entry.path for entry in maybe_stale if not site.status_is_current(entry, now)}
+    if outdated:
+        seen = {source.path for source in changed}
+        changed += [s for s in sources if s.path in outdated and s.path not in seen]
+    if (len(changed) + len(gone)) * _MOSTLY_UNCHANGED > len(sources):
+        return None
+    for path in gone:
+        index.remove(path)
+    fresh = _records_for(site, changed, settings, now, progress, jobs) if changed else []
+    for entry, indexed in fresh:
+        index.insert(entry, indexed)
+    loaded = LoadedSite(site, index, settings, problems, keep_documents=False)
+    if not changed and not gone:
+        return CachedIndex(loaded, lambda: None, len(sources), 0, from_snapshot=True)
+    records = {
+        source.path: (source.size, source.mtime_ns, record)
+        for source, record in zip(changed, fresh, strict=True)
+    }
+    taken = _snapshot_apart(site, index, sources, now)
+    persist = _persister(site.root, fingerprint, records, set(gone), taken)
+    return CachedIndex(
+        loaded, persist, len(sources) - len(changed), len(changed), from_snapshot=True
+    )
+
+
+def _unchanged(index: SiteIndex, stamps: dict[str, tuple[int, int]], source: SourceFile) -> bool:
+    """Whether the snapshot's index holds `source` as it is now (same size, time and kind)."""
+    if stamps.get(source.path) != (source.size, source.mtime_ns):
+        return False
+    held = index.statics if source.kind is EntryKind.STATIC else index.documents
+    return source.path in held
+
+
+def _persister(
+    root: Path,
+    fingerprint: str,
+    changed: dict[str, tuple[int, int, Record]],
+    removed: set[str],
+    taken: _SnapshotChild | None,
+) -> Callable[[], None]:
+    def persist() -> None:
+        try:
+            if changed or removed:
+                _save_apart(root, fingerprint, changed, removed)
+        finally:
+            if taken is not None:
+                _store_snapshot(root, fingerprint, taken)
+
+    return persist
 
 
 def _fingerprint(site: Site) -> str:
@@ -170,7 +279,71 @@ def _fingerprint(site: Site) -> str:
         config = (site.root / "_config.yml").read_bytes()
     except OSError:
         config = b""
-    return fingerprint_of(config, f"records {RECORD_FORMAT}")
+    return fingerprint_of(config, f"records {RECORD_FORMAT} snapshot {snapshot.SNAPSHOT_FORMAT}")
+
+
+class _SnapshotChild(NamedTuple):
+    pid: int
+    connection: Connection  # its size, then its pieces
+
+
+def _snapshot_apart(
+    site: Site, index: SiteIndex, sources: Sequence[SourceFile], now: datetime | None
+) -> _SnapshotChild | None:
+    """Fork a child that pickles the index as it is at this moment, before it is handed to
+    anyone who could change it (the language server applies editors' unsaved texts to it), and
+    then streams the pickle to `_store_snapshot`. Pickling 20,000 reviews' index takes most of
+    a second: on the other core, while this process goes on. `persist` must collect it (until
+    then the child waits on its pipe; it ends when this process does)."""
+    taken = site.clock_seconds(now)  # every status in the index was decided by now
+    parent, child = multiprocessing.Pipe(duplex=False)
+    pid = _fork(_pickle_apart, child, index, sources, taken)
+    child.close()
+    if pid is None:
+        parent.close()
+        return None
+    return _SnapshotChild(pid, parent)
+
+
+def _pickle_apart(
+    connection: Connection, index: SiteIndex, sources: Sequence[SourceFile], taken: int
+) -> None:
+    gc.disable()  # a short-lived child: nothing to collect
+    blob = memoryview(snapshot.dumps(index, sources, taken))
+    connection.send_bytes(len(blob).to_bytes(8, "little"))
+    for start in range(0, len(blob), _SNAPSHOT_PIECE):
+        connection.send_bytes(blob[start : start + _SNAPSHOT_PIECE])
+    connection.close()
+
+
+def _store_snapshot(root: Path, fingerprint: str, child: _SnapshotChild) -> None:
+    """Write the child's snapshot into the persistent index as it arrives, a piece at a time."""
+    connection = child.connection
+    try:
+        if not connection.poll(_STALL_SECONDS * 3):
+            return  # a stuck child: the next start uses the records
+        size = int.from_bytes(connection.recv_bytes(), "little")
+        store = IndexCache.open(root, fingerprint)
+        if store is not None:
+            try:
+                store.write_snapshot(size, _pieces(connection, size))
+            finally:
+                store.close()
+    except (OSError, EOFError, ValueError):
+        pass  # the cache is a convenience: a broken write only costs the next start
+    finally:
+        connection.close()
+        _reap(child.pid, timeout=5)
+
+
+def _pieces(connection: Connection, size: int) -> Iterator[bytes]:
+    received = 0
+    while received < size:
+        if not connection.poll(_STALL_SECONDS):
+            raise EOFError("the snapshot writer went quiet")
+        piece = connection.recv_bytes()
+        received += len(piece)
+        yield piece
 
 
 def _save_apart(

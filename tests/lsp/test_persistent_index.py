@@ -61,7 +61,9 @@ async def _session(site: Path) -> tuple[RecordingClient, str]:
 
 
 def _counts(summary: str) -> tuple[int, int]:
-    match = re.search(r"\(([\d,]+) files read, ([\d,]+) from the persistent index\)", summary)
+    match = re.search(
+        r"\(([\d,]+) files read, ([\d,]+) from the persistent index(, its snapshot)?\)", summary
+    )
     assert match is not None, summary
     return int(match.group(1).replace(",", "")), int(match.group(2).replace(",", ""))
 

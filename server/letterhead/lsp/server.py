@@ -406,7 +406,7 @@ class LetterheadServer(LanguageServer):
         loop = asyncio.get_running_loop()
         future: asyncio.Future[LoadedSite] = loop.create_future()
         progress: dict[str, str | None] = {"token": None}
-        counts = {"reused": 0, "read": 0}
+        counts = {"reused": 0, "read": 0, "snapshot": 0}
 
         def report(done: int, total: int) -> None:
             token = progress["token"]
@@ -431,6 +431,7 @@ class LetterheadServer(LanguageServer):
                     loop.call_soon_threadsafe(_settle, future, None, error)
                     return
                 counts["reused"], counts["read"] = indexed.reused, indexed.read
+                counts["snapshot"] = int(indexed.from_snapshot)
                 loop.call_soon_threadsafe(_settle, future, indexed.loaded, None)
                 # Written once the index is in use: a first index's records take a while.
                 try:
@@ -469,7 +470,8 @@ class LetterheadServer(LanguageServer):
         summary = (
             f"{len(loaded.index.documents)} documents ({reviews} reviews), "
             f"{len(loaded.index.tags.all())} tags, in {seconds:.2f} s "
-            f"({counts['read']:,} files read, {counts['reused']:,} from the persistent index)"
+            f"({counts['read']:,} files read, {counts['reused']:,} from the persistent index"
+            + (", its snapshot)" if counts["snapshot"] else ")")
         )
         self._end_progress(token, summary)
         self.log(f"letterhead: indexed {state.root}: {summary}")
