@@ -8,12 +8,12 @@ the root, and a folder already visited (a link loop) is not entered twice.
 from __future__ import annotations
 
 import fnmatch
+import operator
 import os
 import re
-import stat
-from collections.abc import Iterator
-from dataclasses import dataclass
+import sys
 from pathlib import Path
+from stat import S_IRUSR, S_ISDIR, S_ISLNK, S_ISREG
 
 from letterhead.site.config import SiteConfig
 from letterhead.site.kinds import EntryKind, SourceFile
@@ -54,6 +54,15 @@ TEXT_EXTENSIONS = frozenset(
     """.split()  # noqa: SIM905
 )
 _PEEK_BYTES = 64
+# First and last characters that make Jekyll's EntryFilter skip a name (unless `include:`d).
+_SPECIAL_FIRST = "._#~"
+_SPECIAL_LAST = ".~"
+_FIRST = operator.itemgetter(0)
+# List folders through a descriptor where the platform allows, so that `stat` and `access` look
+# up a name in the folder rather than resolve the whole path again.
+_LIST_BY_FD = os.scandir in os.supports_fd and os.access in os.supports_dir_fd
+_OVERFLOW_UID = 65534
+_DIRECTORY_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
 def within_site(root: Path | str, path: Path | str) -> bool:
@@ -110,6 +119,20 @@ class _Patterns:
     def __bool__(self) -> bool:
         return bool(self._prefixes)
 
+    def within(
+        self, rooted_dir: str
+    ) -> tuple[bool, tuple[str, ...], frozenset[str], re.Pattern[str] | None]:
+        """What can match `rooted_dir + name` (`rooted_dir` ends with `/`): whether every
+        prefix-matched name does (a pattern names the folder or a parent), the prefixes and
+        folder names left for `name`, and the glob, which sees the whole path."""
+        cut = len(rooted_dir)
+        return (
+            rooted_dir.startswith(self._prefixes),
+            tuple(prefix[cut:] for prefix in self._prefixes if prefix.startswith(rooted_dir)),
+            frozenset(folder[cut:] for folder in self._folders if folder.startswith(rooted_dir)),
+            self._glob,
+        )
+
     def match(self, rooted: str, is_dir: bool) -> bool:
         if rooted.startswith(self._prefixes) or (is_dir and rooted in self._folders):
             return True
@@ -147,18 +170,29 @@ class PathFilter:
         return not (entry[0] in "._#~" or basename[0] in "._#~" or entry.endswith("~"))
 
 
-@dataclass(slots=True)
-class _Found:
-    path: str
-    is_dir: bool
-    size: int
-    mtime: float
-    real: str
-    mtime_ns: int = 0
+def _access_shortcut_uid() -> int:
+    """The user whose own files `access(R_OK)` need not be asked about, -1 for none.
+
+    On Linux, `access` judges a file by the caller's real user; for the file's owner, the
+    owner's read bit decides (it is also the owner entry of a POSIX ACL): a file of that user
+    with the bit set is readable and the status the walk has already read says so. Any other
+    file, owned by someone else or without the bit, is left to `access`: groups, ACL entries and
+    capabilities (root) are the kernel's business. Nobody (the overflow user, which unmapped
+    owners also show as) gets no shortcut."""
+    if sys.platform != "linux":
+        return -1
+    uid = os.getuid()
+    return -1 if uid == _OVERFLOW_UID else uid
 
 
 class Walker:
-    """One pass over a site's folders, yielding SourceFiles in Jekyll's reading order."""
+    """One pass over a site's folders, giving SourceFiles in Jekyll's reading order.
+
+    It runs at every server start and every `letterhead check`, over sites of tens of thousands
+    of files, so it is careful with system calls: one `scandir` per folder, one status per entry
+    (two for a link), looked up in the open folder rather than by path, and an `access` only for
+    a file not plainly readable by its owner (see `_access_shortcut_uid`). tests/test_discovery.py
+    holds it to a walk without these shortcuts."""
 
     def __init__(self, root: Path, config: SiteConfig) -> None:
         self.root = root
@@ -169,47 +203,115 @@ class Walker:
         destination = config.destination.strip("/") or "_site"
         self.destination = os.path.realpath(os.path.join(root, destination))
         self._visited: set[str] = set()
+        # Per extension as written: static (True), a page candidate (False), or None: read it.
+        self._extensions: dict[str, bool | None] = {}
+        collections_dir = config.collections_dir
+        self._collections_prefix = collections_dir + "/" if collections_dir else ""
+        self._owner = _access_shortcut_uid()
 
     # -- file system, bounded to the root ------------------------------------------------------
 
     def _inside(self, real: str) -> bool:
         return real == self.real_root or real.startswith(self.real_root + os.sep)
 
-    def _list(self, relative_dir: str, follow_dir_links: bool) -> list[_Found]:
-        """The entries of a folder, symbolic links resolved and checked against the root."""
-        absolute = os.path.join(self.root, relative_dir) if relative_dir else os.fspath(self.root)
-        try:
-            with os.scandir(absolute) as iterator:
-                entries = sorted(iterator, key=lambda entry: entry.name)
-        except OSError:
-            return []
-        found: list[_Found] = []
-        for entry in entries:
-            path = f"{relative_dir}/{entry.name}" if relative_dir else entry.name
-            try:
-                is_link = entry.is_symlink()
-                real = os.path.realpath(entry.path) if is_link else ""
-                if is_link and not self._inside(real):
-                    continue  # never follow a link out of the site
-                info = entry.stat(follow_symlinks=True)
-            except (OSError, RuntimeError, ValueError):
-                continue  # broken link, vanished file, link loop
-            is_dir = stat.S_ISDIR(info.st_mode)
-            if is_dir and is_link and not follow_dir_links:
-                continue  # Ruby's `**` glob does not descend through links
-            if not is_dir and not stat.S_ISREG(info.st_mode):
-                continue
-            if not is_dir and not os.access(entry.path, os.R_OK):
-                continue
-            found.append(
-                _Found(
-                    path, is_dir, info.st_size, info.st_mtime, real or entry.path, info.st_mtime_ns
-                )
-            )
-        return found
+    def _scan(
+        self,
+        relative_dir: str,
+        *,
+        follow_dir_links: bool,
+        dot_match: bool,
+        filter_dirs: bool,
+        entry_prefix: str,
+        rooted_dir: str,
+    ) -> tuple[list[tuple[str, int, float, int]], list[tuple[str, str]]]:
+        """The files and folders of a folder that the filter keeps, each sorted by name: files
+        as (name, size, mtime, mtime_ns), folders as (name, path to resolve). Symbolic links are
+        resolved and checked against the root; files that are not regular or not readable are
+        left out, and so is any entry whose status cannot be read.
 
-    def _enter(self, found: _Found) -> bool:
-        real = os.path.realpath(found.real)
+        Filter: an entry is `entry_prefix + name` for `PathFilter.accepts`, and `rooted_dir +
+        name` from the site source; folders are filtered only with `filter_dirs`; with
+        `dot_match` off, no dot file or folder is kept (Ruby's `**` glob without FNM_DOTMATCH)."""
+        absolute = os.path.join(self.root, relative_dir) if relative_dir else os.fspath(self.root)
+        fd = None
+        try:
+            if _LIST_BY_FD:
+                fd = os.open(absolute, _DIRECTORY_FLAGS)
+            iterator = os.scandir(fd) if fd is not None else os.scandir(absolute)
+        except OSError:
+            if fd is not None:
+                os.close(fd)
+            return [], []
+        files: list[tuple[str, int, float, int]] = []
+        dirs: list[tuple[str, str]] = []
+        accepts = self.filter.accepts
+        owner = self._owner
+        # A plain name (no special first or last character, in a folder `exclude:` does not
+        # name) is kept unless `exclude:` matches it, and in most folders no `exclude:` entry
+        # can (`unexcluded`); only the other names take the filter's full test.
+        every, prefixes, folders, glob = self.filter.exclude.within(rooted_dir)
+        plain = not every and (not entry_prefix or entry_prefix[0] not in _SPECIAL_FIRST)
+        unexcluded = not prefixes and not folders and glob is None
+        # Entries are taken as they come and what is kept is sorted at the end, so that each
+        # DirEntry and status is dropped at once rather than thousands of them kept alive.
+        try:
+            with iterator:
+                for entry in iterator:
+                    name = entry.name
+                    if not dot_match and name[0] == ".":
+                        continue  # `**/*` without FNM_DOTMATCH sees no dot files or folders
+                    try:
+                        info = entry.stat(follow_symlinks=False)
+                        mode = info.st_mode
+                        real = ""
+                        if S_ISLNK(mode):
+                            real = os.path.realpath(os.path.join(absolute, name))
+                            if not self._inside(real):
+                                continue  # never follow a link out of the site
+                            info = entry.stat()
+                            mode = info.st_mode
+                            if not follow_dir_links and S_ISDIR(mode):
+                                continue  # Ruby's `**` glob does not descend through links
+                        is_dir = S_ISDIR(mode)
+                        if not is_dir and not S_ISREG(mode):
+                            continue  # a pipe, a socket, a device
+                    except (OSError, RuntimeError, ValueError):
+                        continue  # broken link, vanished file, link loop
+                    if (is_dir and not filter_dirs) or (
+                        plain
+                        and name[0] not in _SPECIAL_FIRST
+                        and name[-1] not in _SPECIAL_LAST
+                        and (
+                            unexcluded
+                            or not (
+                                name.startswith(prefixes)
+                                or (is_dir and name in folders)
+                                or (glob is not None and glob.match(rooted_dir + name) is not None)
+                            )
+                        )
+                    ):
+                        pass  # kept without the filter's full test
+                    elif not accepts(entry_prefix + name, rooted_dir + name, is_dir):
+                        continue
+                    if is_dir:
+                        dirs.append((name, real or os.path.join(absolute, name)))
+                    elif (info.st_uid == owner and mode & S_IRUSR) or (
+                        os.access(name, os.R_OK, dir_fd=fd)
+                        if fd is not None
+                        else os.access(entry.path, os.R_OK)
+                    ):
+                        files.append((name, info.st_size, info.st_mtime, info.st_mtime_ns))
+        except OSError:
+            return [], []  # a folder that fails half-way gives nothing, as one that cannot open
+        finally:
+            if fd is not None:
+                os.close(fd)
+        files.sort(key=_FIRST)
+        dirs.sort(key=_FIRST)
+        return files, dirs
+
+    def _enter(self, real: str) -> bool:
+        real = os.path.realpath(real)
         if real in self._visited or real == self.destination:
             return False
         self._visited.add(real)
@@ -219,98 +321,127 @@ class Walker:
 
     def walk(self) -> list[SourceFile]:
         self._visited = {os.path.realpath(self.root)}
-        files: list[SourceFile] = []
-        seen: set[str] = set()
-        for source in self._read_directories(""):
-            if source.path not in seen:
-                seen.add(source.path)
-                files.append(source)
-        for source in self._read_included():
-            if source.path not in seen:
-                seen.add(source.path)
-                files.append(source)
+        found: list[SourceFile] = []
+        self._read_directories("", found)
+        self._read_included(found)
         for label, collection in self.config.collections.items():
             if label in ("posts", "data"):
                 continue
-            for source in self._read_collection(label, collection.relative_directory):
-                if source.path not in seen:
-                    seen.add(source.path)
-                    files.append(source)
+            self._read_collection(label, collection.relative_directory, found)
+        if len({source.path for source in found}) == len(found):
+            return found
+        files: list[SourceFile] = []
+        seen: set[str] = set()
+        for source in found:  # the first reading of a path wins
+            if source.path not in seen:
+                seen.add(source.path)
+                files.append(source)
         return files
 
-    def _read_directories(self, relative_dir: str) -> Iterator[SourceFile]:
-        entries = self._list(relative_dir, follow_dir_links=True)
-        yield from self._read_posts(relative_dir)
-        subdirs: list[_Found] = []
-        for found in entries:
-            name = found.path.rsplit("/", 1)[-1]
-            if not self.filter.accepts(name, "/" + found.path, found.is_dir):
-                continue
-            if found.is_dir:
-                subdirs.append(found)
-            else:
-                yield self._page_or_static(found, None)
-        for found in subdirs:
-            if self._enter(found):
-                yield from self._read_directories(found.path)
+    def _read_directories(self, relative_dir: str, out: list[SourceFile]) -> None:
+        rooted_dir = "/" + relative_dir + "/" if relative_dir else "/"
+        files, dirs = self._scan(
+            relative_dir,
+            follow_dir_links=True,
+            dot_match=True,
+            filter_dirs=True,
+            entry_prefix="",
+            rooted_dir=rooted_dir,
+        )
+        self._read_posts(relative_dir, out)
+        base = relative_dir + "/" if relative_dir else ""
+        static, page = EntryKind.STATIC, EntryKind.PAGE
+        extensions = self._extensions
+        for name, size, mtime, mtime_ns in files:
+            path = base + name
+            # self._static(name, path), with its first step inline: this loop sees every image.
+            dot = name.rfind(".")
+            verdict = extensions.get(name[dot:]) if dot > 0 and name[0] != "." else None
+            if verdict is None:
+                verdict = self._static(name, path)
+            out.append(
+                SourceFile(path, static if verdict else page, None, path, size, mtime, mtime_ns)
+            )
+        for name, real in dirs:
+            if self._enter(real):
+                self._read_directories(base + name, out)
 
     def _in_collections_dir(self, relative_dir: str) -> bool:
         collections_dir = self.config.collections_dir
         return not collections_dir or ("/" + relative_dir).startswith("/" + collections_dir)
 
-    def _read_posts(self, relative_dir: str) -> Iterator[SourceFile]:
+    def _read_posts(self, relative_dir: str, out: list[SourceFile]) -> None:
         if not self._in_collections_dir(relative_dir):
             return
+        prefix = self._collections_prefix
+        cut = len(prefix)
         for special, kind, matcher in (
             ("_posts", EntryKind.POST, DATED_NAME),
             ("_drafts", EntryKind.DRAFT, DATELESS_NAME),
         ):
             base = f"{relative_dir}/{special}" if relative_dir else special
-            for found, entry in self._glob(base, dot_match=False):
-                if matcher.match(entry):
-                    yield self._source(found, kind, "posts")
+            match = matcher.match
+            for folder, entry_prefix, files in self._glob(base, dot_match=False):
+                for name, size, mtime, mtime_ns in files:
+                    if match(entry_prefix + name):
+                        path = folder + name
+                        relative = path[cut:] if prefix and path.startswith(prefix) else path
+                        out.append(SourceFile(path, kind, "posts", relative, size, mtime, mtime_ns))
 
-    def _read_collection(self, label: str, relative_directory: str) -> Iterator[SourceFile]:
+    def _read_collection(self, label: str, relative_directory: str, out: list[SourceFile]) -> None:
+        prefix = self._collections_prefix
+        cut = len(prefix)
+        static, document = EntryKind.STATIC, EntryKind.DOCUMENT
         # The filter sees `/_label/...` even under a `collections_dir`, as in Jekyll.
-        for found, _entry in self._glob(
+        for folder, _prefix, files in self._glob(
             relative_directory, dot_match=True, rooted_base="_" + label
         ):
-            if self._peek_static(found):
-                yield self._source(found, EntryKind.STATIC, label)
-            else:
-                yield self._source(found, EntryKind.DOCUMENT, label)
+            for name, size, mtime, mtime_ns in files:
+                path = folder + name
+                kind = static if self._static(name, path) else document
+                relative = path[cut:] if prefix and path.startswith(prefix) else path
+                out.append(SourceFile(path, kind, label, relative, size, mtime, mtime_ns))
 
     def _glob(
         self, base: str, dot_match: bool, rooted_base: str | None = None
-    ) -> Iterator[tuple[_Found, str]]:
-        """Every file under `base` kept by the filter, with its path inside `base`
-        (`Reader#get_entries` and `Collection#filtered_entries`)."""
+    ) -> list[tuple[str, str, list[tuple[str, int, float, int]]]]:
+        """Every file under `base` kept by the filter, folder by folder in Jekyll's order
+        (`Reader#get_entries` and `Collection#filtered_entries`): the folder's path and path
+        inside `base` (both ending with `/`, the latter empty for `base`) and its files as
+        `_scan` gives them, in reading order."""
         absolute = os.path.join(self.root, base)
         try:
             if not os.path.isdir(absolute) or not self._inside(os.path.realpath(absolute)):
-                return
+                return []
         except (OSError, ValueError):
-            return
+            return []
         rooted_prefix = "/" + (rooted_base or base) + "/"
+        found: list[tuple[str, str, list[tuple[str, int, float, int]]]] = []
         stack = [base]
         visited = {os.path.realpath(absolute)}
+        cut = len(base) + 1
         while stack:
             current = stack.pop()
-            for found in reversed(self._list(current, follow_dir_links=False)):
-                entry = found.path[len(base) + 1 :]
-                name = entry.rsplit("/", 1)[-1]
-                if not dot_match and name.startswith("."):
-                    continue  # `**/*` without FNM_DOTMATCH sees no dot files or folders
-                if found.is_dir:
-                    real = os.path.realpath(found.real)
-                    if real not in visited:
-                        visited.add(real)
-                        stack.append(found.path)
-                    continue
-                if self.filter.accepts(entry, rooted_prefix + entry, False):
-                    yield found, entry
+            entry_prefix = current[cut:] + "/" if len(current) > len(base) else ""
+            files, dirs = self._scan(
+                current,
+                follow_dir_links=False,
+                dot_match=dot_match,
+                filter_dirs=False,
+                entry_prefix=entry_prefix,
+                rooted_dir=rooted_prefix + entry_prefix,
+            )
+            folder = current + "/"
+            files.reverse()  # each folder's files in reverse name order, as the walk reads them
+            found.append((folder, entry_prefix, files))
+            for name, real in reversed(dirs):
+                real = os.path.realpath(real)
+                if real not in visited:
+                    visited.add(real)
+                    stack.append(folder + name)
+        return found
 
-    def _read_included(self) -> Iterator[SourceFile]:
+    def _read_included(self, out: list[SourceFile]) -> None:
         # Reader#read_included_excludes: an `include:` entry naming a file directly is read even
         # inside a folder the walk skips.
         for pattern in self.config.include:
@@ -327,27 +458,42 @@ class Walker:
                 info = os.stat(absolute)
             except (OSError, ValueError):
                 continue
-            yield self._page_or_static(
-                _Found(relative, False, info.st_size, info.st_mtime, absolute, info.st_mtime_ns),
-                None,
+            kind = (
+                EntryKind.STATIC
+                if self._static(relative.rsplit("/", 1)[-1], relative)
+                else EntryKind.PAGE
+            )
+            out.append(
+                SourceFile(
+                    relative,
+                    kind,
+                    None,
+                    relative,
+                    info.st_size,
+                    info.st_mtime,
+                    info.st_mtime_ns,
+                )
             )
 
     # -- classification --------------------------------------------------------------------------
 
-    def _peek_static(self, found: _Found) -> bool:
-        return guess_static(os.path.join(self.root, found.path), self.markdown_ext)
-
-    def _page_or_static(self, found: _Found, collection: str | None) -> SourceFile:
-        kind = EntryKind.STATIC if self._peek_static(found) else EntryKind.PAGE
-        return self._source(found, kind, collection)
-
-    def _source(self, found: _Found, kind: EntryKind, collection: str | None) -> SourceFile:
-        return SourceFile(
-            path=found.path,
-            kind=kind,
-            collection=collection,
-            relative_path=jekyll_relative_path(found.path, collection, self.config.collections_dir),
-            size=found.size,
-            mtime=found.mtime,
-            mtime_ns=found.mtime_ns,
-        )
+    def _static(self, name: str, path: str) -> bool:
+        """`guess_static` for the file `path` named `name`, remembering what each extension
+        says so that only files whose extension says neither binary nor text are read."""
+        dot = name.rfind(".")
+        # os.path.splitext(name)[1], quickly for names that do not start with a dot.
+        extension = name[dot:] if dot > 0 and name[0] != "." else os.path.splitext(name)[1]
+        try:
+            verdict = self._extensions[extension]
+        except KeyError:
+            lowered = extension.lower()
+            if lowered in BINARY_EXTENSIONS:
+                verdict = True
+            elif lowered in TEXT_EXTENSIONS or lowered in self.markdown_ext:
+                verdict = False
+            else:
+                verdict = None
+            self._extensions[extension] = verdict
+        if verdict is None:
+            return guess_static(os.path.join(self.root, path), self.markdown_ext)
+        return verdict
