@@ -264,12 +264,14 @@ def _persister(
     taken: _SnapshotChild | None,
 ) -> Callable[[], None]:
     def persist() -> None:
+        # One child at a time: the snapshot's is already pickling, the records' starts after
+        # it (two at once would leave the language server no core of its own meanwhile).
         try:
-            if changed or removed:
-                _save_apart(root, fingerprint, changed, removed)
-        finally:
             if taken is not None:
                 _store_snapshot(root, fingerprint, taken)
+        finally:
+            if changed or removed:
+                _save_apart(root, fingerprint, changed, removed)
 
     return persist
 
