@@ -168,6 +168,20 @@ def test_a_second_start_comes_from_the_snapshot(site: Path) -> None:
     same_as_fresh(site, second)
 
 
+def test_a_site_with_a_time_zone_starts_from_the_snapshot(site: Path) -> None:
+    """Dates on a named zone's clock: the zone is stored by name (its own pickle would need
+    `getattr`, which the snapshot's unpickler refuses)."""
+    config = site / "_config.yml"
+    config.write_text(config.read_text(encoding="utf-8") + "timezone: Europe/Berlin\n")
+    many_reviews(site)
+    index_site_cached(site).persist()
+    second = index_site_cached(site)
+    assert second.from_snapshot
+    zones = {type(r.entry.date.tzinfo).__name__ for r in second.loaded.index.reviews()}
+    assert zones == {"ZoneInfo"}
+    same_as_fresh(site, second)
+
+
 changes = st.lists(
     st.tuples(
         st.sampled_from(["edit", "delete", "add", "touch"]),

@@ -13,8 +13,10 @@ damaged or planted cache file can at worst be refused, never run code.
 
 from __future__ import annotations
 
+import copyreg
 import io
 import pickle
+import zoneinfo
 from collections.abc import Sequence
 from typing import Any, NamedTuple, Protocol
 
@@ -34,8 +36,7 @@ _ALLOWED = frozenset(
         ("datetime", "time"),
         ("datetime", "timedelta"),
         ("datetime", "timezone"),
-        ("zoneinfo", "ZoneInfo"),
-        ("zoneinfo._zoneinfo", "ZoneInfo._unpickle"),
+        ("letterhead.snapshot", "zone_named"),
         ("letterhead.index", "IndexedDocument"),
         ("letterhead.index", "SiteIndex"),
         ("letterhead.site.kinds", "EntryKind"),
@@ -69,9 +70,26 @@ def dumps(index: SiteIndex, sources: Sequence[SourceFile], taken: int) -> bytes:
     stamps = {source.path: (source.size, source.mtime_ns) for source in sources}
     site, index.site = index.site, None  # type: ignore[assignment]
     try:
-        return pickle.dumps((SNAPSHOT_FORMAT, taken, stamps, index), pickle.HIGHEST_PROTOCOL)
+        buffer = io.BytesIO()
+        pickler = pickle.Pickler(buffer, pickle.HIGHEST_PROTOCOL)
+        pickler.dispatch_table = {**copyreg.dispatch_table, zoneinfo.ZoneInfo: _reduce_zone}
+        pickler.dump((SNAPSHOT_FORMAT, taken, stamps, index))
+        return buffer.getvalue()
     finally:
         index.site = site
+
+
+def _reduce_zone(zone: zoneinfo.ZoneInfo) -> tuple[Any, tuple[str]]:
+    """A time zone (a site's `timezone:`) as its name: its own pickle goes through `getattr`,
+    which no snapshot may name (it would reach anything)."""
+    if zone.key is None:
+        raise pickle.PicklingError("a time zone without a name")
+    return zone_named, (zone.key,)
+
+
+def zone_named(key: str) -> zoneinfo.ZoneInfo:
+    """The time zone `key` names (zoneinfo refuses a key that is not a zone's name)."""
+    return zoneinfo.ZoneInfo(key)
 
 
 class Readable(Protocol):
