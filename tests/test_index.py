@@ -5,6 +5,8 @@ Real files in a temporary site; edits go through `LoadedSite.update` as the edit
 
 from __future__ import annotations
 
+import difflib
+import re
 import shutil
 from pathlib import Path
 
@@ -13,6 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from letterhead.check import LoadedSite, load_site
+from letterhead.index import SiteIndex, _last_segment_slug, _most_similar, _NearMisses
+from letterhead.site.model import Entry, Status
 from letterhead.site.permalinks import normalize_url
 
 BASE_SITE = Path(__file__).parent / "cases" / "base-site"
@@ -94,3 +98,246 @@ def test_fixing_a_duplicate_permalink_gives_the_url_to_the_other_file(root: Path
     loaded.update(second, review("/other/", True))  # the author fixes the duplicate
     holder = loaded.index.resolve_url("/shared/")
     assert holder is not None and holder.path == first
+
+
+# -- near misses and post ids: the answers of a scan of every key, without the scan ----------
+#
+# `suggest_url`, `suggest_post_id` and `resolve_post_id` once compared a dead link with every
+# slug or post id of the site; they now look in structures kept beside the index. The scans are
+# kept here, as they were, to compare with on random sites edited at random.
+
+
+def scanned_suggest_url(index: SiteIndex, url: str) -> str | None:
+    key = normalize_url(url, index.site.config.baseurl)
+    if key is None:
+        return None
+
+    def keys(slug: str) -> tuple[str, ...]:
+        found = index._by_slug.get(slug)
+        if found is None:
+            return ()
+        return (found,) if isinstance(found, str) else found
+
+    def built(key: str) -> bool:
+        entry = index._by_url.get(key)
+        return entry is not None and entry.status is Status.BUILT
+
+    slug = _last_segment_slug(key)
+    candidates = [k for k in keys(slug) if built(k)]
+    if not candidates:
+        close = difflib.get_close_matches(slug, list(index._by_slug), n=3, cutoff=0.8)
+        candidates = [k for s in close for k in keys(s) if built(k)]
+    if not candidates:
+        return None
+    best = max(candidates, key=lambda k: difflib.SequenceMatcher(None, key, k).ratio())
+    return index._by_url[best].url
+
+
+def scanned_suggest_post_id(index: SiteIndex, post_id: str) -> str | None:
+    match = re.match(r"^(\d{4})-(\d{2})-(\d{2})-", post_id)
+    slug = post_id[match.end() :] if match else post_id
+    ids = [pid for pid in index._by_post_id if pid.endswith("-" + slug) or pid == slug]
+    if not ids:
+        ids = difflib.get_close_matches(post_id, list(index._by_post_id), n=1, cutoff=0.8)
+    if not ids:
+        return None
+    return max(ids, key=lambda pid: difflib.SequenceMatcher(None, post_id, pid).ratio())
+
+
+def scanned_resolve_post_id(index: SiteIndex, post_id: str) -> Entry | None:
+    wanted = post_id.strip().lstrip("/")
+    found = index._by_post_id.get(wanted)
+    if found is None and "/" not in wanted:
+        suffix = "/" + wanted
+        found = next(
+            (entry for key, entry in index._by_post_id.items() if key.endswith(suffix)), None
+        )
+    return found
+
+
+def near(text: str) -> list[str]:
+    """`text`, and the texts one letter away: one dropped, doubled, or swapped with the next."""
+    found = [text]
+    for i in range(len(text)):
+        found += [text[:i] + text[i + 1 :], text[:i] + text[i] + text[i:]]
+        if i + 1 < len(text):
+            found.append(text[:i] + text[i + 1] + text[i] + text[i + 2 :])
+    return found
+
+
+def check_lookups(index: SiteIndex, words: list[str]) -> None:
+    slugs = [_last_segment_slug(key) for key, _ in index.urls()]
+    post_ids = list(index.post_ids())
+    for slug in {variant for text in slugs + words for variant in near(text)}:
+        for url in (f"/{slug}.html", f"/content/2016/1/1/{slug}", f"/p/{slug}/"):
+            assert index.suggest_url(url) == scanned_suggest_url(index, url), url
+    ids = {variant for text in post_ids + words for variant in near(text)}
+    post_slugs = {re.sub(r"^(.*/)?\d{4}-\d{2}-\d{2}-", "", pid) for pid in post_ids}
+    ids |= {
+        f"{date}-{slug}"
+        for date in [*DATES, "2016-01-03", "2015-06-06"]
+        for slug in post_slugs | set(words)
+    }
+    for post_id in ids:
+        assert index.suggest_post_id(post_id) == scanned_suggest_post_id(index, post_id), post_id
+    names = {pid.rsplit("/", 1)[-1] for pid in post_ids} | set(words)
+    for name in names | {f" /{name}" for name in names} | set(post_ids):
+        assert index.resolve_post_id(name) is scanned_resolve_post_id(index, name), name
+
+
+DATES = ["2016-01-01", "2016-01-02"]
+SLUG_LETTERS = "abc-é"
+names = st.sampled_from(["ab", "ba"])
+slugs = (
+    names
+    | st.sampled_from(["abc", "ab-c", "é-a"])
+    | st.text(alphabet=SLUG_LETTERS, min_size=1, max_size=7)
+)
+site_files = st.one_of(
+    # Half the files among six posts that share names, so that a bare name often finds several
+    # and a link is often as close to one as to another: the order of the index decides.
+    st.builds("_posts/{}2016-01-01-{}.md".format, st.sampled_from(["", "a/", "b/"]), names),
+    st.one_of(
+        st.builds("_posts/{}-{}.md".format, st.sampled_from(DATES), slugs),
+        st.builds(
+            "_posts/{}/{}-{}.md".format, st.sampled_from("ab"), st.sampled_from(DATES), slugs
+        ),
+        st.builds("_drafts/{}.md".format, slugs),
+        st.builds("{}.md".format, slugs),
+        st.builds("images/{}.jpg".format, slugs),
+    ),
+)
+
+
+def page(permalink: str | None, published: bool) -> str:
+    lines = ["---", "title: A page"]
+    if permalink is not None:
+        lines.append(f"permalink: {permalink}")
+    if not published:
+        lines.append("published: false")
+    return "\n".join([*lines, "---", "Body.", ""])
+
+
+@pytest.fixture(scope="module")
+def bare_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The base site without its reviews and images: the random ones are the whole site."""
+    root = tmp_path_factory.mktemp("lookups") / "site"
+    shutil.copytree(BASE_SITE, root, ignore=shutil.ignore_patterns("*.md", "*.jpg"))
+    return root
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_lookups_answer_as_a_scan_of_every_key_does(bare_root: Path, data: st.DataObject) -> None:
+    loaded = load_site(bare_root)
+    present: list[str] = []
+    for _ in range(data.draw(st.integers(1, 14), label="edits")):
+        if present and data.draw(st.integers(0, 3), label="remove?") == 0:
+            path = data.draw(st.sampled_from(present), label="removed")
+            loaded.remove(path)
+            present.remove(path)
+        else:
+            path = data.draw(site_files, label="path")
+            permalink = data.draw(st.none() | st.builds("/p/{}/".format, slugs), label="link")
+            loaded.update(
+                path, "" if path.endswith(".jpg") else page(permalink, data.draw(st.booleans()))
+            )
+            if path not in present:
+                present.append(path)
+        words = data.draw(st.lists(st.text(alphabet=SLUG_LETTERS + "/0", max_size=9), max_size=3))
+        check_lookups(loaded.index, words)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    words=st.lists(st.text(alphabet="abcdé-", max_size=12), unique=True, max_size=40),
+    edits=st.lists(st.tuples(st.booleans(), st.text(alphabet="abcdé-", max_size=12)), max_size=20),
+    queries=st.lists(st.text(alphabet="abcdé-x", max_size=14), min_size=1, max_size=5),
+    n=st.integers(1, 4),
+)
+def test_near_misses_are_the_close_matches_of_difflib(
+    words: list[str], edits: list[tuple[bool, str]], queries: list[str], n: int
+) -> None:
+    """The structure itself against `difflib.get_close_matches`, on more and stranger strings
+    than small sites give, strings taken away and put back included."""
+    present = dict.fromkeys(words)
+    near_misses = _NearMisses(present)
+    for add, word in edits:
+        if add and word not in present:
+            present[word] = None
+            near_misses.add(word)
+        elif not add and word in present:
+            del present[word]
+            near_misses.discard(word)
+    for query in queries + [w[1:] + "x" for w in words[:5]]:
+        for cutoff in (0.8, 0.6):
+            expected = difflib.get_close_matches(query, list(present), n=n, cutoff=cutoff)
+            assert near_misses.close_matches(query, n, cutoff) == expected, (query, cutoff)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    word=st.text(alphabet="ab-1", max_size=10),
+    candidates=st.lists(st.text(alphabet="ab-1", max_size=12), min_size=1, max_size=12),
+)
+def test_the_most_similar_is_the_first_of_the_best(word: str, candidates: list[str]) -> None:
+    expected = max(candidates, key=lambda c: difflib.SequenceMatcher(None, word, c).ratio())
+    assert _most_similar(word, candidates) == expected
+
+
+def test_a_typo_in_a_slug_is_told_the_url(root: Path) -> None:
+    index = load_site(root).index
+    url = "/content/2013/9/13/the-act-of-kiling.html"
+    assert index.suggest_url(url) == "/content/2013/9/13/the-act-of-killing.html"
+    assert index.suggest_url("/content/2013/9/13/zzzz.html") is None
+
+
+def test_equally_close_slugs_are_taken_in_difflibs_order(root: Path) -> None:
+    """Four slugs as close to the typo: difflib keeps three, the last alphabetically first, and
+    of their URLs, as close to the link as each other, the first is suggested."""
+    loaded = load_site(root)
+    for letter in "wxyz":
+        loaded.update(f"abcdefg{letter}.md", page(None, True))
+    url = "/abcdefgh.html"
+    assert loaded.index.suggest_url(url) == "/abcdefgz" == scanned_suggest_url(loaded.index, url)
+    loaded.remove("abcdefgz.md")
+    assert loaded.index.suggest_url(url) == "/abcdefgy"
+
+
+def test_a_post_id_with_another_date_or_a_typo_is_told_the_right_one(root: Path) -> None:
+    index = load_site(root).index
+    for wrong in ("2013-09-31-the-act-of-killing", "2013-09-13-the-act-of-kiling"):
+        assert index.suggest_post_id(wrong) == "2013-09-13-the-act-of-killing"
+    assert index.suggest_post_id("2013-09-13-nothing-like-it") is None
+
+
+def test_of_equally_close_post_ids_the_first_indexed_is_suggested(root: Path) -> None:
+    loaded = load_site(root)
+    loaded.update("_posts/2018-01-01-twin.md", page(None, True))
+    loaded.update("_posts/2016-01-01-twin.md", page(None, True))
+    assert loaded.index.suggest_post_id("2017-01-01-twin") == "2018-01-01-twin"
+    loaded.remove("_posts/2018-01-01-twin.md")
+    loaded.update("_posts/2018-01-01-twin.md", page(None, True))  # now indexed last
+    assert loaded.index.suggest_post_id("2017-01-01-twin") == "2016-01-01-twin"
+
+
+def test_a_bare_name_finds_the_first_post_filed_under_it(root: Path) -> None:
+    loaded = load_site(root)
+    first, second = "_posts/b/2016-01-01-twin.md", "_posts/a/2016-01-01-twin.md"
+    loaded.update(first, page(None, True))
+    loaded.update(second, page(None, True))
+
+    def found() -> str | None:
+        entry = loaded.index.resolve_post_id(" /2016-01-01-twin")
+        return entry.path if entry is not None else None
+
+    assert found() == first
+    loaded.remove(first)
+    assert found() == second
+    loaded.update(first, page(None, True))
+    assert found() == second
+    loaded.remove(second)
+    loaded.remove(first)
+    assert found() is None

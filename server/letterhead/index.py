@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import functools
 import gc
 import re
 import sys
+from array import array
+from bisect import bisect_left
+from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from letterhead.document import Document, LinkKind
@@ -175,6 +179,13 @@ class SiteIndex:
         # slug -> URL keys: a lone key as a string, a few as a tuple (a set per slug cost 8 MiB
         # at 20,000 reviews; most slugs name one page, or a review and its image).
         self._by_slug: dict[str, str | tuple[str, ...]] = {}
+        # The post ids of posts filed in a subfolder of `_posts`, by their last segment, in the
+        # order of `_by_post_id`: the first is the post a bare name finds (`resolve_post_id`).
+        self._by_post_name: dict[str, str | tuple[str, ...]] = {}
+        # For the suggestions of dead links: built on the first one, then kept up to date.
+        self._near_slugs: _NearMisses | None = None
+        self._near_post_ids: _NearMisses | None = None
+        self._post_id_endings: _Endings | None = None
         self._backlinks: dict[str, set[str]] | None = None
         # Bumped by every add and remove, so that caches built from the index (features/) can
         # tell they are stale without comparing the whole index.
@@ -217,12 +228,12 @@ class SiteIndex:
             if indexed.is_review:
                 self.tags.add(entry.path, indexed.tags)
                 self.categories.add(entry.path, indexed.categories)
-            if entry.post_id:
-                self._claim(self._by_post_id, "post_id", entry.post_id, entry)
+            if entry.post_id and self._claim(self._by_post_id, "post_id", entry.post_id, entry):
+                self._post_id_claimed(entry.post_id)
         if entry.url is not None:
             key = normalize_url(entry.url)
             if key is not None and self._claim(self._by_url, "url", key, entry):
-                _add_key(self._by_slug, _last_segment_slug(key), key)
+                self._url_claimed(key)
         self._backlinks = None
         self.generation += 1
 
@@ -242,8 +253,8 @@ class SiteIndex:
             if indexed.is_review:
                 self.tags.remove(path, indexed.tags)
                 self.categories.remove(path, indexed.categories)
-            if old.post_id:
-                self._release(self._by_post_id, "post_id", old.post_id, old)
+            if old.post_id and self._release(self._by_post_id, "post_id", old.post_id, old):
+                self._post_id_released(old.post_id)
         else:
             old = self.statics.pop(path, None)
         if old is None:
@@ -251,7 +262,7 @@ class SiteIndex:
         if old.url is not None:
             key = normalize_url(old.url)
             if key is not None and self._release(self._by_url, "url", key, old):
-                _discard_key(self._by_slug, _last_segment_slug(key), key)
+                self._url_released(key)
         self._backlinks = None
         self.generation += 1
 
@@ -286,6 +297,38 @@ class SiteIndex:
             del self._shadowed[(kind, key)]
         table[key] = heir
         return False
+
+    def _url_claimed(self, key: str) -> None:
+        """Note a URL key that has just got a holder (it had none) under its slug."""
+        slug = _last_segment_slug(key)
+        if self._near_slugs is not None and slug not in self._by_slug:
+            self._near_slugs.add(slug)
+        _add_key(self._by_slug, slug, key)
+
+    def _url_released(self, key: str) -> None:
+        """Forget a URL key that nobody holds any more."""
+        slug = _last_segment_slug(key)
+        _discard_key(self._by_slug, slug, key)
+        if self._near_slugs is not None and slug not in self._by_slug:
+            self._near_slugs.discard(slug)
+
+    def _post_id_claimed(self, post_id: str) -> None:
+        """Note a post id just added to `_by_post_id` (so at the end of its order)."""
+        if "/" in post_id:
+            _add_key(self._by_post_name, post_id.rsplit("/", 1)[1], post_id)
+        if self._near_post_ids is not None:
+            self._near_post_ids.add(post_id)
+        if self._post_id_endings is not None:
+            self._post_id_endings.add(post_id)
+
+    def _post_id_released(self, post_id: str) -> None:
+        """Forget a post id just deleted from `_by_post_id`."""
+        if "/" in post_id:
+            _discard_key(self._by_post_name, post_id.rsplit("/", 1)[1], post_id)
+        if self._near_post_ids is not None:
+            self._near_post_ids.discard(post_id)
+        if self._post_id_endings is not None:
+            self._post_id_endings.discard(post_id)
 
     def _link_keys(self, document: Document) -> Iterable[str]:
         baseurl = self.site.config.baseurl
@@ -337,10 +380,10 @@ class SiteIndex:
         wanted = post_id.strip().lstrip("/")
         found = self._by_post_id.get(wanted)
         if found is None and "/" not in wanted:
-            suffix = "/" + wanted
-            found = next(
-                (entry for key, entry in self._by_post_id.items() if key.endswith(suffix)), None
-            )
+            # The first in `_by_post_id`'s order of the ids ending with `/wanted`.
+            keys = self._by_post_name.get(wanted)
+            if keys is not None:
+                found = self._by_post_id[keys if isinstance(keys, str) else keys[0]]
         return found
 
     def resolve_path(self, path: str) -> Entry | None:
@@ -361,14 +404,13 @@ class SiteIndex:
         slug = _last_segment_slug(key)
         candidates = [k for k in self._slug_keys(slug) if _built(self._by_url.get(k))]
         if not candidates:
-            close = difflib.get_close_matches(slug, list(self._by_slug), n=3, cutoff=0.8)
+            close = self._close_slugs(slug)
             candidates = [
                 k for s in close for k in self._slug_keys(s) if _built(self._by_url.get(k))
             ]
         if not candidates:
             return None
-        best = max(candidates, key=lambda k: difflib.SequenceMatcher(None, key, k).ratio())
-        entry = self._by_url[best]
+        entry = self._by_url[_most_similar(key, candidates)]
         return entry.url
 
     def _slug_keys(self, slug: str) -> tuple[str, ...]:
@@ -377,15 +419,41 @@ class SiteIndex:
             return ()
         return (keys,) if isinstance(keys, str) else keys
 
+    def _close_slugs(self, slug: str) -> list[str]:
+        """`difflib.get_close_matches(slug, list(self._by_slug), n=3, cutoff=0.8)`, without
+        comparing `slug` with every slug of the site (25 ms at 20,000 reviews)."""
+        near = self._near_slugs
+        if near is None or near.worn:
+            near = self._near_slugs = _NearMisses(self._by_slug)
+        return near.close_matches(slug, 3, 0.8)
+
     def suggest_post_id(self, post_id: str) -> str | None:
+        """The existing post id an author most likely meant: one with the same slug (the part
+        after the date) at its end, the most similar of those, else a close match."""
         match = _DATE_PREFIX.match(post_id)
         slug = post_id[match.end() :] if match else post_id
-        ids = [pid for pid in self._by_post_id if pid.endswith("-" + slug) or pid == slug]
+        ids = self._post_ids_ending(slug)
         if not ids:
-            ids = difflib.get_close_matches(post_id, list(self._by_post_id), n=1, cutoff=0.8)
+            near = self._near_post_ids
+            if near is None or near.worn:
+                near = self._near_post_ids = _NearMisses(self._by_post_id)
+            ids = near.close_matches(post_id, 1, 0.8)
         if not ids:
             return None
-        return max(ids, key=lambda pid: difflib.SequenceMatcher(None, post_id, pid).ratio())
+        return _most_similar(post_id, ids)
+
+    def _post_ids_ending(self, slug: str) -> list[str]:
+        """The post ids that end with `-slug` or are `slug`, in `_by_post_id`'s order (which
+        decides between equally similar ones)."""
+        endings = self._post_id_endings
+        if endings is None:
+            endings = self._post_id_endings = _Endings(self._by_post_id)
+        found = endings.ending_with("-" + slug)
+        same = endings.find(slug)
+        if same is not None:
+            found.append(same)
+        found.sort()
+        return [post_id for _, post_id in found]
 
     def backlinks(self, path: str) -> list[str]:
         """The documents that link to the document at `path`, by URL, `post_url` or `link`."""
@@ -451,3 +519,274 @@ def _last_segment_slug(key: str) -> str:
     if segment == "index.html":
         segment = key.rstrip("/").rsplit("/", 2)[-2] if key.count("/") >= 2 else segment
     return segment.rsplit(".", 1)[0] if "." in segment else segment
+
+
+# -- near misses: what `suggest_url` and `suggest_post_id` compare a dead link with -------------
+#
+# `difflib.get_close_matches(word, strings, n, cutoff)` computes `SequenceMatcher.ratio` of `word`
+# with every string it is given (after two cheaper bounds that let most through): ~25 ms per dead
+# link against the slugs of 20,000 reviews, and a site whose permalinks changed has thousands.
+# `_NearMisses` gives the same answer while comparing with a handful: difflib's ratio is
+# `2 * matched / total` (`total` the two lengths added), and `matched` can be no more than
+# the characters the two strings have in common (a multiset intersection: difflib's own
+# `quick_ratio`) nor than their longest common subsequence (its matching blocks are one).
+
+
+def _score(matched: int, total: int) -> float:
+    """difflib's ratio for `matched` characters out of `total`, computed as difflib does
+    (`_calculate_ratio`), so that bounds and ratios round alike and compare exactly."""
+    return 2.0 * matched / total if total else 1.0
+
+
+@functools.lru_cache(maxsize=1024)
+def _fewest_common(total: int, cutoff: float) -> int:
+    """The fewest characters two strings `total` long together must have in common for any
+    ratio of theirs to reach `cutoff`."""
+    common = 0
+    while _score(common, total) < cutoff:
+        common += 1
+    return common
+
+
+@dataclass(slots=True)
+class _SameLength:
+    """Strings of one length, and for each character `c` and count `k` the bitmap (an int, bit
+    `i` for `words[i]`) of those with at least `k` copies of `c`: `levels[c][k - 1]`.
+
+    Bitmaps rather than a count per string: the counts of all strings are added up in a few
+    operations per character of the word compared (`common`), where a loop over the strings
+    would cost as much as difflib's own cheap bounds. Each bitmap is small (one bit a string)."""
+
+    words: list[str] = field(default_factory=list)
+    levels: dict[str, list[int]] = field(default_factory=dict)
+
+    def add(self, word: str) -> None:
+        bit = 1 << len(self.words)
+        self.words.append(word)
+        for char, count in Counter(word).items():
+            levels = self.levels.setdefault(char, [])
+            if len(levels) < count:
+                levels.extend([0] * (count - len(levels)))
+            for k in range(count):
+                levels[k] |= bit
+
+    def common(self, counts: dict[str, int]) -> list[int]:
+        """How many characters each string has in common with a word of these character
+        `counts`, bit-sliced: bit `p` of string `i`'s count is bit `i` of `planes[p]`."""
+        planes: list[int] = []
+        for char, count in counts.items():
+            for bitmap in self.levels.get(char, ())[:count]:
+                carry = bitmap  # add one to the count of every string in `bitmap`
+                for p, plane in enumerate(planes):
+                    planes[p] = plane ^ carry
+                    carry &= plane
+                    if not carry:
+                        break
+                else:
+                    planes.append(carry)
+        return planes
+
+
+class _NearMisses:
+    """A set of strings filed to answer `difflib.get_close_matches` over all of them without
+    comparing the word with each (see the comment above `_score`).
+
+    Strings are filed by length (`_SameLength`); a removed one stays filed, marked `gone`, until
+    it comes back or half of those filed are gone (`worn`: the owner then files them anew), so
+    that an edit which takes a slug away and puts it back, as every keystroke in a review does,
+    costs two set operations."""
+
+    def __init__(self, strings: Iterable[str]) -> None:
+        self.lengths: dict[int, _SameLength] = {}
+        self.gone: set[str] = set()
+        self.filed = 0
+        for string in strings:
+            self._file(string)
+
+    @property
+    def worn(self) -> bool:
+        return len(self.gone) * 2 > self.filed
+
+    def add(self, string: str) -> None:
+        """Take in a string that is not in the set."""
+        if string in self.gone:
+            self.gone.discard(string)
+        else:
+            self._file(string)
+
+    def discard(self, string: str) -> None:
+        """Let go of a string of the set."""
+        self.gone.add(string)
+
+    def _file(self, string: str) -> None:
+        group = self.lengths.get(len(string))
+        if group is None:
+            group = self.lengths[len(string)] = _SameLength()
+        group.add(string)
+        self.filed += 1
+
+    def close_matches(self, word: str, n: int, cutoff: float) -> list[str]:
+        """`difflib.get_close_matches(word, strings, n, cutoff)`: the `n` strings with the best
+        ratios at or above `cutoff`, best first, equal ratios in reverse alphabetical order.
+
+        Candidates are taken best bound first; the ratio, the costly part, is computed only for
+        those whose subsequence bound can still make the `n` best, and none is taken once even
+        the bound of the next is below the `n`-th best ratio found."""
+        found: list[tuple[float, str]] = []
+        matcher = difflib.SequenceMatcher()
+        matcher.set_seq2(word)  # the sides `get_close_matches` gives them (its junk is the word's)
+        subsequences = _Subsequences(word)
+        for bound, candidate in sorted(self._candidates(word, cutoff), reverse=True):
+            least = found[n - 1][0] if len(found) >= n else cutoff
+            if bound < least:
+                break
+            if candidate in self.gone:
+                continue
+            if _score(subsequences.longest(candidate), len(word) + len(candidate)) < least:
+                continue
+            matcher.set_seq1(candidate)
+            ratio = matcher.ratio()
+            if ratio >= cutoff:
+                found.append((ratio, candidate))
+                found.sort(reverse=True)
+        return [candidate for _, candidate in found[:n]]
+
+    def _candidates(self, word: str, cutoff: float) -> Iterator[tuple[float, str]]:
+        """(bound, string) for the strings, gone ones included, that pass difflib's two cheap
+        tests (`real_quick_ratio`, `quick_ratio`: length, characters in common) at `cutoff`;
+        the bound is the latter. No other string can reach `cutoff`."""
+        counts = Counter(word)
+        for length, group in self.lengths.items():
+            total = len(word) + length
+            least = _fewest_common(total, cutoff)
+            if least > min(len(word), length):
+                continue
+            planes = group.common(counts)
+            hits = _at_least(planes, least, (1 << len(group.words)) - 1)
+            while hits:  # those with exactly `least` in common, then `least + 1`, ...
+                more = _at_least(planes, least + 1, hits)
+                exactly = hits ^ more
+                bound = _score(least, total)
+                while exactly:
+                    low = exactly & -exactly
+                    exactly ^= low
+                    yield bound, group.words[low.bit_length() - 1]
+                hits = more
+                least += 1
+
+
+def _at_least(planes: list[int], least: int, everyone: int) -> int:
+    """The bitmap of the strings among `everyone` whose bit-sliced count (`_SameLength.common`)
+    is at least `least`, compared bit by bit from the highest."""
+    if least <= 0:
+        return everyone
+    if least >> len(planes):
+        return 0
+    greater, equal = 0, everyone
+    for p in range(len(planes) - 1, -1, -1):
+        plane = planes[p]
+        if least >> p & 1:
+            equal &= plane
+        else:
+            greater |= equal & plane
+            equal &= ~plane
+    return greater | equal
+
+
+class _Subsequences:
+    """The length of the longest common subsequence of one word and others, by Hyyrö's
+    bit-vector algorithm (a few int operations a character): difflib's matching blocks are a
+    common subsequence, so this bounds its ratio, and far closer than the characters in common
+    for slugs that have the same words in another order."""
+
+    def __init__(self, word: str) -> None:
+        self.size = len(word)
+        self.positions: dict[str, int] = {}
+        for i, char in enumerate(word):
+            self.positions[char] = self.positions.get(char, 0) | 1 << i
+
+    def longest(self, other: str) -> int:
+        full = (1 << self.size) - 1
+        rest = full
+        positions = self.positions
+        for char in other:
+            taken = rest & positions.get(char, 0)
+            rest = ((rest + taken) | (rest - taken)) & full
+        return self.size - rest.bit_count()
+
+
+def _most_similar(word: str, candidates: list[str]) -> str:
+    """`max(candidates, key=lambda c: SequenceMatcher(None, word, c).ratio())`: the first of
+    the most similar, comparing only those whose bounds (length, then subsequence) could still
+    win; a short slug can end a great many post ids."""
+    subsequences = _Subsequences(word)
+    matcher = difflib.SequenceMatcher()
+    matcher.set_seq1(word)
+    best, best_ratio = 0, -1.0
+
+    def bound(index: int) -> float:
+        size = len(candidates[index])
+        return _score(min(len(word), size), len(word) + size)
+
+    for index in sorted(range(len(candidates)), key=bound, reverse=True):
+        candidate = candidates[index]
+        if bound(index) < best_ratio:
+            break
+        if _score(subsequences.longest(candidate), len(word) + len(candidate)) < best_ratio:
+            continue
+        matcher.set_seq2(candidate)
+        ratio = matcher.ratio()
+        if ratio > best_ratio or (ratio == best_ratio and index < best):
+            best, best_ratio = index, ratio
+    return candidates[best]
+
+
+class _Endings:
+    """Strings in the order of their reversed text, so that those ending with a text are found
+    by bisection, each with its rank in the order the strings were added (`ranks`, in step with
+    `strings`): the post ids of the index, ranked as `_by_post_id` orders them.
+
+    A list of the index's own strings and an array of ints: ~16 bytes a post id."""
+
+    def __init__(self, strings: Iterable[str]) -> None:
+        ranked = sorted(enumerate(strings), key=lambda pair: pair[1][::-1])
+        self.strings = [string for _, string in ranked]
+        self.ranks = array("q", [rank for rank, _ in ranked])
+        self.next_rank = len(ranked)
+
+    def _position(self, string: str) -> int:
+        return bisect_left(self.strings, string[::-1], key=_reversed)
+
+    def add(self, string: str) -> None:
+        """Take in a string that is not there, ranked after all others."""
+        at = self._position(string)
+        self.strings.insert(at, string)
+        self.ranks.insert(at, self.next_rank)
+        self.next_rank += 1
+
+    def discard(self, string: str) -> None:
+        at = self._position(string)
+        if at < len(self.strings) and self.strings[at] == string:
+            del self.strings[at]
+            del self.ranks[at]
+
+    def find(self, string: str) -> tuple[int, str] | None:
+        """(rank, string) if `string` is there."""
+        at = self._position(string)
+        if at < len(self.strings) and self.strings[at] == string:
+            return self.ranks[at], string
+        return None
+
+    def ending_with(self, ending: str) -> list[tuple[int, str]]:
+        """(rank, string) for every string that ends with `ending`."""
+        found = []
+        at = self._position(ending)
+        strings = self.strings
+        while at < len(strings) and strings[at].endswith(ending):
+            found.append((self.ranks[at], strings[at]))
+            at += 1
+        return found
+
+
+def _reversed(string: str) -> str:
+    return string[::-1]
