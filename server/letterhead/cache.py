@@ -32,7 +32,7 @@ import sqlite3
 import sys
 import threading
 import zoneinfo
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
@@ -739,13 +739,9 @@ class IndexCache:
         if connection is None:
             return
         try:
-            _end_transaction(connection)
-            connection.execute("BEGIN IMMEDIATE")
-            try:
+            with _transaction(connection, "BEGIN IMMEDIATE"):
                 self._recreate_tables(connection)
                 connection.execute("COMMIT")
-            finally:
-                _end_transaction(connection)
         except sqlite3.Error as error:
             code = _sqlite_code(error)
             if code in _BUSY:
@@ -794,10 +790,8 @@ class IndexCache:
 
     def _read(self, connection: sqlite3.Connection) -> dict[str, CachedFile]:
         with collector_paused():
-            _end_transaction(connection)
             # One read transaction, so that the meta and the rows are of the same moment.
-            connection.execute("BEGIN")
-            try:
+            with _transaction(connection):
                 if not self._meta_matches(connection):
                     raise CacheCorrupt("the cache is another version's, site's or configuration's")
                 # Records in chunks of a few thousand, each parsed as one JSON array: the parser
@@ -816,8 +810,6 @@ class IndexCache:
                     if decoded.keys() & files.keys():
                         raise CacheCorrupt("a path stored twice")
                     files.update(decoded)
-            finally:
-                _end_transaction(connection)
             return files
 
     def read_snapshot(self, reader: Callable[[BlobReader], T]) -> T | None:
@@ -830,16 +822,12 @@ class IndexCache:
             if connection is None:
                 return None
             try:
-                _end_transaction(connection)
-                connection.execute("BEGIN")
-                try:
+                with _transaction(connection):
                     if not self._meta_matches(connection):
                         return None
                     if connection.execute("SELECT 1 FROM snapshot WHERE id = 0").fetchone():
                         with connection.blobopen("snapshot", "data", 0, readonly=True) as blob:
                             return reader(BlobReader(blob))
-                finally:
-                    _end_transaction(connection)
             except sqlite3.Error:
                 pass
             return None
@@ -853,9 +841,7 @@ class IndexCache:
             if connection is None:
                 return False
             try:
-                _end_transaction(connection)
-                connection.execute("BEGIN IMMEDIATE")
-                try:
+                with _transaction(connection, "BEGIN IMMEDIATE"):
                     if not self._meta_matches(connection):
                         return False
                     connection.execute(
@@ -865,10 +851,8 @@ class IndexCache:
                         for piece in pieces:
                             blob.write(piece)
                         if blob.tell() != size:
-                            return False  # rolled back below
+                            return False  # rolled back on leaving the transaction
                     connection.execute("COMMIT")
-                finally:
-                    _end_transaction(connection)
             except (sqlite3.Error, ValueError, OSError, EOFError):
                 return False
             return True
@@ -928,9 +912,7 @@ class IndexCache:
             if connection is None:
                 return False
             try:
-                _end_transaction(connection)
-                connection.execute("BEGIN IMMEDIATE")
-                try:
+                with _transaction(connection, "BEGIN IMMEDIATE"):
                     if replace:
                         # Whatever the file held, even a foreign schema: a full rebuild.
                         self._recreate_tables(connection)
@@ -939,8 +921,6 @@ class IndexCache:
                     connection.executemany("DELETE FROM files WHERE path = ?", forget)
                     connection.executemany("INSERT OR REPLACE INTO files VALUES (?, ?)", rows)
                     connection.execute("COMMIT")
-                finally:
-                    _end_transaction(connection)
             except sqlite3.Error as error:
                 if _sqlite_code(error) in _UNREADABLE:
                     self._reset()
@@ -969,6 +949,18 @@ class BlobReader:
 
     def readline(self) -> bytes:
         raise ValueError("a snapshot has no lines")  # pickle's text opcodes are never written
+
+
+@contextlib.contextmanager
+def _transaction(connection: sqlite3.Connection, begin: str = "BEGIN") -> Iterator[None]:
+    """One transaction (`begin`: BEGIN or BEGIN IMMEDIATE) after whatever a failure left open,
+    rolled back unless the body committed it."""
+    _end_transaction(connection)
+    connection.execute(begin)
+    try:
+        yield
+    finally:
+        _end_transaction(connection)
 
 
 def _end_transaction(connection: sqlite3.Connection) -> None:
