@@ -250,3 +250,19 @@ def test_a_snapshot_that_names_anything_else_is_refused_unread(tmp_path: Path) -
     assert snapshot.loads(blob, Site.open(BASE_SITE)) is None
     assert not planted.exists()
     assert snapshot.loads(b"\x80\x05garbage", Site.open(BASE_SITE)) is None
+
+
+def test_what_the_index_derives_on_demand_stays_out_of_its_snapshot(site: Path) -> None:
+    """Backlinks and the near-miss tables of dead-link suggestions, once built, are left out of
+    the snapshot (their classes are not the unpickler's to know) and built again on demand."""
+    many_reviews(site)
+    loaded = index_site(site)
+    index = loaded.index
+    suggestion = index.suggest_url("/content/2021/4/1/mny-0.html")
+    backlinks = index.backlinks("_posts/2021-04-01-many-0.md")
+    assert suggestion is not None and backlinks
+    sources = loaded.site.discover()
+    restored = snapshot.loads(snapshot.dumps(index, sources, 0), Site.open(site))
+    assert restored is not None
+    assert restored.site_index.suggest_url("/content/2021/4/1/mny-0.html") == suggestion
+    assert restored.site_index.backlinks("_posts/2021-04-01-many-0.md") == backlinks

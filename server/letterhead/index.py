@@ -191,6 +191,17 @@ class SiteIndex:
         # tell they are stale without comparing the whole index.
         self.generation = 0
 
+    # What is derived on demand from the maps above, and built again after a pickle (an index
+    # snapshot holds only what it is made of: these hold classes the snapshot's unpickler
+    # does not know, and would go stale with the first change anyway).
+    _DERIVED = ("_backlinks", "_near_slugs", "_near_post_ids", "_post_id_endings")
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        for name in self._DERIVED:
+            state[name] = None
+        return state
+
     # -- building -------------------------------------------------------------------------
 
     def add(self, entry: Entry, document: Document | None) -> None:
