@@ -7,6 +7,7 @@ never following a path outside the site root.
 
 from __future__ import annotations
 
+import os
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -41,21 +42,45 @@ def find_site_root(path: Path) -> Path | None:
 def read_text(path: Path, max_bytes: int) -> tuple[str, list[Problem]]:
     """A file's text, decoded; what could not be read becomes a Problem, never an exception."""
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            return "", [
-                Problem(
-                    "too-large",
-                    f"the file is {size:,} bytes, over the {max_bytes:,}-byte limit; it was not checked",
-                    Span(0, 0),
-                )
-            ]
-        data = path.read_bytes()
+        data = _read_bounded(path, max_bytes)
     except OSError as error:
         return "", [
             Problem("unreadable", f"the file cannot be read: {error.strerror or error}", Span(0, 0))
         ]
+    if isinstance(data, int):
+        return "", [
+            Problem(
+                "too-large",
+                f"the file is {data:,} bytes, over the {max_bytes:,}-byte limit; it was not checked",
+                Span(0, 0),
+            )
+        ]
     return decode(data)
+
+
+def _read_bounded(path: Path, max_bytes: int) -> bytes | int:
+    """The bytes of the file at `path`, or its size when that is over `max_bytes`.
+
+    One descriptor, its `fstat` and a read of the size it gives (plus one to see the end):
+    half the system calls and none of the buffering of `Path.stat` then `Path.read_bytes`,
+    which shows at 20,000 files. A file growing meanwhile is read to its end, within the bound."""
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        size = os.fstat(descriptor).st_size
+        if size > max_bytes:
+            return size
+        data = os.read(descriptor, size + 1)
+        if len(data) <= size:
+            return data
+        pieces, total = [data], len(data)
+        while piece := os.read(descriptor, 1 << 16):
+            pieces.append(piece)
+            total += len(piece)
+            if total > max_bytes:
+                return total
+        return b"".join(pieces)
+    finally:
+        os.close(descriptor)
 
 
 @dataclass
