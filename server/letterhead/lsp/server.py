@@ -36,6 +36,7 @@ from letterhead.indexer import index_site_cached
 from letterhead.lsp import convert
 from letterhead.lsp.idle import IdleTrim
 from letterhead.lsp.reader import MessageReader
+from letterhead.lsp.warm import warm_converter
 from letterhead.lsp.workspace import (
     CONFIG_FILE,
     OpenDocument,
@@ -699,6 +700,7 @@ async def initialized(ls: LetterheadServer, params: types.InitializedParams) -> 
         f"diagnostics {'pushed' if ls.push_diagnostics else 'pulled'}"
     )
     ls.open_sites(ls.folders)  # indexing starts at once, in the background
+    warm_converter(ls.protocol)  # meanwhile, so that the first didOpen is not the slow one
     await ls.pull_settings()
     await _register_dynamic(ls)
 
@@ -949,11 +951,18 @@ def create_server() -> LetterheadServer:
     return server
 
 
+SWITCH_INTERVAL = 0.0005  # seconds; the interpreter's default is 0.005
+
+
 def serve(tcp: str | None = None) -> int:
     """Run the language server on stdio, or on TCP (`HOST:PORT`) for debugging."""
     logging.basicConfig(
         level=logging.WARNING, stream=sys.stderr, format="letterhead: %(levelname)s %(message)s"
     )
+    # The event loop shares the interpreter with the indexing thread (and its writes of the
+    # persistent index); by default a thread wanting the lock waits up to 5 ms for a busy one
+    # to yield it, several times per request. A shorter interval bounds that wait.
+    sys.setswitchinterval(SWITCH_INTERVAL)
     server = create_server()
     logging.getLogger("letterhead").addHandler(ClientLogHandler(server))
     logging.getLogger("pygls.protocol.json_rpc").addFilter(ExpectedOutcomes())
