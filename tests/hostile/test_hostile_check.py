@@ -369,15 +369,15 @@ def site(tmp_path: Path) -> Path:
 def test_an_unreadable_review_is_a_finding(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # As root, `chmod 000` reads anyway (the corpus case covers it for other users), so the
     # refusal is simulated where the engine reads bytes.
-    target = site / "_posts" / "2014-05-02-s21.md"
-    read_bytes = Path.read_bytes
+    target = os.fspath(site / "_posts" / "2014-05-02-s21.md")
+    open_file = os.open
 
-    def refuse(path: Path) -> bytes:
-        if path == target:
-            raise PermissionError(13, "Permission denied", str(path))
-        return read_bytes(path)
+    def refuse(path: Any, flags: int, *rest: Any) -> int:
+        if os.fspath(path) == target:
+            raise PermissionError(13, "Permission denied", target)
+        return open_file(path, flags, *rest)
 
-    monkeypatch.setattr(Path, "read_bytes", refuse)
+    monkeypatch.setattr(os, "open", refuse)
     loaded = load_site(site)
     findings = check_site(loaded)
     unreadable = [f for f in findings if f.path == "_posts/2014-05-02-s21.md"]
