@@ -10,33 +10,60 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from liquid import BoundTemplate, Environment
-from liquid.exceptions import LiquidError
+if TYPE_CHECKING:
+    from liquid import BoundTemplate, Environment
 
 _MAX_OUTPUT = 4_000  # characters; a salutation is one line
-
-
-class _BoundedEnvironment(Environment):
-    """A Liquid environment that cannot loop, nest or write without bound."""
-
-    loop_iteration_limit = 200
-    local_namespace_limit = 10_000
-    output_stream_limit = _MAX_OUTPUT
-    context_depth_limit = 10
-
-
-_ENVIRONMENT = _BoundedEnvironment()
 _PAGE_VARIABLE = re.compile(r"\{\{-?\s*page\.(\w+)\s*(?:\|[^}]*)?-?\}\}")
 
 
-@functools.lru_cache(maxsize=32)
-def _parse(template: str) -> BoundTemplate | None:
+@functools.cache
+def _environment() -> Environment:
+    """The bounded Liquid environment, made on first use: importing python-liquid (and the
+    date library it imports) takes longer than loading the rest of the engine, and most runs
+    render nothing. The language server calls `prepare` once its index is in use."""
+    from liquid import Environment
+
+    class BoundedEnvironment(Environment):
+        """A Liquid environment that cannot loop, nest or write without bound."""
+
+        loop_iteration_limit = 200
+        local_namespace_limit = 10_000
+        output_stream_limit = _MAX_OUTPUT
+        context_depth_limit = 10
+
+    return BoundedEnvironment()
+
+
+def prepare() -> None:
+    """Load the template engine now rather than at the first render."""
+    _environment()
+
+
+def parse_template(source: str) -> BoundTemplate | None:
+    """`source` as a template of the bounded environment, or None where Liquid refuses it."""
+    from liquid.exceptions import LiquidError
+
     try:
-        return _ENVIRONMENT.from_string(template)
+        return _environment().from_string(source)
     except (LiquidError, RecursionError, ValueError, TypeError):
         return None
+
+
+def render_template(template: BoundTemplate, **values: Any) -> str | None:
+    """What `template` renders to with `values`, at most `_MAX_OUTPUT` characters; None where
+    rendering fails."""
+    from liquid.exceptions import LiquidError
+
+    try:
+        return str(template.render(**values))[:_MAX_OUTPUT]
+    except (LiquidError, RecursionError, ValueError, TypeError, AttributeError):
+        return None
+
+
+_parse = functools.lru_cache(maxsize=32)(parse_template)
 
 
 def render_salutation(template: str, data: Mapping[str, Any]) -> str:
@@ -46,12 +73,8 @@ def render_salutation(template: str, data: Mapping[str, Any]) -> str:
     """
     page = {str(key): value for key, value in data.items()}
     parsed = _parse(template)
-    if parsed is not None:
-        try:
-            return str(parsed.render(page=page))[:_MAX_OUTPUT]
-        except (LiquidError, RecursionError, ValueError, TypeError, AttributeError):
-            pass
-    return _substitute(template, page)
+    rendered = render_template(parsed, page=page) if parsed is not None else None
+    return rendered if rendered is not None else _substitute(template, page)
 
 
 def template_keys(template: str) -> list[str]:

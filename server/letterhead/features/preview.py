@@ -12,15 +12,11 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from liquid import BoundTemplate, Environment
-from liquid.exceptions import LiquidError
-
 from letterhead.check import LoadedSite
 from letterhead.document import Document, LinkKind, LiquidBlock
 from letterhead.features.targets import resolve_text
-from letterhead.render import render_salutation
+from letterhead.render import parse_template, render_salutation, render_template
 
-_MAX_OUTPUT = 4_000
 _MAX_SOURCE = 20_000
 # Tags Jekyll (or its plugins) defines: never handed to python-liquid.
 _JEKYLL_TAGS = frozenset(
@@ -39,24 +35,7 @@ _JEKYLL_TAGS = frozenset(
 )
 
 
-class _PreviewEnvironment(Environment):
-    """A Liquid environment that cannot loop, nest or write without bound."""
-
-    loop_iteration_limit = 200
-    local_namespace_limit = 10_000
-    output_stream_limit = _MAX_OUTPUT
-    context_depth_limit = 10
-
-
-_ENVIRONMENT = _PreviewEnvironment()
-
-
-@functools.lru_cache(maxsize=64)
-def _parse(source: str) -> BoundTemplate | None:
-    try:
-        return _ENVIRONMENT.from_string(source)
-    except (LiquidError, RecursionError, ValueError, TypeError):
-        return None
+_parse = functools.lru_cache(maxsize=64)(parse_template)
 
 
 def effective_data(site: LoadedSite, path: str, document: Document) -> dict[str, Any]:
@@ -102,8 +81,7 @@ def signature_markdown(site: LoadedSite, path: str, document: Document, block: L
         for key, value in site.site.config.raw.items()
         if isinstance(value, (str, int, float, bool))
     }
-    try:
-        rendered = str(template.render(page=effective_data(site, path, document), site=site_values))
-    except (LiquidError, RecursionError, ValueError, TypeError, AttributeError):
-        return source.strip()
-    return rendered[:_MAX_OUTPUT].strip()
+    rendered = render_template(
+        template, page=effective_data(site, path, document), site=site_values
+    )
+    return (rendered if rendered is not None else source).strip()
