@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from letterhead import indexer
 from letterhead.cache import IndexCache
-from letterhead.check import check_site, load_site
+from letterhead.check import LoadedSite, check_site, load_site
 from letterhead.cores import MIN_DOCUMENTS_PER_WORKER
 from letterhead.indexer import _fingerprint, index_site
 from letterhead.parallel import FEW_FILES, check_paths
@@ -63,6 +66,42 @@ def test_the_servers_index_on_two_cores_is_the_one_of_load_site(tmp_path: Path) 
     assert indexed.index.tags.all() == serial.index.tags.all()
     # Findings computed from the kept index and parses read again from disk are the same.
     assert check_site(indexed) == check_site(serial)
+
+
+def _same_index(indexed: LoadedSite, serial: LoadedSite) -> None:
+    assert indexed.index.documents == serial.index.documents
+    assert list(indexed.index.documents) == list(serial.index.documents)  # the same order
+    assert indexed.index.statics == serial.index.statics
+    assert dict(indexed.index.urls()) == dict(serial.index.urls())
+    assert indexed.index.tags.all() == serial.index.tags.all()
+
+
+@pytest.mark.parametrize("jobs", [2, 3])
+def test_a_worker_that_dies_halfway_leaves_the_rest_of_its_share_to_this_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    site = tmp_path / "site"
+    generate(site, jobs * MIN_DOCUMENTS_PER_WORKER + 50)
+    serial = load_site(site)
+    work = indexer._worker
+
+    def half_then_die(connection: Any, site: Any, sources: Any, share: range, *rest: Any) -> None:
+        work(connection, site, sources, share[: len(share) // 2], *rest)
+        raise SystemExit(1)  # the forked child exits with nothing more sent
+
+    monkeypatch.setattr(indexer, "_worker", half_then_die)
+    _same_index(index_site(site, jobs=jobs), serial)
+
+
+@pytest.mark.parametrize(("count", "jobs"), [(0, 2), (1, 2), (10, 2), (1000, 2), (1000, 3), (7, 8)])
+def test_shares_cover_every_file_once_in_order(count: int, jobs: int) -> None:
+    bounds = indexer._shares(count, jobs)
+    assert len(bounds) == jobs
+    assert bounds[0][0] == 0 and bounds[-1][1] == count
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(bounds))
+    assert all(start <= end for start, end in bounds)
+    if count >= 1000:  # this process, which also builds the index, parses less than a worker
+        assert bounds[0][1] - bounds[0][0] < bounds[1][1] - bounds[1][0]
 
 
 def test_a_few_files_are_checked_against_the_persistent_index(

@@ -15,10 +15,11 @@ import gc
 import multiprocessing
 import os
 import pickle
+import queue
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from datetime import datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -46,6 +47,9 @@ _ROWS_PER_BATCH = 1_000
 _STALL_SECONDS = 20.0
 # A snapshot crosses the pipe in pieces of this many bytes (the writer holds one at a time).
 _SNAPSHOT_PIECE = 1 << 20
+# What putting a record into the index costs next to making it (reading, parsing): this
+# process, which does both, takes that much less of the parsing (`_shares`).
+_SHARE_FOR_CALLER = 0.2
 # A snapshot is brought up to date only while at most one file in this many changed.
 _MOSTLY_UNCHANGED = 4
 
@@ -169,7 +173,7 @@ def _index_afresh(
     else one made now (on every core). Without `cache` (fingerprint, cached records) nothing
     is cached or written."""
     cached = cache[1] if cache is not None else {}
-    records: list[Record | None] = [None] * len(sources)
+    hits: list[Record | None] = [None] * len(sources)
     stale: list[int] = []
     for position, source in enumerate(sources):
         hit = cached.get(source.path)
@@ -179,16 +183,21 @@ def _index_afresh(
             and hit.mtime_ns == source.mtime_ns
             and _still_valid(site, source, hit.record, now)
         ):
-            records[position] = hit.record
+            hits[position] = hit.record
         else:
             stale.append(position)
-    if stale:
-        fresh = _records_for(site, [sources[p] for p in stale], settings, now, progress, jobs)
-        for position, record in zip(stale, fresh, strict=True):
-            records[position] = record
-    complete = [record for record in records if record is not None]
-    assert len(complete) == len(records)  # every position was filled above
-    index = _build(site, complete)
+    # Records go into the index in the site's order as they come: the build overlaps the
+    # workers' parsing instead of following it.
+    making = _records_in_order(site, [sources[p] for p in stale], settings, now, progress, jobs)
+    index = SiteIndex(site)
+    complete: list[Record] = []
+    with contextlib.closing(making) as fresh:
+        for known in hits:
+            record = known if known is not None else next(fresh)
+            index.insert(*record)
+            complete.append(record)
+        extra = next(fresh, None)  # runs it to its end: its workers are gone before any fork
+    assert extra is None  # one record for each stale file
     loaded = LoadedSite(site, index, settings, problems, keep_documents=False)
     if cache is None:
         return CachedIndex(loaded, lambda: None, 0, len(stale))
@@ -231,7 +240,7 @@ def _index_from_snapshot(
         return None
     for path in gone:
         index.remove(path)
-    fresh = _records_for(site, changed, settings, now, progress, jobs) if changed else []
+    fresh = list(_records_in_order(site, changed, settings, now, progress, jobs))
     for entry, indexed in fresh:
         index.insert(entry, indexed)
     loaded = LoadedSite(site, index, settings, problems, keep_documents=False)
@@ -459,30 +468,76 @@ def _still_valid(site: Site, source: SourceFile, record: Record, now: datetime |
     return site.status_is_current(entry, now)
 
 
-def _records_for(
+def _records_in_order(
     site: Site,
     sources: Sequence[SourceFile],
     settings: Settings,
     now: datetime | None,
     progress: Progress | None,
     jobs: int | None,
-) -> list[Record]:
-    """The records of `sources`, in their order, on as many cores as they are worth."""
+) -> Generator[Record, None, None]:
+    """The records of `sources`, in their order, made on as many cores as they are worth.
+
+    This process parses the first share while forked workers parse the later ones, each a
+    contiguous run of `sources`; the caller takes each record as it comes (to put it in the
+    index), so that what it does with them overlaps the workers' parsing. This process's share
+    is the smaller by what the caller spends per record (`_SHARE_FOR_CALLER`). A worker that
+    dies or goes quiet has the rest of its share parsed here instead."""
     documents = sum(1 for s in sources if s.kind is not EntryKind.STATIC)
     jobs = min(jobs or default_jobs(), max(1, documents // MIN_DOCUMENTS_PER_WORKER))
-    if jobs > 1 and hasattr(os, "fork"):
-        try:
-            return _records_with_workers(site, sources, settings, now, jobs, progress)
-        except (OSError, EOFError, TimeoutError):
-            pass  # a worker died or could not start: do it all here instead
-    return _records_here(site, sources, settings, now, progress, len(sources))
+    if jobs < 2 or not hasattr(os, "fork"):
+        yield from _records_here(site, sources, settings, now, progress, len(sources))
+        return
+    bounds = _shares(len(sources), jobs)
+    workers: list[tuple[int, int, int, Connection | None, _Receiver | None]] = []
+    try:
+        for start, end in bounds[1:]:
+            parent, child = multiprocessing.Pipe(duplex=False)
+            pid = _fork(_worker, child, site, sources, range(start, end), settings, now)
+            child.close()
+            if pid is None:
+                parent.close()
+                workers.append((start, end, 0, None, None))
+            else:
+                workers.append((start, end, pid, parent, _Receiver(parent, end - start)))
+        receivers = [receiver for *_, receiver in workers if receiver is not None]
+        yield from _records_here(
+            site,
+            sources[: bounds[0][1]],
+            settings,
+            now,
+            progress,
+            len(sources),
+            lambda: sum(receiver.count for receiver in receivers),
+        )
+        for start, end, _, _, receiver in workers:
+            done = start
+            if receiver is not None:
+                try:
+                    for batch in receiver.batches():
+                        yield from batch
+                        done += len(batch)
+                except (OSError, EOFError, TimeoutError):
+                    pass  # the worker died or stalled: the rest of its share is done here
+            if done < end:
+                yield from _records_here(site, sources[done:end], settings, now, None, 0)
+    finally:
+        for _, _, pid, connection, _ in workers:
+            if connection is not None:
+                connection.close()
+                _reap(pid, timeout=5)
 
 
-def _build(site: Site, records: Sequence[Record]) -> SiteIndex:
-    index = SiteIndex(site)
-    for entry, indexed in records:
-        index.insert(entry, indexed)
-    return index
+def _shares(count: int, jobs: int) -> list[tuple[int, int]]:
+    """`jobs` contiguous runs of `range(count)` as (start, end): the first for this process,
+    which also indexes every record, so that all finish together."""
+    mine = max(0, round(count * (1 - _SHARE_FOR_CALLER * (jobs - 1)) / jobs))
+    bounds = [(0, mine)]
+    rest = count - mine
+    for number in range(jobs - 1):
+        start = mine + rest * number // (jobs - 1)
+        bounds.append((start, mine + rest * (number + 1) // (jobs - 1)))
+    return bounds
 
 
 def _records_here(
@@ -493,60 +548,13 @@ def _records_here(
     progress: Progress | None,
     total: int,
     done_elsewhere: Callable[[], int] = lambda: 0,
-) -> list[Record]:
+) -> Iterator[Record]:
     scratch = SiteIndex(site)  # only for `record`, which needs the site's baseurl
-    records: list[Record] = []
     step = max(1, total // 100)
     for number, source in enumerate(sources):
         if progress is not None and number % step == 0:
             progress(min(total, number + done_elsewhere()), total)
-        records.append(summarize(site, scratch, source, settings, now))
-    return records
-
-
-def _records_with_workers(
-    site: Site,
-    sources: Sequence[SourceFile],
-    settings: Settings,
-    now: datetime | None,
-    jobs: int,
-    progress: Progress | None,
-) -> list[Record]:
-    """Every file's record, `jobs - 1` forked workers and this process sharing the files."""
-    shares = [list(range(i, len(sources), jobs)) for i in range(jobs)]
-    workers: list[tuple[int, Connection]] = []
-    receivers: list[_Receiver] = []
-    try:
-        for share in shares[1:]:
-            parent, child = multiprocessing.Pipe(duplex=False)
-            pid = _fork(_worker, child, site, sources, share, settings, now)
-            child.close()
-            if pid is None:
-                parent.close()
-                raise OSError("no fork on this system")
-            workers.append((pid, parent))
-            receivers.append(_Receiver(parent, len(share)))
-        own = [sources[i] for i in shares[0]]
-        mine = _records_here(
-            site,
-            own,
-            settings,
-            now,
-            progress,
-            len(sources),
-            lambda: sum(receiver.count for receiver in receivers),
-        )
-        by_position: list[Record | None] = [None] * len(sources)
-        for position, record in zip(shares[0], mine, strict=True):
-            by_position[position] = record
-        for receiver, share in zip(receivers, shares[1:], strict=True):
-            for position, record in zip(share, receiver.records(), strict=True):
-                by_position[position] = record
-    finally:
-        for pid, connection in workers:
-            connection.close()
-            _reap(pid, timeout=5)
-    return [record for record in by_position if record is not None]
+        yield summarize(site, scratch, source, settings, now)
 
 
 class _Receiver:
@@ -557,8 +565,7 @@ class _Receiver:
         self.connection = connection
         self.expected = expected
         self.count = 0
-        self.batches: list[list[Record]] = []
-        self.error: BaseException | None = None
+        self._batches: queue.SimpleQueue[list[Record] | BaseException] = queue.SimpleQueue()
         self.thread = threading.Thread(target=self._run, name="letterhead-records", daemon=True)
         self.thread.start()
 
@@ -571,23 +578,32 @@ class _Receiver:
                 for _, indexed in batch:  # strings the worker shared were copied by pickling
                     if indexed is not None:
                         indexed.share_strings()
-                self.batches.append(batch)
+                self._batches.put(batch)
                 self.count += len(batch)
-        except BaseException as error:  # EOF from a dead worker: reported by `records`
-            self.error = error
+        except BaseException as error:  # EOF from a dead worker: raised by `batches`
+            self._batches.put(error)
 
-    def records(self) -> list[Record]:
-        self.thread.join()
-        if self.error is not None or self.count != self.expected:
-            raise EOFError(f"an indexing worker stopped early: {self.error}")
-        return [record for batch in self.batches for record in batch]
+    def batches(self) -> Iterator[list[Record]]:
+        """The worker's batches in order, each as soon as it has come; raises what stopped the
+        worker early (EOFError, TimeoutError, OSError)."""
+        received = 0
+        while received < self.expected:
+            batch = self._batches.get()
+            if isinstance(batch, BaseException):
+                raise (
+                    batch
+                    if isinstance(batch, (OSError, EOFError, TimeoutError))
+                    else EOFError(f"an indexing worker stopped early: {batch}")
+                )
+            received += len(batch)
+            yield batch
 
 
 def _worker(
     connection: Connection,
     site: Site,
     sources: Sequence[SourceFile],
-    share: list[int],
+    share: range,
     settings: Settings,
     now: datetime | None,
 ) -> None:
