@@ -11,6 +11,8 @@ import os
 import pickle
 import shutil
 import sqlite3
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -166,6 +168,36 @@ def test_a_second_start_comes_from_the_snapshot(site: Path) -> None:
     second.persist()
     assert second.from_snapshot and second.read == 0
     same_as_fresh(site, second)
+
+
+# Run in a process of its own: a start of the server, as far as the index goes.
+_START = """
+import sys
+from pathlib import Path
+from letterhead.indexer import index_site_cached
+indexed = index_site_cached(Path(sys.argv[1]))
+indexed.persist()
+near = indexed.loaded.index.tags.near_miss("khmer rogue")
+print(indexed.from_snapshot, near.text if near else None)
+"""
+
+
+def test_near_misses_survive_a_restart_in_another_process(site: Path) -> None:
+    """The near-miss tables are keyed by string hashes, which each process salts its own way:
+    an index restored from a snapshot written by another process must still find them."""
+    many_reviews(site)
+    answers = []
+    for seed in ("1", "2"):
+        environment = {**os.environ, "PYTHONHASHSEED": seed}
+        run = subprocess.run(
+            [sys.executable, "-c", _START, str(site)],
+            env=environment,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        answers.append(run.stdout.split())
+    assert answers == [["False", "khmer", "rouge"], ["True", "khmer", "rouge"]]
 
 
 def test_a_site_with_a_time_zone_starts_from_the_snapshot(site: Path) -> None:

@@ -158,10 +158,15 @@ def taxonomy_values(value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
         return tuple(value.split())
     if isinstance(value, list):
+        if _STRINGS_ONLY.issuperset(map(type, value)):
+            return tuple(value)  # the common case, done in C
         return tuple(
             str(item) for item in value if item is not None and not isinstance(item, (list, dict))
         )
     return (str(value),)
+
+
+_STRINGS_ONLY = frozenset({str})
 
 
 class SiteIndex:
@@ -214,12 +219,13 @@ class SiteIndex:
     def record(self, entry: Entry, document: Document | None) -> IndexedDocument:
         """What the index keeps of one document; computed apart from `insert` so that worker
         processes can parse and summarise while one process builds the index."""
+        data = entry.data
         return IndexedDocument(
-            entry=entry,
-            tags=taxonomy_values(entry.data.get("tags")),
-            categories=taxonomy_values(entry.data.get("categories")),
-            link_keys=tuple(self._link_keys(document)) if document is not None else (),
-            anchors=frozenset(document.anchors()) if document is not None else frozenset(),
+            entry,
+            taxonomy_values(data.get("tags")),
+            taxonomy_values(data.get("categories")),
+            self._link_keys(document) if document is not None else (),
+            frozenset(document.anchors()) if document is not None else frozenset(),
         )
 
     def insert(self, entry: Entry, indexed: IndexedDocument | None) -> None:
@@ -341,24 +347,27 @@ class SiteIndex:
         if self._post_id_endings is not None:
             self._post_id_endings.discard(post_id)
 
-    def _link_keys(self, document: Document) -> Iterable[str]:
+    def _link_keys(self, document: Document) -> tuple[str, ...]:
         baseurl = self.site.config.baseurl
+        keys: list[str] = []
         for link in document.links:
-            if link.target is None:
+            target = link.target
+            if target is None:
                 continue
-            if link.kind is LinkKind.POST_URL:
-                yield "post_id:" + link.target.strip()
-                continue
-            if link.kind is LinkKind.LINK_TAG:
-                yield "path:" + link.target.strip()
-                continue
-            key = normalize_url(link.target, baseurl)
-            if key is not None:
-                yield key
+            kind = link.kind
+            if kind is LinkKind.POST_URL:
+                keys.append("post_id:" + target.strip())
+            elif kind is LinkKind.LINK_TAG:
+                keys.append("path:" + target.strip())
+            else:
+                key = normalize_url(target, baseurl)
+                if key is not None:
+                    keys.append(key)
         for definition in document.definitions:
             key = normalize_url(definition.url, baseurl)
             if key is not None:
-                yield key
+                keys.append(key)
+        return tuple(keys)
 
     # -- questions ------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from letterhead.document import fold
 
@@ -43,10 +44,15 @@ class Taxonomy:
         # `_overlay`, which takes the churn. Deleting from the big dicts and inserting again
         # made them reallocate their tables now and then, the server's memory stepping up by
         # megabytes over a session (the soak saw 20 MiB with one dict, ~5 MiB with shards).
+        # The tiers' forms are kept from the start, their tables of variants only from the
+        # first lookup (`_indexed`): indexing a site adds thousands of forms, and a check
+        # worker may look up none, or look up all at the end, where building `_base` in one go
+        # costs less than half of building it form by form through the overlay and its merges.
         self._base: list[dict[int, str | set[str]]] = [{} for _ in range(_SHARDS)]
-        self._base_forms: set[str] = set()  # forms whose variants are in `_base`, live or not
+        self._base_forms: set[str] = set()  # forms of the big tier, live or not
         self._overlay: dict[int, str | set[str]] = {}
         self._overlay_forms: set[str] = set()
+        self._indexed = False  # whether `_base` and `_overlay` hold their forms' variants
         # Folded forms by their text without digits: `tag 1` ... `tag 5000` are one group, names
         # that differ only in digits (distinct names, not typos), set aside in one step.
         self._digit_groups: dict[str, set[str]] = {}
@@ -64,7 +70,8 @@ class Taxonomy:
             if folded not in self._by_fold:
                 self._by_fold[folded] = Counter()
                 if folded not in self._base_forms:
-                    _insert([self._overlay], _deletion_keys(folded), folded)
+                    if self._indexed:
+                        _insert([self._overlay], _deletion_keys(folded), folded)
                     self._overlay_forms.add(folded)
                     if len(self._overlay_forms) > _OVERLAY_FORMS:
                         self._merge()
@@ -91,7 +98,8 @@ class Taxonomy:
                 del self._by_fold[folded]
                 if folded in self._overlay_forms:  # a form in `_base` stays there, stale
                     self._overlay_forms.discard(folded)
-                    _discard(self._overlay, _deletion_keys(folded), folded)
+                    if self._indexed:
+                        _discard(self._overlay, _deletion_keys(folded), folded)
                 digitless = folded.translate(_DIGITS)
                 group = self._digit_groups.get(digitless)
                 if group is not None:
@@ -164,6 +172,8 @@ class Taxonomy:
         if len(folded) < 4:
             return None
         limit = 1 if len(folded) < 8 else _MAX_DISTANCE
+        if not self._indexed:
+            self._index()
         candidates: set[str] = set()
         base, overlay = self._base, self._overlay
         for variant in _deletion_keys(folded):
@@ -200,21 +210,50 @@ class Taxonomy:
     def _merge(self) -> None:
         """Move the overlay's forms into `_base`; rebuild `_base` from the live forms instead
         when stale ones would make up more than a quarter of it."""
-        base = self._base
         stale = len(self._base_forms) - (len(self._by_fold) - len(self._overlay_forms))
         if stale > len(self._base_forms) // 4:
-            base = self._base = [{} for _ in range(_SHARDS)]
-            for folded in self._by_fold:
-                _insert(base, _deletion_keys(folded), folded)
             self._base_forms = set(self._by_fold)
-        else:  # the overlay's keys as they are: no deletions computed again
-            for variant, forms in self._overlay.items():
-                shard = base[variant & _SHARD_MASK]
-                for folded in (forms,) if isinstance(forms, str) else forms:
-                    _insert_one(shard, variant, folded)
+            if self._indexed:
+                self._base = _tables(self._base_forms, _SHARDS)
+        else:
+            if self._indexed:  # the overlay's keys as they are: no deletions computed again
+                for variant, forms in self._overlay.items():
+                    shard = self._base[variant & _SHARD_MASK]
+                    for folded in (forms,) if isinstance(forms, str) else forms:
+                        _insert_one(shard, variant, folded)
             self._base_forms |= self._overlay_forms
         self._overlay = {}
         self._overlay_forms = set()
+
+    def _index(self) -> None:
+        """Build the tables of variants of both tiers, leaving out the stale forms of `_base`."""
+        self._base_forms.intersection_update(self._by_fold)
+        self._base = _tables(self._base_forms, _SHARDS)
+        self._overlay = _tables(self._overlay_forms, 1)[0]
+        self._indexed = True
+
+    # A snapshot leaves the tables out: they are keyed by `hash`, which differs from one process
+    # to the next (string hashes are salted), and are built again on the first lookup.
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.update(_base=[], _overlay={}, _indexed=False)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        # (also a snapshot from before the tables were left out: its keys are another process's)
+        self._base = [{} for _ in range(_SHARDS)]
+        self._overlay = {}
+        self._indexed = False
+
+
+def _tables(forms: Iterable[str], count: int) -> list[dict[int, str | set[str]]]:
+    """`count` tables holding the deletion keys of `forms` (split by the keys' low bits)."""
+    tables: list[dict[int, str | set[str]]] = [{} for _ in range(count)]
+    for folded in forms:
+        _insert(tables, _deletion_keys(folded), folded)
+    return tables
 
 
 def _insert(tables: list[dict[int, str | set[str]]], keys: Iterable[int], folded: str) -> None:
@@ -255,20 +294,25 @@ _SHARD_MASK = _SHARDS - 1
 _MAX_INDEXED_LENGTH = 64  # longer names are not typo-checked (and cost nothing to index)
 
 
-def _deletions(text: str) -> set[str]:
-    """`text` with up to two characters deleted (one for short names), `text` included."""
-    if len(text) > _MAX_INDEXED_LENGTH:
-        return {text}
-    result = {text}
-    frontier = {text}
-    for _ in range(1 if len(text) < 8 else _MAX_DISTANCE):
-        frontier = {word[:i] + word[i + 1 :] for word in frontier for i in range(len(word))}
-        result |= frontier
-    return result
-
-
 def _deletion_keys(text: str) -> set[int]:
-    return {hash(variant) & 0x3FFFFFFF for variant in _deletions(text)}
+    """The keys of `text` with up to two characters deleted (one for short names), `text`
+    included. Each pair of positions is deleted once (`i <= j` over the shortened text), where
+    deleting from each variant of the round before made every pair twice."""
+    length = len(text)
+    if length > _MAX_INDEXED_LENGTH:
+        return {hash(text) & _KEY_MASK}
+    variants = [text[:i] + text[i + 1 :] for i in range(length)]
+    if length >= 8:  # a second deletion (`_MAX_DISTANCE`)
+        variants += [
+            shorter[:j] + shorter[j + 1 :]
+            for i, shorter in enumerate(variants)
+            for j in range(i, length - 1)
+        ]
+    variants.append(text)
+    return {hash(variant) & _KEY_MASK for variant in variants}
+
+
+_KEY_MASK = 0x3FFFFFFF
 
 
 _DIGITS = str.maketrans("", "", "0123456789")

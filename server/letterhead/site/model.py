@@ -13,6 +13,7 @@ import json
 import os
 import re
 import stat
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,9 +37,9 @@ from letterhead.site.discovery import (
 from letterhead.site.kinds import EntryKind, SourceFile, Status
 from letterhead.site.permalinks import (
     CompiledTemplate,
+    UrlFacts,
     add_permalink_suffix,
     compile_template,
-    document_placeholders,
     expand_sequential,
     output_path_key,
     unescape_path,
@@ -196,7 +197,14 @@ class Site:
     def _now(self, now: datetime.datetime | None) -> tuple[datetime.datetime, int]:
         """The build time on the site clock, and as whole seconds (Jekyll compares `to_i`)."""
         last = self._last_now
-        if last is not None and now is not None and last[0] is now:
+        # The same `now`, or none again within the second the clock was last read in: statuses
+        # are decided on whole seconds, and reading the clock on the site's zone cost as much as
+        # the rest of a post's status.
+        if (
+            last is not None
+            and last[0] is now
+            and (now is not None or self._build_time is not None or int(time.time()) == last[2])
+        ):
             return last[1], last[2]
         if now is None:
             local = self._build_time or self.clock.now()
@@ -471,25 +479,23 @@ class Site:
 
         permalink = _permalink(data)
         plan = self._url_plan(permalink, collection.url_template, extname)
-        entry.output_ext = plan.output_ext
+        output_ext = entry.output_ext = plan.output_ext
         problems.extend(plan.problems)
-        values = document_placeholders(
-            plan.compiled.keys,
-            date=date,
-            slug=slug,
-            basename=stem,
-            path=lambda: _cleaned_relative_path(relative, extname, "_" + label),
-            collection=label,
-            categories=categories,
-            output_ext=entry.output_ext,
+        compiled = plan.compiled
+        path = (
+            _cleaned_relative_path(relative, extname, "_" + label)
+            if "path" in compiled.keys
+            else ""
         )
-        url = plan.compiled.render(values)
+        url = compiled.render_document(
+            UrlFacts(date, slug, stem, path, label, categories, output_ext)
+        )
         entry.url = url
         output = unescape_path(url)
         if url.endswith("/"):
             output += "index.html"
-        elif not output.endswith(entry.output_ext):
-            output += entry.output_ext
+        elif not output.endswith(output_ext):
+            output += output_ext
         entry.output_path = output.lstrip("/")
         entry.status = self._publication(kind, data, date, now)
         return entry
@@ -684,7 +690,7 @@ def _ruby_string(value: Any) -> str:
 
 
 def _titleize(slug: str) -> str:
-    return " ".join(word.capitalize() for word in slug.split("-"))
+    return " ".join([word.capitalize() for word in slug.split("-")])
 
 
 def _permalink(data: dict[str, Any]) -> str | None:
@@ -799,6 +805,12 @@ def _post_id(relative: str, special: str) -> str | None:
     """The name `{% post_url %}` matches this post by (Tags::PostComparer): `<sub>/<stem>` for
     `_posts/<sub>/`, `<dir>/<stem>` for `<dir>/_posts/`; just the stem deeper than that, where
     Jekyll falls back to matching date and slug."""
+    if relative.startswith(special + "/"):  # nearly every post: `_posts/<name>`
+        inner = relative[len(special) + 1 :]
+        if "/" not in inner:
+            # `_extname` agrees with `os.path.splitext` on a name, in a few C calls
+            extname = _extname(inner)
+            return inner[: -len(extname)] if extname else inner
     rooted = "/" + relative
     position = rooted.find("/" + special + "/")
     if position == -1:

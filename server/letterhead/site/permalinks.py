@@ -14,16 +14,17 @@ import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 from urllib.parse import quote, unquote
 
 __all__ = [
     "DOCUMENT_PLACEHOLDERS",
     "STYLE_TO_PERMALINK",
     "CompiledTemplate",
+    "UrlFacts",
     "add_permalink_suffix",
     "compile_template",
     "date_placeholders",
-    "document_placeholders",
     "escape_path",
     "expand",
     "expand_sequential",
@@ -31,6 +32,7 @@ __all__ = [
     "output_path_key",
     "sanitize_url",
     "slugify",
+    "slugify_once",
     "unescape_path",
     "unknown_placeholders",
     "url_to_output_path",
@@ -140,7 +142,14 @@ def _transliterate_latin(text: str) -> str:
 
 @lru_cache(maxsize=4096)
 def slugify(text: str, mode: str = "default", cased: bool = False) -> str:
+    """`slugify_once`, remembered: for names used again and again (categories)."""
+    return slugify_once(text, mode, cased)
+
+
+def slugify_once(text: str, mode: str = "default", cased: bool = False) -> str:
     """Jekyll's `Utils.slugify`: runs of characters the mode does not keep become one hyphen.
+    Uncached, for the names of one document only (its slug and file name), which would only
+    push the names used again and again out of `slugify`'s cache.
 
     `default` keeps letters, marks and decimal digits (any script); `pretty` also keeps
     `._~!$&'()+,;=@`; `ascii` keeps only `[A-Za-z0-9]`; `raw` replaces only white space; `latin`
@@ -253,6 +262,22 @@ class CompiledTemplate:
     suffixes: tuple[str, ...]  # per key: the underscore Jekyll put back after the value
     keys: frozenset[str]
     unknown: tuple[str, ...]  # keys Jekyll's UrlDrop does not have (Jekyll stops the build)
+    # For `render_document`, each known key as (the literal text before it, the function of its
+    # value, whether that takes the date alone), unknown keys kept in the literal text as
+    # `render` keeps them; and the text after the last key.
+    steps: tuple[tuple[str, Callable[[Any], str], bool], ...]
+    tail: str
+
+    def render_document(self, facts: UrlFacts) -> str:
+        """The URL of the document `facts` describe: `render` of its placeholders' values, made
+        one by one as the template asks for them."""
+        out: list[str] = []
+        for literal, value_of, of_date in self.steps:
+            out.append(literal)
+            # (a date's values are digits and English names: nothing to escape)
+            out.append(value_of(facts.date) if of_date else escape_path(value_of(facts)))
+        out.append(self.tail)
+        return sanitize_url("".join(out))
 
     def render(self, values: Mapping[str, str]) -> str:
         """Fill in the placeholders (values are escaped here) and sanitize, like `URL#to_s`."""
@@ -294,8 +319,26 @@ def compile_template(template: str) -> CompiledTemplate:
             unknown.append(name)
         position = match.end()
     parts.append(template[position:])
+    steps: list[tuple[str, Callable[[Any], str], bool]] = []
+    literal = parts[0]
+    for index in range(1, len(parts), 2):
+        key, suffix = parts[index], suffixes[index // 2]
+        if key in _DATE_FUNCTIONS:
+            steps.append((literal, _DATE_FUNCTIONS[key], True))
+        elif key in _DOCUMENT_VALUES:
+            steps.append((literal, _DOCUMENT_VALUES[key], False))
+        else:
+            literal += ":" + key + suffix + parts[index + 1]
+            continue
+        literal = suffix + parts[index + 1]
     return CompiledTemplate(
-        template, tuple(parts), tuple(suffixes), frozenset(keys), tuple(unknown)
+        template,
+        tuple(parts),
+        tuple(suffixes),
+        frozenset(keys),
+        tuple(unknown),
+        tuple(steps),
+        literal,
     )
 
 
@@ -352,43 +395,38 @@ def date_placeholders(date: datetime.datetime) -> dict[str, str]:
     return {key: function(date) for key, function in _DATE_FUNCTIONS.items()}
 
 
-def document_placeholders(
-    keys: frozenset[str],
-    *,
-    date: datetime.datetime,
-    slug: str | None,
-    basename: str,
-    path: Callable[[], str] | str,
-    collection: str,
-    categories: list[str],
-    output_ext: str,
-) -> dict[str, str]:
-    """The values of `keys` for a post or collection document (UrlDrop); keys Jekyll does not
-    know are left out. `slug` is the document's `slug` (front matter, else from the file name);
-    `basename` the file name without its extension; `path` the cleaned relative path (or a
-    function computing it, as few templates use it)."""
-    values: dict[str, str] = {}
-    for key in keys:
-        function = _DATE_FUNCTIONS.get(key)
-        if function is not None:
-            values[key] = function(date)
-        elif key == "title":
-            values[key] = slugify(slug if slug is not None else basename, "pretty", True)
-        elif key == "slug":
-            values[key] = slugify(slug if slug is not None else basename)
-        elif key == "name":
-            values[key] = slugify(basename)
-        elif key == "path":
-            values[key] = path if isinstance(path, str) else path()
-        elif key == "output_ext":
-            values[key] = output_ext
-        elif key == "collection":
-            values[key] = collection
-        elif key == "categories":
-            values[key] = "/".join(dict.fromkeys(category.lower() for category in categories))
-        elif key == "slugified_categories":
-            values[key] = "/".join(dict.fromkeys(slugify(category) for category in categories))
-    return values
+@dataclass(slots=True)  # (not frozen: a frozen dataclass is slower to make, once per document)
+class UrlFacts:
+    """What the placeholders of a post's or collection document's URL are made of (UrlDrop)."""
+
+    date: datetime.datetime  # on the site's clock
+    slug: str | None  # the front matter's `slug`, else from the file name (None: `basename`)
+    basename: str  # the file name without its extension
+    path: str  # the cleaned relative path (may be left "" when the template has no `:path`)
+    collection: str
+    categories: list[str]
+    output_ext: str
+
+
+def _joined_categories(facts: UrlFacts) -> str:
+    return "/".join(dict.fromkeys(category.lower() for category in facts.categories))
+
+
+def _joined_slugified_categories(facts: UrlFacts) -> str:
+    return "/".join(dict.fromkeys(slugify(category) for category in facts.categories))
+
+
+# The value of each placeholder of a document URL other than the date's (`_DATE_FUNCTIONS`).
+_DOCUMENT_VALUES: dict[str, Callable[[UrlFacts], str]] = {
+    "title": lambda f: slugify_once(f.slug if f.slug is not None else f.basename, "pretty", True),
+    "slug": lambda f: slugify_once(f.slug if f.slug is not None else f.basename),
+    "name": lambda f: slugify_once(f.basename),
+    "path": lambda f: f.path,
+    "output_ext": lambda f: f.output_ext,
+    "collection": lambda f: f.collection,
+    "categories": _joined_categories,
+    "slugified_categories": _joined_slugified_categories,
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -434,10 +472,14 @@ def _resolve_dots(path: str) -> str:
     return resolved
 
 
-# An absolute path of plain segments: no `%`, query, fragment, `//`, `.` or `..` segment.
-_PLAIN_PATH = re.compile(
-    r"/(?:[A-Za-z0-9_~-][A-Za-z0-9._~-]*/)*(?:[A-Za-z0-9_~-][A-Za-z0-9._~-]*)?"
-)
+# An absolute path of URL-safe characters, then any query or fragment. Its path is plain (no
+# `%` to decode, nothing to resolve) when it has no `//` and no segment starts with a dot (no
+# `.` or `..`): two substring tests, quicker than a regex of segments.
+_SIMPLE_URL = re.compile(r"(/[A-Za-z0-9._~/-]*)(?:[?#].*)?", re.DOTALL)
+
+
+def _under_site_url(url: str, site_url: str) -> bool:
+    return bool(site_url) and url.startswith(site_url.rstrip("/") + "/")
 
 
 def normalize_url(
@@ -455,19 +497,26 @@ def normalize_url(
     them against.
     """
     url = url.strip()
-    plain = _PLAIN_PATH.fullmatch(url) is not None
-    if plain:
-        # Most URLs of a site (every entry's own): nothing to decode, drop or resolve.
-        path = url
-    else:
-        if site_url and url.startswith(site_url.rstrip("/") + "/"):
-            url = url[len(site_url.rstrip("/")) :]
-        if not url or url.startswith("//") or _SCHEME.match(url):
-            return None
-        path = url.split("#", 1)[0].split("?", 1)[0]
-        if not path:
-            return None
-        path = unquote(path, errors="replace")
+    simple = _SIMPLE_URL.fullmatch(url)
+    if simple is not None:
+        path = simple[1]
+        # Most URLs of a site (every entry's own, most links): nothing to decode or resolve.
+        # (A `site_url` that is a path, `/blog`, is stripped only from URLs that have more
+        # than a path, as it always was.)
+        if (
+            "//" not in path
+            and "/." not in path
+            and (len(path) == len(url) or not _under_site_url(url, site_url))
+        ):
+            return _canonical(_without_baseurl(path, baseurl) if baseurl else path)
+    if _under_site_url(url, site_url):
+        url = url[len(site_url.rstrip("/")) :]
+    if not url or url.startswith("//") or _SCHEME.match(url):
+        return None
+    path = url.split("#", 1)[0].split("?", 1)[0]
+    if not path:
+        return None
+    path = unquote(path, errors="replace")
     if not path.startswith("/"):
         if base is None:
             return None
@@ -476,12 +525,14 @@ def normalize_url(
         path = posixpath.join(directory or "/", path)
         if not path.startswith("/"):
             path = "/" + path
-    if not plain:
-        path = _resolve_dots(path)
+    return _canonical(_without_baseurl(_resolve_dots(path), baseurl))
+
+
+def _without_baseurl(path: str, baseurl: str) -> str:
     prefix = "/" + baseurl.strip("/") if baseurl.strip("/") else ""
     if prefix and (path == prefix or path.startswith(prefix + "/")):
-        path = path[len(prefix) :] or "/"
-    return _canonical(path)
+        return path[len(prefix) :] or "/"
+    return path
 
 
 def output_path_key(output_path: str) -> str:
