@@ -6,6 +6,7 @@ Real files in a temporary site; edits go through `LoadedSite.update` as the edit
 from __future__ import annotations
 
 import difflib
+import gc
 import re
 import shutil
 from pathlib import Path
@@ -15,7 +16,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from letterhead.check import LoadedSite, load_site
-from letterhead.index import SiteIndex, _last_segment_slug, _most_similar, _NearMisses
+from letterhead.index import (
+    SiteIndex,
+    _last_segment_slug,
+    _most_similar,
+    _NearMisses,
+    collector_paused,
+)
 from letterhead.site.model import Entry, Status
 from letterhead.site.permalinks import normalize_url
 
@@ -341,3 +348,21 @@ def test_a_bare_name_finds_the_first_post_filed_under_it(root: Path) -> None:
     loaded.remove(second)
     loaded.remove(first)
     assert found() is None
+
+
+def test_the_collector_is_paused_and_what_was_built_can_be_frozen() -> None:
+    assert gc.isenabled()
+    before = gc.get_freeze_count()
+    try:
+        with collector_paused():
+            assert not gc.isenabled()
+            with collector_paused(freeze=True):  # nested: the outer one decides
+                kept = [{"heap": number} for number in range(1_000)]
+            assert not gc.isenabled()
+        assert gc.isenabled() and gc.get_freeze_count() == before
+        with collector_paused(freeze=True):
+            kept = [{"heap": number} for number in range(1_000)]
+        assert gc.isenabled()
+        assert gc.get_freeze_count() >= before + len(kept)
+    finally:
+        gc.unfreeze()

@@ -32,6 +32,7 @@ from pygls.uris import from_fs_path, to_fs_path
 from letterhead import __version__
 from letterhead.check import LoadedSite, read_text
 from letterhead.features.catalog import catalog_for
+from letterhead.index import collector_paused
 from letterhead.indexer import index_site_cached
 from letterhead.lsp import convert
 from letterhead.lsp.idle import IdleTrim
@@ -427,8 +428,9 @@ class LetterheadServer(LanguageServer):
         def work() -> None:
             try:
                 try:
-                    indexed = index_site_cached(state.root, progress=from_thread)
-                    warm_up(indexed.loaded)
+                    with collector_paused(freeze=True):  # the index is for keeps
+                        indexed = index_site_cached(state.root, progress=from_thread)
+                        warm_up(indexed.loaded)
                 except BaseException as error:
                     loop.call_soon_threadsafe(_settle, future, None, error)
                     return
