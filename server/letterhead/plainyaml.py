@@ -5,7 +5,8 @@ a flow list `[a, b]` or a block list of `- item` lines. Composing that with PyYA
 Python resolver and constructor) costs more than the rest of a review's parse. This module reads
 that common shape with a few regular expressions and resolves each scalar with PyYAML's own
 resolver and constructors, so values and types come out identical (`yes` is True, `2014-05-01` a
-date, `1e3` a string as YAML 1.1 says).
+date, `1e3` a string as YAML 1.1 says). A line is read on its own, with offsets counted from its
+start, so what it says is remembered by its text: most lines of a site are the same few.
 
 It is strict: anything outside the shape (anchors, tags, comments after values, multi-line
 scalars, escapes, nesting, tabs, CR line ends, unusual characters) makes `read_plain` return None
@@ -24,10 +25,15 @@ import yaml
 from letterhead.document import FrontMatterEntry, ListItem, ValueStyle
 from letterhead.positions import Span
 
-_STR_TAG = "tag:yaml.org,2002:str"
 _MAX_REMEMBERED = 20_000
 # YAML bounds an implicit key to 1,024 characters; long lines are left to the full reader.
 _MAX_LINE = 1_000
+# Longer lines are read each time, not remembered: hostile input must not fill memory.
+_MAX_REMEMBERED_LINE = 256
+# Lines and flow items remembered: the lines most files share are met in the first few files,
+# and the rest (titles, ids) are never met again, so a few thousand hold every repeated one.
+# (20,000 held the language server's memory 4 MiB higher for nothing.)
+_MAX_REMEMBERED_LINES = 4_096
 
 # Characters that make YAML (or the C reader) behave specially anywhere: control characters,
 # YAML's extra line breaks (NEL, LS, PS), a BOM, surrogates, non-characters, tabs, CR.
@@ -40,11 +46,10 @@ _PLAIN_FIRST = r"""(?:[A-Za-z0-9_(/$\u00a0-\U0010ffff]|[-+.](?=[^\s,\[\]{}\#&*!|
 _PLAIN = rf"(?=\S){_PLAIN_FIRST}(?:[^:\#\n]++|:(?=[^\ \n])|(?<!\ )\#)*+"
 # A one-line quoted scalar without escapes (anything else is left to the full reader).
 _QUOTED = r"""'[^'\n]*'|"[^"\\\n]*\""""
-# One item of a one-line flow list and the comma after it (none after the last): quoted, or
-# plain (with the spaces after it) without flow indicators, `:` or `#`. Neither holds a comma.
+# One item of a one-line flow list, as the text between two of its commas (items hold none):
+# quoted, or plain (with the spaces after it) without flow indicators, `:` or `#`.
 _FLOW_ITEM = re.compile(
-    rf"""\ *(?:(?P<quoted>'[^',\n]*'|"[^",\\\n]*")|(?P<plain>{_PLAIN_FIRST}[^\[\]{{}},:\#]*+))
-    \ *(?:(?P<comma>,)|\Z)""",
+    rf"""\ *(?:(?P<quoted>'[^']*'|"[^"\\]*")|(?P<plain>{_PLAIN_FIRST}[^\[\]{{}}:\#]*+))\ *""",
     re.VERBOSE,
 )
 # One line of the shape this module reads, without its line break: `key: value` (the value plain,
@@ -67,6 +72,22 @@ _LINE = re.compile(
 _COMMENT_NEXT = re.compile(r"\n*#")
 
 
+# What a line of front matter says, with offsets counted from the start of the line. Plain
+# tuples: lines not seen before are read at every file, and a tuple is the cheapest thing to make.
+#   (_ENTRY, key, key_end, style, value, value_start, value_end)  `key: value`, a scalar value
+#   (_FLOW, key, key_end, items, value_start, value_end)  `key: [a, b]`
+#   (_KEY, key, key_end)  `key:` alone: a null value, or the key of a block list
+#   (_ITEM, indent, item)  `- item` in a block list
+#   (_BLANK,)  an empty line or a comment
+#   (_NOT_PLAIN,)  anything else: the full reader must read the front matter
+# An item is (value, start, end, text_start, text_end), the text inside the quotes if quoted.
+_ENTRY, _FLOW, _KEY, _ITEM, _BLANK, _NOT_PLAIN = range(6)
+_Item = tuple[Any, int, int, int, int]
+_Line = tuple[Any, ...]
+_BLANK_LINE: _Line = (_BLANK,)
+_NOT_PLAIN_LINE: _Line = (_NOT_PLAIN,)
+
+
 class _Scalars(dict[str, tuple[bool, Any]]):
     """Plain scalars resolved and constructed as PyYAML's safe loader does: `_SCALARS[text]` is
     (whether the scalar can be read here, its value). Answers are remembered, front matter
@@ -74,19 +95,20 @@ class _Scalars(dict[str, tuple[bool, Any]]):
 
     def __init__(self) -> None:
         super().__init__()
-        self.resolver = yaml.resolver.Resolver()
         self.constructor = yaml.constructor.SafeConstructor()
-        # The resolver picks its patterns by a scalar's first character: a scalar starting with
-        # none of these (`review`, `Amélie`) is a string, whatever follows.
-        resolvers = self.resolver.yaml_implicit_resolvers
-        self.typed_starts = frozenset(() if None in resolvers else resolvers)
+        # The resolver's patterns, by the first character of the scalars they apply to, in the
+        # order it tries them: a scalar starting with none of these (`review`, `Amélie`) is a
+        # string, whatever follows. (What `Resolver.resolve` does, without its per-call set-up.)
+        resolvers = yaml.resolver.Resolver.yaml_implicit_resolvers
+        anywhere = resolvers.get(None, [])
+        self.patterns = {start: patterns + anywhere for start, patterns in resolvers.items()}
 
     def __missing__(self, text: str) -> tuple[bool, Any]:
         answer: tuple[bool, Any] = (True, text)
-        if text[0] in self.typed_starts:
-            tag = self.resolver.resolve(yaml.ScalarNode, text, (True, False))
-            if tag != _STR_TAG:
+        for tag, pattern in self.patterns.get(text[0], ()):
+            if pattern.match(text):
                 answer = self._construct(tag, text)
+                break
         # Mutable values (none today) must never be shared between documents.
         if len(self) < _MAX_REMEMBERED and not isinstance(answer[1], (list, dict)):
             self[text] = answer
@@ -102,6 +124,30 @@ class _Scalars(dict[str, tuple[bool, Any]]):
             return False, None
 
 
+class _Lines(dict[str, _Line]):
+    """`_LINES[line]` is what a line says. Half the lines of a site's front matter are the same
+    few (`published: true`, `categories:`, `  - reviews`), so each is read once; the answer holds
+    offsets within the line and immutable values only, so it is shared."""
+
+    def __missing__(self, line: str) -> _Line:
+        read = _read_line(line)
+        if len(self) < _MAX_REMEMBERED_LINES and len(line) <= _MAX_REMEMBERED_LINE:
+            self[line] = read
+        return read
+
+
+class _FlowItems(dict[str, _Item | None]):
+    """`_FLOW_ITEMS[text]` is the item written as `text` between two commas of a flow list, or
+    None. A site's lists are mostly new, but made of the same few tags."""
+
+    def __missing__(self, text: str) -> _Item | None:
+        match = _FLOW_ITEM.fullmatch(text)
+        item = None if match is None else _read_scalar(match, match.lastgroup or "")
+        if len(self) < _MAX_REMEMBERED_LINES and len(text) <= _MAX_REMEMBERED_LINE:
+            self[text] = item
+        return item
+
+
 class _Spans(dict[tuple[int, int], Span]):
     """`_SPANS[start, end]` is that Span. Spans are immutable, and within front matter few: the
     same offsets recur file after file (95% of them on a generated site), so each is made once
@@ -115,131 +161,147 @@ class _Spans(dict[tuple[int, int], Span]):
 
 
 _SCALARS = _Scalars()
+_LINES = _Lines()
+_FLOW_ITEMS = _FlowItems()
 _SPANS = _Spans()
 
 
 def read_plain(text: str, start: int, end: int) -> list[FrontMatterEntry] | None:
     """The entries of the YAML in `text[start:end]`, or None when it is not plain enough."""
-    if _UNUSUAL.search(text, start, end) is not None:
-        return None
     entries: list[FrontMatterEntry] = []
     block: _BlockList | None = None  # a `key:` alone, and the list items read after it
     position = start  # where the current line starts
-    while position < end:
-        line = _LINE.match(text, position, end)
-        if line is None:
-            return None
-        kind = line.lastgroup
-        if kind == "plain_item" or kind == "quoted_item":
-            if block is None or not block.add(line, kind, position):
-                return None  # an item after no `key:`, out of line, or not a plain scalar
-            position = line.end() + 1
+    for line in text[start:end].split("\n"):
+        read = _LINES[line]
+        kind = read[0]
+        if kind is _ITEM:
+            if block is None or not block.add(read[1], read[2], position):
+                return None  # an item after no `key:`, or out of line
+            position += len(line) + 1
             continue
         if block is not None:
             entries.append(block.entry())
             if block.items and _COMMENT_NEXT.match(text, position, end) is not None:
                 return None  # the full reader's list would reach over the comment: keep its span
             block = None
-        if kind is not None and kind != "comment":  # a `key:` line
-            if line.end() - position > _MAX_LINE:
-                return None
-            key = sys.intern(line.group("key"))  # the same few keys in every file of a site
-            key_span = _SPANS[line.span("key")]
-            if kind == "key":
-                block = _BlockList(key, key_span)
-            else:
-                entry = _inline_entry(key, key_span, line, kind)
-                if entry is None:
-                    return None
-                entries.append(entry)
-        position = line.end() + 1
+        if kind is _ENTRY:
+            _, key, key_end, style, value, value_start, value_end = read
+            key_span = _SPANS[position, position + key_end]
+            value_span = _SPANS[position + value_start, position + value_end]
+            entries.append(FrontMatterEntry(key, key_span, value, value_span, style))
+        elif kind is _FLOW:
+            _, key, key_end, flow_items, value_start, value_end = read
+            key_span = _SPANS[position, position + key_end]
+            value_span = _SPANS[position + value_start, position + value_end]
+            # New lists for every file: lists are mutable, never shared between documents.
+            items = [_list_item(item, position) for item in flow_items]
+            values = [item.value for item in items]
+            entries.append(
+                FrontMatterEntry(key, key_span, values, value_span, ValueStyle.FLOW_LIST, items)
+            )
+        elif kind is _KEY:
+            block = _BlockList(read[1], _SPANS[position, position + read[2]])
+        elif kind is _NOT_PLAIN:
+            return None
+        position += len(line) + 1
     if block is not None:
         entries.append(block.entry())
     return entries
 
 
-def _inline_entry(
-    key: str, key_span: Span, line: re.Match[str], kind: str
-) -> FrontMatterEntry | None:
-    """The entry of a `key: value` line."""
-    at, value_end = line.span(kind)
+def _list_item(item: _Item, position: int) -> ListItem:
+    """The item, its text starting at `position`."""
+    value, start, end, text_start, text_end = item
+    span = _SPANS[position + start, position + end]
+    if text_start == start:
+        return ListItem(value, span, span)
+    return ListItem(value, span, _SPANS[position + text_start, position + text_end])
+
+
+def _read_line(line: str) -> _Line:
+    """What `line` (without its line break) says, on its own: the block list an item belongs to
+    and a comment after a list are for `read_plain` to see."""
+    # Checked line by line rather than once per file, so that a line seen before costs nothing.
+    if _UNUSUAL.search(line) is not None:
+        return _NOT_PLAIN_LINE
+    match = _LINE.match(line)
+    if match is None:
+        return _NOT_PLAIN_LINE
+    kind = match.lastgroup
+    if kind is None or kind == "comment":
+        return _BLANK_LINE
+    if kind == "plain_item" or kind == "quoted_item":
+        item = _read_scalar(match, kind)
+        return _NOT_PLAIN_LINE if item is None else (_ITEM, match.end("indent"), item)
+    if len(line) > _MAX_LINE:
+        return _NOT_PLAIN_LINE
+    key = sys.intern(match.group("key"))  # the same few keys in every file of a site
+    key_end = match.end("key")
+    if kind == "key":
+        return (_KEY, key, key_end)
     if kind == "flow":
-        items = _flow_items(line.string, at + 1, value_end - 1)
+        at, value_end = match.span(kind)
+        items = _flow_items(line, at + 1, value_end - 1)
         if items is None:
-            return None
-        values = [item.value for item in items]
-        span = _SPANS[at, value_end]
-        return FrontMatterEntry(key, key_span, values, span, ValueStyle.FLOW_LIST, items)
-    written = line.group(kind)
-    if kind == "quoted":
-        span = _SPANS[at, value_end]
-        return FrontMatterEntry(key, key_span, written[1:-1], span, ValueStyle.QUOTED)
-    written = written.rstrip(" ")
+            return _NOT_PLAIN_LINE
+        return (_FLOW, key, key_end, items, at, value_end)
+    value = _read_scalar(match, kind)
+    if value is None:
+        return _NOT_PLAIN_LINE
+    style = ValueStyle.QUOTED if kind == "quoted" else ValueStyle.PLAIN
+    return (_ENTRY, key, key_end, style, value[0], value[1], value[2])
+
+
+def _read_scalar(match: re.Match[str], kind: str) -> _Item | None:
+    """The scalar matched as group `kind` (`quoted...` or `plain...`), or None if unreadable."""
+    written = match.group(kind)
+    at = match.start(kind)
+    if kind.startswith("quoted"):
+        end = at + len(written)
+        return (written[1:-1], at, end, at + 1, end - 1)
+    written = written.rstrip(" ")  # a plain scalar comes with the spaces after it
     readable, value = _SCALARS[written]
     if not readable:
         return None
-    span = _SPANS[at, at + len(written)]
-    return FrontMatterEntry(key, key_span, value, span, ValueStyle.PLAIN)
+    end = at + len(written)
+    return (value, at, end, at, end)
 
 
-def _flow_items(text: str, start: int, end: int) -> list[ListItem] | None:
-    """The items of a one-line flow list whose inside is `text[start:end]`."""
-    items: list[ListItem] = []
-    position = start
-    while position < end:  # `[]` has no items; `[ ]` (fine YAML, but rare) no match
-        item = _FLOW_ITEM.match(text, position, end)
+def _flow_items(line: str, start: int, end: int) -> tuple[_Item, ...] | None:
+    """The items of the one-line flow list whose inside is `line[start:end]`."""
+    if start == end:
+        return ()  # `[]`; `[ ]` (fine YAML, but rare) is left to the full reader
+    items = []
+    at = start
+    for text in line[start:end].split(","):  # an empty text (`[a,]`, `[a,,b]`) reads as None
+        item = _FLOW_ITEMS[text]
         if item is None:
             return None
-        if item.start("quoted") >= 0:
-            at, item_end = item.span("quoted")
-            span = _SPANS[at, item_end]
-            items.append(ListItem(text[at + 1 : item_end - 1], span, _SPANS[at + 1, item_end - 1]))
-        else:
-            written = item.group("plain").rstrip(" ")
-            readable, value = _SCALARS[written]
-            if not readable:
-                return None
-            at = item.start("plain")
-            span = _SPANS[at, at + len(written)]
-            items.append(ListItem(value, span, span))
-        position = item.end()
-        if position == end and item.start("comma") >= 0:
-            return None  # a trailing comma
-    return items
+        value, item_start, item_end, text_start, text_end = item  # offsets from `at`
+        items.append((value, at + item_start, at + item_end, at + text_start, at + text_end))
+        at += len(text) + 1
+    return tuple(items)
 
 
 class _BlockList:
     """A `key:` alone, and the `- item` lines that follow it (none: the value is null)."""
 
-    __slots__ = ("first_dash", "indent", "items", "key", "key_span", "values")
+    __slots__ = ("first_dash", "indent", "items", "key", "key_span")
 
     def __init__(self, key: str, key_span: Span) -> None:
         self.key = key
         self.key_span = key_span
         self.items: list[ListItem] = []
-        self.values: list[Any] = []
         self.indent = -1  # of the first item's dash; the others must share it
         self.first_dash = -1
 
-    def add(self, line: re.Match[str], kind: str, position: int) -> bool:
-        """Read one item line; False when it is not one of this list's plain scalars."""
-        dash = line.end("indent")
+    def add(self, indent: int, item: _Item, position: int) -> bool:
+        """Add an item of a line starting at `position`; False when it is out of line."""
         if self.indent < 0:
-            self.indent, self.first_dash = dash - position, dash
-        elif dash - position != self.indent:
+            self.indent, self.first_dash = indent, position + indent
+        elif indent != self.indent:
             return False
-        written = line.group(kind).rstrip(" ")  # a plain item comes with the spaces after it
-        at = line.start(kind)
-        span = _SPANS[at, at + len(written)]
-        if kind == "quoted_item":
-            value: Any = written[1:-1]
-            self.items.append(ListItem(value, span, _SPANS[at + 1, span.end - 1]))
-        else:
-            readable, value = _SCALARS[written]
-            if not readable:
-                return False
-            self.items.append(ListItem(value, span, span))
-        self.values.append(value)
+        self.items.append(_list_item(item, position))
         return True
 
     def entry(self) -> FrontMatterEntry:
@@ -249,6 +311,7 @@ class _BlockList:
                 self.key, self.key_span, None, _SPANS[colon, colon], ValueStyle.NULL
             )
         value_span = _SPANS[self.first_dash, self.items[-1].span.end]
+        values = [item.value for item in self.items]
         return FrontMatterEntry(
-            self.key, self.key_span, self.values, value_span, ValueStyle.BLOCK_LIST, self.items
+            self.key, self.key_span, values, value_span, ValueStyle.BLOCK_LIST, self.items
         )
