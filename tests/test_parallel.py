@@ -16,7 +16,7 @@ from letterhead.check import LoadedSite, check_site, load_site
 from letterhead.cores import MIN_DOCUMENTS_PER_WORKER
 from letterhead.indexer import _fingerprint, index_site
 from letterhead.parallel import FEW_FILES, check_paths
-from letterhead.site.model import Site
+from letterhead.site.model import EntryKind, Site, SourceFile
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -93,15 +93,35 @@ def test_a_worker_that_dies_halfway_leaves_the_rest_of_its_share_to_this_process
     _same_index(index_site(site, jobs=jobs), serial)
 
 
-@pytest.mark.parametrize(("count", "jobs"), [(0, 2), (1, 2), (10, 2), (1000, 2), (1000, 3), (7, 8)])
-def test_shares_cover_every_file_once_in_order(count: int, jobs: int) -> None:
-    bounds = indexer._shares(count, jobs)
+@pytest.mark.parametrize(
+    ("documents", "statics", "jobs"),
+    [(0, 0, 2), (0, 5, 2), (1, 0, 2), (10, 10, 2), (1000, 1000, 2), (1000, 3000, 3), (7, 0, 8)],
+)
+def test_shares_cover_every_file_once_and_split_the_documents(
+    documents: int, statics: int, jobs: int
+) -> None:
+    """A site lists its static files after its documents; they cost nothing to index, so the
+    shares are cut by documents, not by files."""
+    sources = [
+        SourceFile(f"_posts/{n}.md", EntryKind.POST, "posts", f"_posts/{n}.md")
+        for n in range(documents)
+    ] + [
+        SourceFile(f"images/{n}.jpg", EntryKind.STATIC, None, f"images/{n}.jpg")
+        for n in range(statics)
+    ]
+    bounds = indexer._shares(sources, jobs)
     assert len(bounds) == jobs
-    assert bounds[0][0] == 0 and bounds[-1][1] == count
+    assert bounds[0][0] == 0 and bounds[-1][1] == len(sources)
     assert all(a[1] == b[0] for a, b in itertools.pairwise(bounds))
     assert all(start <= end for start, end in bounds)
-    if count >= 1000:  # this process, which also builds the index, parses less than a worker
-        assert bounds[0][1] - bounds[0][0] < bounds[1][1] - bounds[1][0]
+    held = [
+        sum(1 for s in sources[start:end] if s.kind is not EntryKind.STATIC)
+        for start, end in bounds
+    ]
+    if documents >= 1000:  # this process, which also builds the index, parses fewer
+        assert held[0] < held[1]
+        assert max(held[1:]) - min(held[1:]) <= 1
+        assert held[0] > documents // (2 * jobs)
 
 
 def test_a_few_files_are_checked_against_the_persistent_index(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import itertools
 import multiprocessing
 import os
 import pickle
@@ -49,7 +50,7 @@ _STALL_SECONDS = 20.0
 _SNAPSHOT_PIECE = 1 << 20
 # What putting a record into the index costs next to making it (reading, parsing): this
 # process, which does both, takes that much less of the parsing (`_shares`).
-_SHARE_FOR_CALLER = 0.2
+_SHARE_FOR_CALLER = 0.1
 # A snapshot is brought up to date only while at most one file in this many changed.
 _MOSTLY_UNCHANGED = 4
 
@@ -488,7 +489,7 @@ def _records_in_order(
     if jobs < 2 or not hasattr(os, "fork"):
         yield from _records_here(site, sources, settings, now, progress, len(sources))
         return
-    bounds = _shares(len(sources), jobs)
+    bounds = _shares(sources, jobs)
     workers: list[tuple[int, int, int, Connection | None, _Receiver | None]] = []
     try:
         for start, end in bounds[1:]:
@@ -528,16 +529,18 @@ def _records_in_order(
                 _reap(pid, timeout=5)
 
 
-def _shares(count: int, jobs: int) -> list[tuple[int, int]]:
-    """`jobs` contiguous runs of `range(count)` as (start, end): the first for this process,
-    which also indexes every record, so that all finish together."""
+def _shares(sources: Sequence[SourceFile], jobs: int) -> list[tuple[int, int]]:
+    """`jobs` contiguous runs of `sources` as (start, end), cut so that each holds its part of
+    the documents (a static file is neither read nor parsed: it costs next to nothing, and a
+    site lists them after its documents). The first is this process's, which also indexes
+    every record: the smaller by `_SHARE_FOR_CALLER`, so that all finish together."""
+    documents = [i for i, source in enumerate(sources) if source.kind is not EntryKind.STATIC]
+    count = len(documents)
     mine = max(0, round(count * (1 - _SHARE_FOR_CALLER * (jobs - 1)) / jobs))
-    bounds = [(0, mine)]
-    rest = count - mine
-    for number in range(jobs - 1):
-        start = mine + rest * number // (jobs - 1)
-        bounds.append((start, mine + rest * (number + 1) // (jobs - 1)))
-    return bounds
+    # How many documents come before each cut; a cut falls just before its next document.
+    before = [mine + (count - mine) * number // (jobs - 1) for number in range(jobs - 1)]
+    cuts = [0, *(documents[n] if n < count else len(sources) for n in before), len(sources)]
+    return list(itertools.pairwise(cuts))
 
 
 def _records_here(
