@@ -40,7 +40,8 @@ _OPAQUE_BLOCKS = frozenset({"comment", "highlight"})
 _LINK_TAGS = {"post_url": LinkKind.POST_URL, "link": LinkKind.LINK_TAG}
 
 _NAME = re.compile(r"[ \t\r\n]*(#|\w+)?")
-_END_NAMES = re.compile(r"\{%-?[ \t\r\n]*end(\w+)")
+_TAG_HEAD = re.compile(r"\{%-?[ \t\r\n]*(#|\w+)?")  # matches wherever a `{%` is
+_END_NAME = re.compile(r"\{%-?[ \t\r\n]*end(\w+)")
 _END_RAW = re.compile(r"\{%-?[ \t\r\n]*endraw[ \t\r\n]*-?%\}")
 _COMMENT_TAGS = re.compile(r"\{%-?[ \t\r\n]*(end)?comment[ \t\r\n]*-?%\}")
 _FIRST_WORD = re.compile(r"\S+")
@@ -70,7 +71,8 @@ def scan_liquid(text: str, start: int = 0, end: int | None = None) -> LiquidScan
     """Scan `text[start:end]` for Liquid; never raises, linear in the length."""
     end = len(text) if end is None else end
     scan = LiquidScan()
-    if text.find("{", start, end) < 0:
+    pos = text.find("{", start, end)
+    if pos < 0:
         return scan
     ended: set[str] | None = None  # the X of every `{% endX %}`, found at first need
 
@@ -79,12 +81,12 @@ def scan_liquid(text: str, start: int = 0, end: int | None = None) -> LiquidScan
         if name in BLOCK_TAGS:
             return True
         if ended is None:
-            ended = {match.group(1) for match in _END_NAMES.finditer(text, start, end)}
+            ended = _end_names(text, start, end)
         return name in ended
 
     stack: list[LiquidTag] = []
-    opaque: list[Span] = []
-    pos = start
+    opaque: list[Span] = []  # tags and outputs, in order and apart
+    opaque_blocks: list[Span] = []  # comment and highlight blocks, each over its tags
     outputs_can_close = True
     while True:
         # `str.find` runs far faster than a regex search; a `{` is rare outside Liquid.
@@ -117,9 +119,10 @@ def scan_liquid(text: str, start: int = 0, end: int | None = None) -> LiquidScan
                 LiquidError("`{%` is never closed: add `%}`", Span(tag_start, tag_start + 2))
             )
             break  # no `%}` anywhere after: no later tag can be closed either
-        name_match = _NAME.match(text, tag_start + 2 + (text[tag_start + 2] == "-"), close)
-        name = (name_match.group(1) or "") if name_match is not None else ""
-        name_start = name_match.start(1) if name_match is not None and name else tag_start
+        head = _TAG_HEAD.match(text, tag_start, close)
+        assert head is not None
+        name = head.group(1) or ""
+        name_start = head.start(1) if name else tag_start
         tag = _make_tag(text, name, tag_start, name_start, close, close + 2)
         scan.tags.append(tag)
         opaque.append(tag.span)
@@ -146,17 +149,17 @@ def scan_liquid(text: str, start: int = 0, end: int | None = None) -> LiquidScan
             if closing_span is None:
                 scan.blocks.append(LiquidBlock(name, tag, None, Span(pos, end)))
                 scan.errors.append(_unclosed(tag))
-                opaque.append(Span(tag.span.start, end))
+                opaque_blocks.append(Span(tag.span.start, end))
                 break
             end_tag = _make_end_tag(text, closing_span.start, closing_span.end)
             scan.tags.append(end_tag)
             scan.blocks.append(LiquidBlock(name, tag, end_tag, Span(pos, closing_span.start)))
-            opaque.append(Span(tag.span.start, end_tag.span.end))
+            opaque_blocks.append(Span(tag.span.start, end_tag.span.end))
             pos = end_tag.span.end
         elif is_block(name):
             stack.append(tag)
         elif name.startswith("end") and len(name) > 3:
-            _close_block(scan, stack, tag, opaque, end)
+            _close_block(scan, stack, tag, opaque_blocks, end)
         elif name in _INTERMEDIATE and (not stack or stack[-1].name not in _INTERMEDIATE[name]):
             allowed = " or ".join(f"`{{% {b} %}}`" for b in sorted(_INTERMEDIATE[name]))
             scan.errors.append(
@@ -165,14 +168,21 @@ def scan_liquid(text: str, start: int = 0, end: int | None = None) -> LiquidScan
     for unclosed in reversed(stack):
         scan.blocks.append(LiquidBlock(unclosed.name, unclosed, None, Span(unclosed.span.end, end)))
         scan.errors.append(_unclosed(unclosed))
-    scan.blocks.sort(key=lambda block: block.opening.span.start)
-    scan.errors.sort(key=lambda error: error.span.start)
-    scan.opaque = _merge(opaque)
+    if len(scan.blocks) > 1:
+        scan.blocks.sort(key=lambda block: block.opening.span.start)
+    if len(scan.errors) > 1:
+        scan.errors.sort(key=lambda error: error.span.start)
+    # Only blocks overlap the tags: without them the tags are the spans, already in order.
+    scan.opaque = _merge(opaque + opaque_blocks) if opaque_blocks else opaque
     return scan
 
 
 def _close_block(
-    scan: LiquidScan, stack: list[LiquidTag], end_tag: LiquidTag, opaque: list[Span], end: int
+    scan: LiquidScan,
+    stack: list[LiquidTag],
+    end_tag: LiquidTag,
+    opaque_blocks: list[Span],
+    end: int,
 ) -> None:
     """Pair `end_tag` with the innermost open block of its name, or report it."""
     name = end_tag.name[3:]
@@ -202,11 +212,26 @@ def _close_block(
         LiquidBlock(name, opening, end_tag, Span(opening.span.end, end_tag.span.start))
     )
     if name in _OPAQUE_BLOCKS:
-        opaque.append(Span(opening.span.start, end_tag.span.end))
+        opaque_blocks.append(Span(opening.span.start, end_tag.span.end))
 
 
 def _unclosed(tag: LiquidTag) -> LiquidError:
     return LiquidError(f"{_describe(tag)} is never closed: add `{{% end{tag.name} %}}`", tag.span)
+
+
+def _end_names(text: str, start: int, end: int) -> set[str]:
+    """The X of every `{% endX` in `text[start:end]`, in raw blocks and comments too.
+
+    Each `{` is found by `str.find`, which skips prose many times faster than a regex search.
+    """
+    names = set()
+    at = text.find("{", start, end)
+    while at >= 0:
+        match = _END_NAME.match(text, at, end)
+        if match is not None:
+            names.add(match.group(1))
+        at = text.find("{", at + 1, end)
+    return names
 
 
 def _comment_end(text: str, pos: int, end: int) -> Span | None:

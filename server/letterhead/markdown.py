@@ -17,6 +17,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from letterhead.document import (
     Heading,
@@ -76,16 +77,30 @@ _DEFINITION = re.compile(
     re.DOTALL,
 )
 _BLANK_LINE = re.compile(rf"{_NL}[ \t]*{_NL}")
-# A line, and a run of prose lines (see `_SPECIAL_START`), each with the line break after it;
-# group 1 ends where the text does. One match takes a paragraph of plain text at C speed, where
-# the loop would take a pass per line. Only "one line or more" matters of a run (`more`, for
-# setext headings). `.` finds a line's end fastest, so "\r" breaks (rare) have their own patterns.
-_PROSE_START = rf"[^{re.escape(''.join(sorted(_SPECIAL_START)))}\r\n]"
+# The commonest definition, `   [label]: /url` alone on its line, with its line break: nothing to
+# unescape, balance or check, and no title (not on the line, nor on the next). Whatever it
+# matches, `_DEFINITION` matches alike; anything else takes that general path.
+_SIMPLE_DEFINITION = re.compile(
+    r"(?P<indent> {0,3})\[(?P<label>[^\\\[\]\s^][^\\\[\]\r\n]{0,998})\]:[ \t]*+"
+    r"(?P<raw>[^\s<{()][^\s()]*+)[ \t]*+(?P<eol>\n(?![ \t]*+[\"'(])|\Z)"
+)
+# A line, and a run of prose lines (see `_SPECIAL_START`), each with the line break after it,
+# then the empty lines after them (`blank`); group 1 ends where the text does. One match takes a
+# paragraph of plain text at C speed, where the loop would take a pass per line. Only "one line
+# or more" matters of a run (`more`, for setext headings). A line starting with `{` (Liquid,
+# mostly) is prose too unless it is an attribute list (`{:`), and one starting with `*` or `_`
+# (emphasis) unless it is a list item or a thematic break (only markers and blanks); see `scan`
+# for when such a line can start a run. `.` finds a line's end fastest, so "\r" breaks (rare)
+# have their own patterns.
+_PROSE_START = (
+    rf"(?:[^{re.escape(''.join(sorted(_SPECIAL_START)))}\r\n]|\{{(?!:)"
+    r"|[*_](?=[^ \t\r\n])(?=[ \t*_]*+[^ \t*_\r\n]))"
+)
 _LINE = re.compile(r"(.*)\n?")
-_PROSE_LINES = re.compile(rf"({_PROSE_START}.*(?P<more>\n{_PROSE_START}.*)*)\n?")
+_PROSE_LINES = re.compile(rf"({_PROSE_START}.*(?P<more>\n{_PROSE_START}.*)*)\n?(?P<blank>\n*)")
 _LINE_CR = re.compile(rf"([^\r\n]*){_NL}?")
 _PROSE_LINES_CR = re.compile(
-    rf"({_PROSE_START}[^\r\n]*(?P<more>{_NL}{_PROSE_START}[^\r\n]*)*){_NL}?"
+    rf"({_PROSE_START}[^\r\n]*(?P<more>{_NL}{_PROSE_START}[^\r\n]*)*){_NL}?(?P<blank>(?:{_NL})*)"
 )
 _QUOTE_PREFIX = re.compile(r"(?:>[ ]?)+")
 _LEADING_BLOCKS = 8  # blocks kept to find the salutation past paragraphs of Liquid only
@@ -162,8 +177,10 @@ class _Blocks:
             nonlocal paragraph_start, paragraph_lines, in_quote
             in_quote = False  # whatever closes a paragraph ends a quote's lazy lines too
             if paragraph_start >= 0:
-                regions.append((paragraph_start, paragraph_end))
-                note_block((paragraph_start, paragraph_end))
+                region = (paragraph_start, paragraph_end)
+                regions.append(region)
+                if len(leading) < _LEADING_BLOCKS:
+                    leading.append(region)
                 paragraph_start = -1
                 paragraph_lines = 0
 
@@ -175,7 +192,31 @@ class _Blocks:
         while next_offset < end:
             offset = next_offset
             first = text[offset]
-            if first not in _SPECIAL_START and not fence_char and html_until is None:
+            if first in " [" and paragraph_start < 0 and not fence_char and html_until is None:
+                simple = _SIMPLE_DEFINITION.match(text, offset, end)
+                if simple is not None:
+                    # Definitions come in runs (a review's list of links): the simple ones are
+                    # taken here at once, as the general path below would take them one by one.
+                    in_quote = False
+                    last_heading = None
+                    while simple is not None:
+                        if list_indent and simple.end("indent") - simple.start() < list_indent:
+                            list_indent = 0
+                        self.definitions.append(_simple_definition(simple, simple.start()))
+                        note_block()
+                        next_offset = simple.end()
+                        simple = _SIMPLE_DEFINITION.match(text, next_offset, end)
+                    continue
+            if (
+                first not in _SPECIAL_START
+                # Liquid or emphasis may be prose too (see `_PROSE_START`), but when it would
+                # start a paragraph, the general path below keeps a pending id and a quote's
+                # lazy state, which this one drops.
+                or (
+                    first in "{*_"
+                    and (paragraph_start >= 0 or (pending_id is None and not in_quote))
+                )
+            ) and (not fence_char and html_until is None):
                 if first in "\r\n":  # an empty line, the commonest after prose
                     close_paragraph()
                     pending_id = None
@@ -186,16 +227,19 @@ class _Blocks:
                 # Plain prose, as many lines as follow at once: starts or continues a paragraph
                 # (lazily, in a quote or a list).
                 run = prose_lines(text, offset, end)
-                assert run is not None  # `first` starts a prose line
-                if paragraph_start < 0:
-                    paragraph_start = offset
-                    pending_id = None
-                    list_indent = 0
-                paragraph_end = run.end(1)
-                paragraph_lines += 1 if run.group("more") is None else 2
-                last_heading = None
-                next_offset = run.end()
-                continue
+                if run is not None:
+                    if paragraph_start < 0:
+                        paragraph_start = offset
+                        pending_id = None
+                        list_indent = 0
+                    paragraph_end = run.end(1)
+                    paragraph_lines += 1 if run.group("more") is None else 2
+                    last_heading = None
+                    next_offset = run.end()
+                    if run.start("blank") < next_offset:  # empty lines, as the branch above
+                        close_paragraph()
+                        pending_id = None
+                    continue
             found = next_line(text, offset, end)
             assert found is not None  # any text, even none, is a line
             line_end, next_offset = found.end(1), found.end()
@@ -419,6 +463,9 @@ class _Blocks:
 
     def _definition(self, line_start: int, offset: int, end: int) -> ReferenceDefinition | None:
         """The definition starting at `offset` (its `[` or the indentation before it)."""
+        simple = _SIMPLE_DEFINITION.match(self.text, offset, end)
+        if simple is not None:
+            return _simple_definition(simple, line_start)
         match = _DEFINITION.match(self.text, offset, end)
         if match is None:
             return None
@@ -459,6 +506,19 @@ class _Blocks:
         )
 
 
+def _simple_definition(match: re.Match[str], line_start: int) -> ReferenceDefinition:
+    """The definition a `_SIMPLE_DEFINITION` match holds, as `_definition` would build it."""
+    label_start, label_end = match.span("label")
+    url_start, url_end = match.span("raw")
+    return ReferenceDefinition(
+        match.group("label"),
+        Span(label_start, label_end),
+        match.group("raw"),
+        Span(url_start, url_end),
+        Span(line_start, match.start("eol")),
+    )
+
+
 def _balanced(destination: str) -> bool:
     depth = 0
     escaped = False
@@ -484,10 +544,13 @@ _SPECIAL = re.compile(r"[\\`!\[\]<{]")
 _BACKTICKS = re.compile(r"`+")
 # What most often follows a link's `]`: a bare destination in parentheses, or a label (not
 # blank, not a footnote, no brackets or escapes). Anything else takes the general path.
-_SIMPLE_TAIL = re.compile(
-    r"\(([^\x00-\x20\x7f()<\\{]*)\)|\[([^\[\]\\\x00-\x20^][^\[\]\\]{0,998})\]"
-)
-_SIMPLE_BRACKET = re.compile(r"\[[^\[\]\\`<{]*\]")
+_TAIL = r"\(([^\x00-\x20\x7f()<\\{]*)\)|\[([^\[\]\\\x00-\x20^][^\[\]\\]{0,998})\]"
+_SIMPLE_TAIL = re.compile(_TAIL)
+# Brackets holding nothing that binds tighter than them (code, autolinks, HTML, Liquid).
+_BRACKET_TEXT = r"[^\[\]\\`<{]*"
+_SIMPLE_BRACKET = re.compile(rf"\[{_BRACKET_TEXT}\]")
+# Both at once: most links of a review, taken in one match.
+_SIMPLE_LINK = re.compile(rf"!?\[({_BRACKET_TEXT})\](?:{_TAIL})")
 _AUTOLINK = re.compile(
     r"<([A-Za-z][A-Za-z0-9.+-]{1,31}:[^\x00-\x20<>]*"
     r"|[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -510,9 +573,19 @@ _MAX_OPEN_BRACKETS = 32
 class _Inline:
     """The inline pass over one text, shared state across its regions."""
 
-    def __init__(self, text: str, defined: set[str], opaque: dict[int, int]) -> None:
+    def __init__(
+        self,
+        text: str,
+        definitions: list[ReferenceDefinition],
+        opaque: dict[int, int],
+        only_brackets: bool = False,
+    ) -> None:
         self.text = text
-        self.defined = defined
+        self.only_brackets = only_brackets
+        self.definitions = definitions
+        # The labels defined, normalized on first need: only a shortcut link (`[label]`) or
+        # brackets inside link text depend on them, and most reviews have neither.
+        self._defined: set[str] | None = None
         self.opaque = opaque
         self.links: list[Link] = []
         # The next occurrence found for a search, so that unclosed constructs cost linear time.
@@ -550,51 +623,99 @@ class _Inline:
         index = bisect.bisect_left(starts, pos)
         return starts[index] + run if index < len(starts) else -1
 
-    def scan(self, start: int, end: int) -> None:
+    def scan(self, regions: Iterable[tuple[int, int]]) -> None:
+        """Find the links of each region (`start`, `end`); brackets do not pair across them."""
         text = self.text
         search = _SPECIAL.search
-        openers: list[list[int]] = []  # [offset, is_image, active]
-        pos = start
-        while True:
-            match = search(text, pos, end)
-            if match is None:
-                return
-            at = match.start()
-            char = text[at]
-            if char == "[" or (char == "!" and text.startswith("[", at + 1)):
-                bracket = at + (char == "!")
-                simple = _SIMPLE_BRACKET.match(text, bracket, end)
-                if simple is None:
-                    if len(openers) < _MAX_OPEN_BRACKETS:
-                        openers.append([at, char == "!", True])
-                    pos = bracket + 1
-                    continue
-                # Brackets holding nothing that binds tighter: the `]` is this `[`'s at once.
-                pos = max(
-                    simple.end(), self._close(openers, at, char == "!", simple.end() - 1, end)
-                )
-            elif char == "]":
-                pos = at + 1
-                if openers:
-                    opener = openers.pop()
-                    if opener[2]:
-                        link_end = self._close(openers, opener[0], bool(opener[1]), at, end)
-                        pos = max(pos, link_end)
-            elif char == "\\":
-                pos = at + 2 if text[at + 1 : at + 2] in _ESCAPABLE else at + 1
-            elif char == "`":
-                run_end = at + 1
-                while run_end < end and text[run_end] == "`":
-                    run_end += 1
-                close = self._code_span_end(run_end - at, run_end, end)
-                pos = close if close >= 0 else run_end
-            elif char == "<":
-                pos = self._angle(at, end)
-            elif char == "{":
-                skip = self.opaque.get(at)
-                pos = min(skip, end) if skip is not None else at + 1
-            else:  # a `!` that opens no image
-                pos = at + 1
+        only_brackets = self.only_brackets
+        for start, end in regions:
+            openers: list[list[int]] = []  # [offset, is_image, active]
+            pos = start
+            next_bracket = -1  # kept while ahead of `pos`, so that each `[` is found once
+            while True:
+                if only_brackets and not openers:
+                    # Nothing to do before the next `[`, but skip Liquid (`{`) that may hold one.
+                    if next_bracket < pos:
+                        next_bracket = text.find("[", pos, end)
+                        if next_bracket < 0:
+                            break
+                    brace = text.find("{", pos, next_bracket)
+                    at = brace if brace >= 0 else next_bracket
+                else:
+                    match = search(text, pos, end)
+                    if match is None:
+                        break
+                    at = match.start()
+                char = text[at]
+                if char == "[" or (char == "!" and text.startswith("[", at + 1)):
+                    simple_link = _SIMPLE_LINK.match(text, at, end)
+                    if simple_link is not None:
+                        pos = self._simple_link(openers, simple_link, char == "!")
+                        continue
+                    bracket = at + (char == "!")
+                    simple = _SIMPLE_BRACKET.match(text, bracket, end)
+                    if simple is None:
+                        if len(openers) < _MAX_OPEN_BRACKETS:
+                            openers.append([at, char == "!", True])
+                        pos = bracket + 1
+                        continue
+                    # Brackets holding nothing that binds tighter: the `]` is this `[`'s at once.
+                    pos = max(
+                        simple.end(), self._close(openers, at, char == "!", simple.end() - 1, end)
+                    )
+                elif char == "]":
+                    pos = at + 1
+                    if openers:
+                        opener = openers.pop()
+                        if opener[2]:
+                            link_end = self._close(openers, opener[0], bool(opener[1]), at, end)
+                            pos = max(pos, link_end)
+                elif char == "\\":
+                    pos = at + 2 if text[at + 1 : at + 2] in _ESCAPABLE else at + 1
+                elif char == "`":
+                    run_end = at + 1
+                    while run_end < end and text[run_end] == "`":
+                        run_end += 1
+                    close = self._code_span_end(run_end - at, run_end, end)
+                    pos = close if close >= 0 else run_end
+                elif char == "<":
+                    pos = self._angle(at, end)
+                elif char == "{":
+                    skip = self.opaque.get(at)
+                    pos = min(skip, end) if skip is not None else at + 1
+                else:  # a `!` that opens no image
+                    pos = at + 1
+
+    def _simple_link(self, openers: list[list[int]], match: re.Match[str], is_image: bool) -> int:
+        """Record the link a `_SIMPLE_LINK` match holds, as `_close` would; its end offset."""
+        link_span = Span(match.start(), match.end())
+        if match.group(2) is not None:
+            link = Link(
+                LinkKind.INLINE,
+                link_span,
+                match.group(1),
+                match.group(2),
+                Span(*match.span(2)),
+                is_image=is_image,
+            )
+        else:
+            link = Link(
+                LinkKind.REFERENCE,
+                link_span,
+                match.group(1),
+                label=match.group(3),
+                label_span=Span(*match.span(3)),
+                is_image=is_image,
+            )
+        self._record(link, openers, is_image)
+        return link_span.end
+
+    def _record(self, link: Link, openers: list[list[int]], is_image: bool) -> None:
+        self.links.append(link)
+        if openers and not is_image and self._resolves(link):
+            for earlier in openers:
+                if not earlier[1]:
+                    earlier[2] = False  # links cannot contain links
 
     def _close(
         self, openers: list[list[int]], opener: int, is_image: bool, close: int, end: int
@@ -630,11 +751,7 @@ class _Inline:
             link = self._link(opener, is_image, close, end)
         if link is None:
             return -1
-        self.links.append(link)
-        if openers and not is_image and self._resolves(link):
-            for earlier in openers:
-                if not earlier[1]:
-                    earlier[2] = False  # links cannot contain links
+        self._record(link, openers, is_image)
         return link.span.end
 
     def _angle(self, at: int, end: int) -> int:
@@ -667,7 +784,12 @@ class _Inline:
     def _resolves(self, link: Link) -> bool:
         if link.kind is LinkKind.INLINE or link.label is None:
             return True
-        return normalize_label(link.label) in self.defined
+        return self._is_defined(link.label)
+
+    def _is_defined(self, label: str) -> bool:
+        if self._defined is None:
+            self._defined = {definition.key for definition in self.definitions}
+        return normalize_label(label) in self._defined
 
     def _link(self, opener: int, is_image: bool, close: int, end: int) -> Link | None:
         """The link whose text runs from the bracket at `opener` to the `]` at `close`."""
@@ -718,7 +840,7 @@ class _Inline:
                     )
         if footnote or label_text is None or not _valid_label(label_text):
             return None
-        if normalize_label(label_text) not in self.defined:
+        if not self._is_defined(label_text):
             return None  # `[text]` with no definition is just text
         return Link(
             LinkKind.SHORTCUT,
@@ -926,20 +1048,17 @@ def scan_body(
     opaque = opaque or []
     blocks = _Blocks(text)
     blocks.scan(start, end)
-    defined = {definition.key for definition in blocks.definitions}
     opaque_starts = {span.start: span.end for span in opaque}
-    inline = _Inline(text, defined, opaque_starts)
-    special = _SPECIAL.search
-    for region_start, region_end in _outside(blocks.regions, opaque):
-        first_special = special(text, region_start, region_end)
-        if first_special is not None:  # most paragraphs are prose
-            inline.scan(first_special.start(), region_end)
+    # Without code spans, escapes, images, autolinks or HTML, only a `[` starts a link, and
+    # `str.find` skips prose to it many times faster than a regex search testing each character.
+    only_brackets = all(text.find(char, start, end) < 0 for char in "\\`!<")
+    inline = _Inline(text, blocks.definitions, opaque_starts, only_brackets)
+    inline.scan(_outside(blocks.regions, opaque))
     definitions = blocks.definitions
     heading_lines = blocks.headings
     if opaque:
-        starts = [span.start for span in opaque]
-        definitions = [d for d in definitions if not _inside(d.span.start, opaque, starts)]
-        heading_lines = [h for h in heading_lines if not _inside(h.span.start, opaque, starts)]
+        definitions = _not_opaque(definitions, opaque)
+        heading_lines = _not_opaque(heading_lines, opaque)
     return BodyScan(
         links=inline.links,
         definitions=definitions,
@@ -979,6 +1098,17 @@ def _only_liquid(text: str, start: int, end: int, opaque: list[Span]) -> bool:
         position = max(position, span.end)
         index += 1
     return True
+
+
+_Block = TypeVar("_Block", ReferenceDefinition, _HeadingLine)
+
+
+def _not_opaque(blocks: list[_Block], opaque: list[Span]) -> list[_Block]:
+    """The blocks (in text order) that do not start inside an opaque span."""
+    if not blocks or blocks[-1].span.start < opaque[0].start:
+        return blocks  # all before the first tag, as when Liquid only signs the review
+    starts = [span.start for span in opaque]
+    return [block for block in blocks if not _inside(block.span.start, opaque, starts)]
 
 
 def _inside(offset: int, spans: list[Span], starts: list[int]) -> bool:
