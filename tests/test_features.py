@@ -418,8 +418,21 @@ def test_catalog_updates_match_a_fresh_catalog(tmp_path: Path) -> None:
     site = setup.site
     catalog = catalog_for(site.index)
 
+    def latest(catalog: Catalog) -> list[tuple[str, str | None, str | None]]:
+        """The newest user of each tag other than each review, remembered per tag; checked
+        against the users sorted for that one question."""
+        answers = []
+        for name in catalog.ranked_names("tags"):
+            for exclude in (None, *site.index.documents):
+                found = catalog.latest_user("tags", name.text, exclude)
+                users = catalog.newest_users("tags", name.text, 1, exclude)
+                assert found == (users[0].path if users else None)
+                answers.append((name.text, exclude, found))
+        return answers
+
     def snapshot(catalog: Catalog) -> tuple[object, ...]:
         return (
+            latest(catalog),
             [(n.text, n.count, n.variants) for n in catalog.ranked_names("tags")],
             [(n.text, n.count) for n in catalog.ranked_names("categories")],
             [(r.path, r.title, r.url, r.entry.data.get("stars")) for r in catalog.newest_first()],

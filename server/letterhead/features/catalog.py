@@ -14,6 +14,7 @@ from __future__ import annotations
 import bisect
 import datetime
 import json
+import math
 import re
 import weakref
 from collections import Counter
@@ -55,6 +56,7 @@ class ReviewRecord:
     url: str | None
     built: bool
     date: datetime.datetime | None
+    stamp: float  # the date as a POSIX time (-inf without one), for sorting newest first
     day: str  # the date as `YYYY-MM-DD`, or "" when there is none
     post_id: str | None
     values: tuple[str | None, ...]  # the VALUE_KEYS values, as strings
@@ -84,6 +86,7 @@ def _record(indexed: IndexedDocument) -> ReviewRecord:
         url=entry.url,
         built=entry.status is Status.BUILT,
         date=entry.date,
+        stamp=entry.date.timestamp() if entry.date is not None else -math.inf,
         day=entry.date.date().isoformat() if entry.date is not None else "",
         post_id=entry.post_id,
         values=values,
@@ -107,8 +110,7 @@ def _as_text(value: Any) -> str | None:
 
 
 def _newest_first_key(record: ReviewRecord) -> tuple[float, str]:
-    stamp = record.date.timestamp() if record.date is not None else float("-inf")
-    return (-stamp, record.path)
+    return (-record.stamp, record.path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,7 +292,9 @@ class Catalog:
         self._positions: dict[str, int] = {}  # path -> place in `_newest`
         self._ranked_values: dict[str, list[tuple[str, int, str]]] = {}
         self._ranked_names: dict[str, RankedNames] = {}
-        self._latest_user: dict[tuple[str, str], str | None] = {}
+        # (key, spelling) -> the paths of its two newest users: the newest other than any one
+        # review is among them, so the answer holds for every document asking.
+        self._latest_users: dict[tuple[str, str], tuple[str, ...]] = {}
         self._seen: dict[str, IndexedDocument] = {}  # every document as last seen
         self._statics_count = 0
         self._last_static: Entry | None = None
@@ -339,7 +343,7 @@ class Catalog:
             for key, ranked in self._ranked_names.items():
                 ranked.update({fold(name) for record in retagged for name in record.names(key)})
         if reshaped or retagged:
-            self._latest_user.clear()
+            self._latest_users.clear()
         statics = index.statics
         last_static = next(reversed(statics.values()), None)
         if len(statics) != self._statics_count or last_static is not self._last_static:
@@ -485,11 +489,11 @@ class Catalog:
         """The path of the newest review (other than `exclude`) whose `key` list has `spelling`;
         reviews on the built site are preferred over drafts and unpublished ones."""
         self.refresh()
-        memo_key = (key, spelling + "\x00" + (exclude or ""))
-        if memo_key not in self._latest_user:
-            users = self.newest_users(key, spelling, 1, exclude)
-            self._latest_user[memo_key] = users[0].path if users else None
-        return self._latest_user[memo_key]
+        newest = self._latest_users.get((key, spelling))
+        if newest is None:
+            users = self.newest_users(key, spelling, 2)
+            newest = self._latest_users[key, spelling] = tuple(user.path for user in users)
+        return next((path for path in newest if path != exclude), None)
 
     def newest_users(
         self, key: str, spelling: str, count: int, exclude: str | None = None
@@ -517,6 +521,15 @@ class Catalog:
         records = [self._records[p] for p in users if p in self._records and p != exclude]
         records.sort(key=lambda record: (not record.built, *_newest_first_key(record)))
         return records[:count]
+
+    def prime(self, limit: int) -> None:
+        """Build now what the first completion in a tag or category list builds: the ranked
+        names, the reviews newest first, and the newest user of the `limit` most used names
+        (tens of milliseconds at 20,000 reviews, better spent before anyone waits on them)."""
+        self.newest_first()
+        for key in TAXONOMY_KEYS:
+            for name in self.names(key).names[:limit]:
+                self.latest_user(key, name.text)
 
     # -- images ---------------------------------------------------------------------------------
 

@@ -82,9 +82,13 @@ class _Request:
         return self.site.settings
 
 
+# The most items an answer offers (with `isIncomplete` when there were more).
+LIMIT = 100
+
+
 @never_raises(Completions)
 def complete(
-    site: LoadedSite, path: str, document: Document, offset: int, limit: int = 100
+    site: LoadedSite, path: str, document: Document, offset: int, limit: int = LIMIT
 ) -> Completions:
     """The completions at `offset` of `document` (the file at site-relative `path`)."""
     request = _Request(site, path, document, clamp(document, offset), max(1, limit))

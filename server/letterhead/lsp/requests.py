@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 R = TypeVar("R")
 _FILE_START = Range(Position(0, 0), Position(0, 0))
 TRIGGER_CHARACTERS = ["[", "(", ":", " ", "-", "/", "{", "%", ","]
-COMPLETION_LIMIT = 100
+COMPLETION_LIMIT = completion_feature.LIMIT
 
 
 @dataclass(slots=True)

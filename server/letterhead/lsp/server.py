@@ -32,6 +32,7 @@ from pygls.uris import from_fs_path, to_fs_path
 from letterhead import __version__
 from letterhead.check import LoadedSite, read_text
 from letterhead.features.catalog import catalog_for
+from letterhead.features.completion import LIMIT as COMPLETION_LIMIT
 from letterhead.index import collector_paused
 from letterhead.indexer import index_site_cached
 from letterhead.lsp import convert
@@ -487,6 +488,16 @@ class LetterheadServer(LanguageServer):
         self.log(f"letterhead: indexed {state.root}: {summary}")
         self.recheck_open(state)
         self.idle.activity()  # the indexing's temporaries are gone: give their pages back
+        # Once the open documents' checks have gone out, what the first completion would build.
+        asyncio.get_running_loop().call_later(PRIME_SECONDS, self._prime, state, loaded)
+
+    def _prime(self, state: SiteState, loaded: LoadedSite) -> None:
+        if state.loaded is not loaded:
+            return  # indexed again meanwhile
+        self.guarded("priming completion", catalog_for(loaded.index).prime, COMPLETION_LIMIT)
+        # What it built lives as long as the index: out of the collector's walks with it (a
+        # full collection walking them added 5-7 ms to every 30th request at 20,000 reviews).
+        gc.freeze()
 
     async def _begin_progress(self, title: str, message: str) -> str | None:
         if not self.supports("window.work_done_progress"):
@@ -960,6 +971,8 @@ def create_server() -> LetterheadServer:
     return server
 
 
+# After an index is installed, how long before `_prime` (the open documents' checks go first).
+PRIME_SECONDS = 0.05
 SWITCH_INTERVAL = 0.0005  # seconds; the interpreter's default is 0.005
 
 
