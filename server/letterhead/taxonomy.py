@@ -172,8 +172,7 @@ class Taxonomy:
         if len(folded) < 4:
             return None
         limit = 1 if len(folded) < 8 else _MAX_DISTANCE
-        if not self._indexed:
-            self._index()
+        self.prepare()
         candidates: set[str] = set()
         base, overlay = self._base, self._overlay
         for variant in _deletion_keys(folded):
@@ -224,6 +223,11 @@ class Taxonomy:
             self._base_forms |= self._overlay_forms
         self._overlay = {}
         self._overlay_forms = set()
+
+    def prepare(self) -> None:
+        """Build the near-miss tables now rather than at the first lookup."""
+        if not self._indexed:
+            self._index()
 
     def _index(self) -> None:
         """Build the tables of variants of both tiers, leaving out the stale forms of `_base`."""

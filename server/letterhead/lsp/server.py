@@ -492,11 +492,15 @@ class LetterheadServer(LanguageServer):
         asyncio.get_running_loop().call_later(PRIME_SECONDS, self._prime, state, loaded)
 
     def _prime(self, state: SiteState, loaded: LoadedSite) -> None:
+        """Build what the first completion in a tag list and the first check of a review with
+        a tag of its own would build (~0.15 s at 20,000 reviews), before anyone waits on it."""
         if state.loaded is not loaded:
             return  # indexed again meanwhile
         self.guarded("priming completion", catalog_for(loaded.index).prime, COMPLETION_LIMIT)
-        # What it built lives as long as the index: out of the collector's walks with it (a
-        # full collection walking them added 5-7 ms to every 30th request at 20,000 reviews).
+        for taxonomy in (loaded.index.tags, loaded.index.categories):  # for TX002 and TX102
+            self.guarded("preparing near misses", taxonomy.prepare)
+        # What was built lives as long as the index: out of the collector's walks with it (a
+        # full collection walking the catalog's lists added 5-7 ms to every 30th request).
         gc.freeze()
 
     async def _begin_progress(self, title: str, message: str) -> str | None:
