@@ -143,6 +143,30 @@ def test_heading_ids_match_kramdown(parser: str) -> None:
     assert mismatches == []
 
 
+# An attribute list (`{: #id}`) on a line of its own belongs to the block right after it; a
+# heading after that block keeps its own id.
+IAL_CASES = {
+    "before the heading": "{: #x}\n# Heading\n",
+    "before prose": "{: #x}\nplain words\n# Heading\n",
+    "before Liquid": "{: #x}\n{{ page.title }}\n# Heading\n",
+    "before emphasis": "{: #x}\n*emphasis*\n# Heading\n",
+    "before strong text": "{: #x}\n__strong__\n# Heading\n",
+    "before a list": "{: #x}\n- an item\n\n# Heading\n",
+    "before a quote": "{: #x}\n> a quote\n\n# Heading\n",
+    "before code": "{: #x}\n```\ncode\n```\n# Heading\n",
+    "after a blank line": "{: #x}\n\n# Heading\n",
+}
+
+
+@pytest.mark.jekyll
+@pytest.mark.skipif(not kramdown_available(), reason="ruby with kramdown is not installed")
+@pytest.mark.parametrize("case", list(IAL_CASES))
+def test_an_attribute_list_gives_its_id_to_the_next_block_only(case: str) -> None:
+    markdown = IAL_CASES[case]
+    document = parse_document(markdown, header_ids="gfm")
+    assert [heading.anchor for heading in document.headings] == kramdown_ids(markdown, "GFM")
+
+
 @pytest.mark.parametrize(
     "text, gfm, kramdown",
     [

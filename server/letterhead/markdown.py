@@ -210,12 +210,9 @@ class _Blocks:
             if (
                 first not in _SPECIAL_START
                 # Liquid or emphasis may be prose too (see `_PROSE_START`), but when it would
-                # start a paragraph, the general path below keeps a pending id and a quote's
-                # lazy state, which this one drops.
-                or (
-                    first in "{*_"
-                    and (paragraph_start >= 0 or (pending_id is None and not in_quote))
-                )
+                # start a paragraph in a quote, the general path below keeps the quote's lazy
+                # state, which this one drops.
+                or (first in "{*_" and (paragraph_start >= 0 or not in_quote))
             ) and (not fence_char and html_until is None):
                 if first in "\r\n":  # an empty line, the commonest after prose
                     close_paragraph()
@@ -286,6 +283,7 @@ class _Blocks:
                     note_block()
                     list_indent = list_indent if columns >= list_indent else 0  # not lazy
                     fence_char, fence_length = first, len(fence.group(2))
+                    pending_id = None  # the code block takes it
                     continue
             elif first == "#" and columns <= 3:
                 atx = _ATX.match(line)
@@ -330,6 +328,7 @@ class _Blocks:
                 html_until = self._html_block(line, paragraph_start >= 0)
                 if html_until is not None:
                     close_paragraph()
+                    pending_id = None
                     note_block()
                     list_indent = list_indent if columns >= list_indent else 0
                     if html_until and html_until in line.lower()[chars + 1 :]:
@@ -338,6 +337,7 @@ class _Blocks:
             elif first == ">" and columns <= 3:
                 if not in_quote:
                     close_paragraph()  # a block quote starts a block, even after a paragraph
+                    pending_id = None
                     if columns < list_indent:
                         list_indent = 0  # and, left of a list item's content, ends the list
                 in_quote = True
@@ -370,12 +370,14 @@ class _Blocks:
                     continue
             if first in "-*_" and _THEMATIC.match(line):
                 close_paragraph()
+                pending_id = None
                 note_block()
                 list_indent = list_indent if columns >= list_indent else 0
                 continue
             item = _LIST_ITEM.match(line) if first in "-*+0123456789" else None
             if item is not None:
                 close_paragraph()
+                pending_id = None
                 marker_end = item.end()
                 marker_column = columns + marker_end - chars
                 spaces, space_chars = _indent_width(line[marker_end:])
@@ -401,6 +403,7 @@ class _Blocks:
                 continue
             if paragraph_start < 0:
                 paragraph_start = offset
+                pending_id = None  # an attribute list before a paragraph is the paragraph's
             paragraph_end = line_end
             paragraph_lines += 1
         close_paragraph()
