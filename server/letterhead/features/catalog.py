@@ -40,6 +40,8 @@ _MAX_DATA_FILE_BYTES = 2_000_000
 # hopeless for rare ones; past these bounds the review's own users are scanned instead.
 _FEW_USERS = 256
 _MAX_WALK = 4096
+# How many names of its own a review may have that `Catalog.prime` looks past.
+_OWN_NAMES = 20
 
 T = TypeVar("T")
 
@@ -528,7 +530,10 @@ class Catalog:
         (tens of milliseconds at 20,000 reviews, better spent before anyone waits on them)."""
         self.newest_first()
         for key in TAXONOMY_KEYS:
-            for name in self.names(key).names[:limit]:
+            names = self.names(key)
+            names.search()
+            # A few more than `limit`: a review's own names are not offered to it.
+            for name in names.names[: limit + _OWN_NAMES]:
                 self.latest_user(key, name.text)
 
     # -- images ---------------------------------------------------------------------------------
