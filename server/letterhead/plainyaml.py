@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import yaml
 
@@ -86,6 +87,7 @@ _Item = tuple[Any, int, int, int, int]
 _Line = tuple[Any, ...]
 _BLANK_LINE: _Line = (_BLANK,)
 _NOT_PLAIN_LINE: _Line = (_NOT_PLAIN,)
+_T = TypeVar("_T")
 
 
 class _Scalars(dict[str, tuple[bool, Any]]):
@@ -124,28 +126,19 @@ class _Scalars(dict[str, tuple[bool, Any]]):
             return False, None
 
 
-class _Lines(dict[str, _Line]):
-    """`_LINES[line]` is what a line says. Half the lines of a site's front matter are the same
-    few (`published: true`, `categories:`, `  - reviews`), so each is read once; the answer holds
-    offsets within the line and immutable values only, so it is shared."""
+class _Remembered(dict[str, _T]):
+    """`memo[text]` is `read(text)`, remembered for texts of a line at most and up to a bound:
+    the answers hold offsets within `text` and immutable values only, so they are shared."""
 
-    def __missing__(self, line: str) -> _Line:
-        read = _read_line(line)
-        if len(self) < _MAX_REMEMBERED_LINES and len(line) <= _MAX_REMEMBERED_LINE:
-            self[line] = read
-        return read
+    def __init__(self, read: Callable[[str], _T]) -> None:
+        super().__init__()
+        self.read = read
 
-
-class _FlowItems(dict[str, _Item | None]):
-    """`_FLOW_ITEMS[text]` is the item written as `text` between two commas of a flow list, or
-    None. A site's lists are mostly new, but made of the same few tags."""
-
-    def __missing__(self, text: str) -> _Item | None:
-        match = _FLOW_ITEM.fullmatch(text)
-        item = None if match is None else _read_scalar(match, match.lastgroup or "")
+    def __missing__(self, text: str) -> _T:
+        answer = self.read(text)
         if len(self) < _MAX_REMEMBERED_LINES and len(text) <= _MAX_REMEMBERED_LINE:
-            self[text] = item
-        return item
+            self[text] = answer
+        return answer
 
 
 class _Spans(dict[tuple[int, int], Span]):
@@ -161,8 +154,6 @@ class _Spans(dict[tuple[int, int], Span]):
 
 
 _SCALARS = _Scalars()
-_LINES = _Lines()
-_FLOW_ITEMS = _FlowItems()
 _SPANS = _Spans()
 
 
@@ -265,6 +256,19 @@ def _read_scalar(match: re.Match[str], kind: str) -> _Item | None:
         return None
     end = at + len(written)
     return (value, at, end, at, end)
+
+
+def _flow_item(text: str) -> _Item | None:
+    """The item written as `text` between two commas of a flow list, or None."""
+    match = _FLOW_ITEM.fullmatch(text)
+    return None if match is None else _read_scalar(match, match.lastgroup or "")
+
+
+# What each line says (half the lines of a site's front matter are the same few: `published:
+# true`, `categories:`, `  - reviews`), and each item between two commas of a flow list (a site's
+# lists are mostly new, but made of the same few tags).
+_LINES: _Remembered[_Line] = _Remembered(_read_line)
+_FLOW_ITEMS: _Remembered[_Item | None] = _Remembered(_flow_item)
 
 
 def _flow_items(line: str, start: int, end: int) -> tuple[_Item, ...] | None:
