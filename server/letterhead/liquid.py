@@ -39,7 +39,6 @@ _INTERMEDIATE = {
 _OPAQUE_BLOCKS = frozenset({"comment", "highlight"})
 _LINK_TAGS = {"post_url": LinkKind.POST_URL, "link": LinkKind.LINK_TAG}
 
-_NAME = re.compile(r"[ \t\r\n]*(#|\w+)?")
 _TAG_HEAD = re.compile(r"\{%-?[ \t\r\n]*(#|\w+)?")  # matches wherever a `{%` is
 _END_NAME = re.compile(r"\{%-?[ \t\r\n]*end(\w+)")
 _END_RAW = re.compile(r"\{%-?[ \t\r\n]*endraw[ \t\r\n]*-?%\}")
@@ -267,9 +266,9 @@ def _make_tag(
 
 def _make_end_tag(text: str, start: int, end: int) -> LiquidTag:
     close = end - 2
-    name_match = _NAME.match(text, start + 2 + (text[start + 2] == "-"), close)
-    assert name_match is not None and name_match.group(1) is not None
-    return _make_tag(text, name_match.group(1), start, name_match.start(1), close, end)
+    head = _TAG_HEAD.match(text, start, close)
+    assert head is not None and head.group(1) is not None
+    return _make_tag(text, head.group(1), start, head.start(1), close, end)
 
 
 def _tag_link(tag: LiquidTag, kind: LinkKind) -> Link:

@@ -179,8 +179,7 @@ class _Blocks:
             if paragraph_start >= 0:
                 region = (paragraph_start, paragraph_end)
                 regions.append(region)
-                if len(leading) < _LEADING_BLOCKS:
-                    leading.append(region)
+                note_block(region)
                 paragraph_start = -1
                 paragraph_lines = 0
 
