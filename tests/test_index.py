@@ -31,13 +31,17 @@ FILES = [f"_posts/2016-0{n}-01-claim-{n}.md" for n in range(1, 5)]
 PERMALINKS = ["/shared/", "/other/", None]
 
 
-def review(permalink: str | None, published: bool) -> str:
-    lines = ["---", "title: A claim", "layout: review", "author: annaw"]
+def front(lines: list[str], permalink: str | None, published: bool) -> str:
+    """A file of `lines` of front matter, a permalink and published flag as asked, and a body."""
     if permalink is not None:
-        lines.append(f"permalink: {permalink}")
+        lines = [*lines, f"permalink: {permalink}"]
     if not published:
-        lines.append("published: false")
-    return "\n".join([*lines, "---", "Body.", ""])
+        lines = [*lines, "published: false"]
+    return "\n".join(["---", *lines, "---", "Body.", ""])
+
+
+def review(permalink: str | None, published: bool) -> str:
+    return front(["title: A claim", "layout: review", "author: annaw"], permalink, published)
 
 
 @pytest.fixture(scope="module")
@@ -217,12 +221,7 @@ site_files = st.one_of(
 
 
 def page(permalink: str | None, published: bool) -> str:
-    lines = ["---", "title: A page"]
-    if permalink is not None:
-        lines.append(f"permalink: {permalink}")
-    if not published:
-        lines.append("published: false")
-    return "\n".join([*lines, "---", "Body.", ""])
+    return front(["title: A page"], permalink, published)
 
 
 @pytest.fixture(scope="module")

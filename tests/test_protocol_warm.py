@@ -13,10 +13,7 @@ from letterhead.lsp.server import create_server
 
 def test_every_incoming_sample_becomes_its_own_message_type() -> None:
     protocol = create_server().protocol
-    for number, (method, params, request) in enumerate(warm._INCOMING):
-        message = {"jsonrpc": "2.0", "method": method, "params": params}
-        if request:
-            message["id"] = number
+    for method, message in warm._incoming():
         structured = protocol.structure_message(message)
         expected = types.METHOD_TO_TYPES[method][0]
         assert type(structured) is expected, method

@@ -505,7 +505,7 @@ class LetterheadServer(LanguageServer):
             self.guarded("preparing near misses", taxonomy.prepare)
         # What was built lives as long as the index: out of the collector's walks with it (a
         # full collection walking the catalog's lists added 5-7 ms to every 30th request).
-        gc.freeze()
+        keep_out_of_collections(reload=False)
 
     def _interpreter_shared(self, busy: bool) -> None:
         """Shorten the interpreter's switch interval while an indexing thread runs Python (it

@@ -12,6 +12,7 @@ Adding a message type means adding a sample below.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 from lsprotocol import types
@@ -117,13 +118,19 @@ def _outgoing() -> list[Any]:
     ]
 
 
+def _incoming() -> Iterator[tuple[str, dict[str, Any]]]:
+    """Each sample from the client as the JSON-RPC message it arrives in, with its method."""
+    for number, (method, params, request) in enumerate(_INCOMING):
+        message: dict[str, Any] = {"jsonrpc": "2.0", "method": method, "params": params}
+        if request:
+            message["id"] = number
+        yield method, message
+
+
 def warm_converter(protocol: JsonRPCProtocol) -> None:
     """Pass each sample through `protocol`'s own reading and writing; never raises."""
     try:
-        for number, (method, params, request) in enumerate(_INCOMING):
-            message: dict[str, Any] = {"jsonrpc": "2.0", "method": method, "params": params}
-            if request:
-                message["id"] = number
+        for _, message in _incoming():
             protocol.structure_message(message)
         for outgoing in _outgoing():
             protocol._serialize_message(outgoing)
