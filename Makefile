@@ -10,6 +10,9 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
+	# Bytecode now, as a wheel's install writes it: the server would otherwise compile its
+	# modules at every start where the environment says not to write bytecode.
+	$(BIN)/python -m compileall -q server
 	touch $(STAMP)
 
 ## Check the bundled example site (findings are expected: a few reviews carry planted mistakes).

@@ -58,7 +58,7 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-from run import OUT, ensure_site  # noqa: E402
+from run import OUT, compile_engine, ensure_site  # noqa: E402
 
 SERVER_COMMAND = [sys.executable, "-m", "letterhead", "serve"]
 SETTINGS: dict[str, Any] = {"diagnostics": {"debounceMs": 0}}
@@ -1195,6 +1195,7 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="write every run's raw figures to this file")
     arguments = parser.parse_args()
     OUT.mkdir(exist_ok=True)
+    compile_engine()
     info = machine()
     print(f"machine: {info['cpu']}, {info['cores']} cores, Python {info['python']}", flush=True)
     report = run_benchmark(

@@ -187,7 +187,8 @@ def render(engine: dict[str, Any], server: dict[str, Any], kept: str) -> str:
         f"{engine.get('seed', 1)}, generated once per size under `bench/out/` (~3 KB letters, "
         "Zipf-distributed tags over a ~2,000-name vocabulary, ~0.5% planted mistakes). Files "
         'are in the OS page cache (the sites were just generated or read), so "cold" means a '
-        "fresh process, not a cold disk.",
+        "fresh process, not a cold disk. The engine's bytecode is written before measuring, as "
+        "installing a wheel writes it.",
         "- Engine (`bench/run.py`): each run is a fresh `python -c` process timing the import, "
         "`load_site` (index) and `check_site` (rules), with its `ru_maxrss`; then the wall time "
         "of the real command `python -m letterhead check SITE` (text output to /dev/null).",
@@ -220,6 +221,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=DOCUMENT)
     arguments = parser.parse_args()
     run.OUT.mkdir(exist_ok=True)
+    run.compile_engine()
 
     if arguments.engine_json:
         engine = json.loads(arguments.engine_json.read_text())

@@ -43,6 +43,17 @@ print(json.dumps({
 """
 
 
+def compile_engine() -> None:
+    """Write the engine's bytecode, as installing a wheel does: measure the product as users run
+    it. An editable install under PYTHONDONTWRITEBYTECODE (or after an edit) would otherwise
+    compile every module from source at each start (0.1–0.15 s of the server's start)."""
+    import compileall
+
+    import letterhead
+
+    compileall.compile_dir(Path(letterhead.__file__).parent, quiet=1)
+
+
 def ensure_site(reviews: int, seed: int) -> Path:
     site = OUT / f"site-{reviews}-{seed}"
     if not (site / "_config.yml").exists():
@@ -104,6 +115,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
     arguments = parser.parse_args()
+    compile_engine()
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     )
