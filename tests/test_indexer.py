@@ -7,6 +7,7 @@ Real files in a temporary site, a cache folder of the test's own; each start is 
 from __future__ import annotations
 
 import datetime
+import logging
 import os
 import pickle
 import shutil
@@ -270,8 +271,12 @@ def test_a_damaged_snapshot_is_set_aside(site: Path) -> None:
     assert index_site_cached(site).from_snapshot  # the records' start wrote a new one
 
 
-def test_a_snapshot_that_names_anything_else_is_refused_unread(tmp_path: Path) -> None:
-    """Unpickling runs what a pickle names: a snapshot may name only what an index is made of."""
+def test_a_snapshot_that_names_anything_else_is_refused_unread(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Unpickling runs what a pickle names: a snapshot may name only what an index is made of.
+    A refusal says why in the log (else an index that came to hold a new class would lose its
+    snapshot at every start, unseen)."""
     planted = tmp_path / "planted"
 
     class Plant:
@@ -279,9 +284,18 @@ def test_a_snapshot_that_names_anything_else_is_refused_unread(tmp_path: Path) -
             return (os.system, (f"touch {planted}",))
 
     blob = pickle.dumps((1, 0, {}, Plant()), pickle.HIGHEST_PROTOCOL)
-    assert snapshot.loads(blob, Site.open(BASE_SITE)) is None
+    with caplog.at_level(logging.WARNING, logger="letterhead.snapshot"):
+        assert snapshot.loads(blob, Site.open(BASE_SITE)) is None
     assert not planted.exists()
-    assert snapshot.loads(b"\x80\x05garbage", Site.open(BASE_SITE)) is None
+    assert [r.getMessage() for r in caplog.records] == [
+        "the persistent index's snapshot was refused: a snapshot may not hold posix.system"
+    ]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="letterhead.snapshot"):
+        assert snapshot.loads(b"\x80\x05garbage", Site.open(BASE_SITE)) is None
+        assert snapshot.loads(pickle.dumps((1, 2)), Site.open(BASE_SITE)) is None
+    assert len(caplog.records) == 2
+    assert all("snapshot was refused" in r.getMessage() for r in caplog.records)
 
 
 def test_what_the_index_derives_on_demand_stays_out_of_its_snapshot(site: Path) -> None:

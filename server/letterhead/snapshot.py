@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copyreg
 import io
+import logging
 import pickle
 import zoneinfo
 from collections.abc import Sequence
@@ -22,6 +23,8 @@ from typing import Any, NamedTuple, Protocol
 
 from letterhead.index import SiteIndex
 from letterhead.site.model import Site, SourceFile
+
+logger = logging.getLogger("letterhead.snapshot")
 
 # Bumped whenever what a snapshot holds changes shape (the cache's fingerprint includes it).
 SNAPSHOT_FORMAT = 1
@@ -104,12 +107,23 @@ def loads(blob: bytes, site: Site) -> Snapshot | None:
 
 def load(file: Readable, site: Site) -> Snapshot | None:
     """The snapshot read from `file`, its index attached to `site`; None for anything that is
-    not a snapshot of this format (damaged, foreign, or naming a class an index does not hold)."""
+    not a snapshot of this format (damaged, foreign, or naming a class an index does not hold).
+
+    A refusal is logged: the caller falls back to the slower records, and a snapshot refused at
+    every start (an index that came to hold a class missing from `_ALLOWED`) must not go unseen.
+    """
     try:
         loaded = _IndexUnpickler(file).load()
-    except Exception:  # a damaged pickle can raise nearly anything; all of it means "no"
+    except pickle.UnpicklingError as error:
+        logger.warning("the persistent index's snapshot was refused: %s", error)
+        return None
+    except Exception as error:  # a damaged pickle can raise nearly anything; all of it means "no"
+        logger.warning(
+            "the persistent index's snapshot was refused: unreadable (%s)", type(error).__name__
+        )
         return None
     if type(loaded) is not tuple or len(loaded) != len(Snapshot._fields):
+        logger.warning("the persistent index's snapshot was refused: not a snapshot")
         return None
     snapshot = Snapshot(*loaded)
     if not (
@@ -118,6 +132,7 @@ def load(file: Readable, site: Site) -> Snapshot | None:
         and type(snapshot.stamps) is dict
         and type(snapshot.site_index) is SiteIndex
     ):
+        logger.warning("the persistent index's snapshot was refused: another format")
         return None
     snapshot.site_index.site = site
     return snapshot
