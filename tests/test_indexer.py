@@ -257,6 +257,26 @@ def test_a_snapshot_brought_up_to_date_is_a_fresh_index(
                 same_as_fresh(root, indexed)
 
 
+def _children() -> set[int]:
+    """This process's child processes (Linux)."""
+    found: set[int] = set()
+    for task in Path("/proc/self/task").iterdir():
+        found.update(int(pid) for pid in (task / "children").read_text().split())
+    return found
+
+
+@pytest.mark.skipif(
+    not Path("/proc/self/task").exists() or not hasattr(os, "fork"), reason="Linux only"
+)
+def test_an_index_dropped_unpersisted_leaves_no_snapshot_child(site: Path) -> None:
+    many_reviews(site)
+    before = _children()
+    indexed = index_site_cached(site)
+    assert _children() - before  # the snapshot's child, pickling or waiting on its pipe
+    del indexed
+    assert _children() == before
+
+
 def test_a_damaged_snapshot_is_set_aside(site: Path) -> None:
     many_reviews(site)
     read, _, _ = start(site)

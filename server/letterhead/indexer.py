@@ -20,6 +20,7 @@ import queue
 import signal
 import threading
 import time
+import weakref
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from datetime import datetime
 from multiprocessing.connection import Connection
@@ -271,6 +272,7 @@ def _persister(
     taken: _SnapshotChild | None,
 ) -> Callable[[], None]:
     def persist() -> None:
+        abandon.detach()
         # One child at a time: the snapshot's is already pickling, the records' starts after
         # it (two at once would leave the language server no core of its own meanwhile).
         try:
@@ -280,7 +282,20 @@ def _persister(
             if changed or removed:
                 _save_apart(root, fingerprint, changed, removed)
 
+    # A caller that drops the index without persisting it (an index superseded, an error on
+    # the way): the snapshot child, a fork of this process's heap blocked on a full pipe, would
+    # otherwise stay until this process ends.
+    abandon = weakref.finalize(persist, _abandon, taken)
     return persist
+
+
+def _abandon(child: _SnapshotChild | None) -> None:
+    """Stop a snapshot child whose snapshot nobody will store."""
+    if child is not None:
+        child.connection.close()
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child.pid, signal.SIGKILL)
+        _reap(child.pid, timeout=None)
 
 
 def _fingerprint(site: Site) -> str:
@@ -302,8 +317,8 @@ def _snapshot_apart(
     """Fork a child that pickles the index as it is at this moment, before it is handed to
     anyone who could change it (the language server applies editors' unsaved texts to it), and
     then streams the pickle to `_store_snapshot`. Pickling 20,000 reviews' index takes most of
-    a second: on the other core, while this process goes on. `persist` must collect it (until
-    then the child waits on its pipe; it ends when this process does)."""
+    a second: on the other core, while this process goes on. `persist` collects it; a persist
+    dropped uncalled stops it (`_abandon`)."""
     taken = site.clock_seconds(now)  # every status in the index was decided by now
     parent, child = multiprocessing.Pipe(duplex=False)
     pid = _fork(_pickle_apart, child, index, sources, taken)
