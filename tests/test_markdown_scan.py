@@ -28,7 +28,7 @@ require "kramdown-parser-gfm"
 options = {input: ARGV[0], auto_ids: true, entity_output: "as_char", hard_wrap: false,
            smart_quotes: "lsquo,rsquo,ldquo,rdquo", toc_levels: (1..6).to_a}
 html = Kramdown::Document.new(STDIN.read, options).to_html
-ids = html.scan(/<h\d( id="([^"]*)")?>/).map { |match| match[1] || "" }
+ids = html.scan(/<h\d([^>]*)>/).map { |match| match[0][/ id="([^"]*)"/, 1] || "" }
 puts JSON.generate(ids)
 """
 
@@ -167,6 +167,50 @@ def test_an_attribute_list_gives_its_id_to_the_next_block_only(case: str) -> Non
     assert [heading.anchor for heading in document.headings] == kramdown_ids(markdown, "GFM")
 
 
+# Where a heading can stand, in the block structure around it: each body is run through both of
+# kramdown's inputs. kramdown (not CommonMark) decides what an HTML block takes in: from a block
+# tag to its matching end tag, blank lines included; and its own input wants a heading after a
+# block boundary (a blank line, an attribute list, the start), not right after a paragraph.
+BLOCK_CASES = {
+    "atx after prose": "para\n# Heading\n",
+    "atx after two lines": "para\nmore\n## Heading\n\ntext\n",
+    "atx after a blank line": "para\n\n# Heading\n",
+    "atx, prose, atx": "# A\npara\n# B\n",
+    "atx after a quote": "> quote\n# H\n",
+    "atx after a list item": "- item\n# H\n",
+    "atx after a definition": "[a]: /x\n# H\n",
+    "atx after an attribute list": "{: .c}\n# H\n",
+    "atx after Liquid": "{% raw %}x{% endraw %}\n# H\n",
+    "setext after a definition": "[a]: /x\nHeading\n===\n",
+    "setext after prose": "para\nHeading\n===\n\n# After\n",
+    "setext alone": "Heading\n===\n",
+    "tilde fence after prose": "para\n~~~\n# in code\n~~~\n\n# After\n",
+    "backtick fence": "```\n# in code\n```\n\n# After\n",
+    "html block on one line": "<div>x</div>\n# H\n",
+    "html block over lines": "<div>\nx\n</div>\n# H\n",
+    "html block with a blank line": "<div>\nx\n\n# Inside\n\n</div>\n\n# After\n",
+    "html block never closed": "<div>\nx\n\n# Inside\n",
+    "html blocks nested": "<div><div>x</div>\n# A\n</div>\n# H\n",
+    "html block, upper case": "<DIV>x</DIV>\n# H\n",
+    "html block then prose": "<div>x</div> tail\n# H\n",
+    "html paragraph": "<p>x</p>\n# H\n",
+    "html span starts prose": "<span>x</span>\n# H\n",
+    "html comment": "<!-- c -->\n# H\n",
+    "html comment over lines": "<!--\n# not\n-->\n\n# H\n",
+    "figure then heading": '<figure>\n<img src="x.png">\n\n</figure>\n\n## Next\n',
+}
+
+
+@pytest.mark.jekyll
+@pytest.mark.skipif(not kramdown_available(), reason="ruby with kramdown is not installed")
+@pytest.mark.parametrize("parser", ["GFM", "kramdown"])
+@pytest.mark.parametrize("case", list(BLOCK_CASES))
+def test_headings_stand_where_kramdown_puts_them(case: str, parser: str) -> None:
+    markdown = BLOCK_CASES[case]
+    document = parse_document(markdown, header_ids="gfm" if parser == "GFM" else "kramdown")
+    assert [heading.anchor for heading in document.headings] == kramdown_ids(markdown, parser)
+
+
 @pytest.mark.parametrize(
     "text, gfm, kramdown",
     [
@@ -197,6 +241,9 @@ PATHOLOGICAL = {
     "Liquid outputs": "{{ x " * 200_000,
     "salutation with a 1 MB line": "Dear " + " " * 1_000_000 + "x",
     "many headings": "## a\n" * 100_000,
+    "nested HTML never closed": "<div>\n" * 100_000,
+    "an HTML tag with 1 MB of attributes": "<div " + 'a="x" ' * 150_000 + "\n# H\n",
+    "headings after long lines": ("x" * 1_000 + "\n# H\n") * 1_000,
 }
 
 

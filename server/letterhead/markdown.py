@@ -6,7 +6,8 @@ pass over paragraph and heading text finds links with CommonMark's bracket rules
 autolinks and raw HTML bind tighter than brackets; links do not nest). Everything is regex-driven
 and linear in the text, so a 3 KB review costs tens of microseconds, and no input can make it hang.
 Heading ids follow kramdown as Jekyll configures it (the GFM parser), so `#fragment` checks agree
-with the built site.
+with the built site; so do HTML blocks (from a block tag to its matching end tag, as kramdown reads
+them) and, for kramdown's own input, where a heading may stand (after a block boundary only).
 """
 
 from __future__ import annotations
@@ -44,20 +45,30 @@ _THEMATIC = re.compile(r" {0,3}([-*_])[ \t]*(?:\1[ \t]*){2,}$")
 _LIST_ITEM = re.compile(r" {0,3}(?:[-+*]|\d{1,9}[.)])(?=[ \t]|$)")
 _IAL = re.compile(r" {0,3}\{:(?!:)([^}\r\n]*)\}[ \t]*$")
 _IAL_ID = re.compile(r"(?:^|\s)#([A-Za-z][\w:-]*)")
-_HTML_BLOCK_RAW = re.compile(r" {0,3}<(script|pre|style|textarea)(?:[ \t>]|$)", re.IGNORECASE)
+# HTML blocks as kramdown reads them (both inputs): a line opening with a comment, or with a tag
+# that is not a span element, starts one; it runs to the comment's end or the element's matching
+# end tag (blank lines included; to the end of the body when there is none). Its content is raw
+# unless the tag says `markdown="1"` (or "block"), when it is Markdown like the rest.
 _HTML_BLOCK_COMMENT = re.compile(r" {0,3}<!--")
-_HTML_BLOCK_TAG = re.compile(
-    r" {0,3}</?(?:address|article|aside|base|basefont|blockquote|body|caption|center|col|colgroup"
-    r"|dd|details|dialog|dir|div|dl|dt|fieldset|figcaption|figure|footer|form|frame|frameset|h[1-6]"
-    r"|head|header|hr|html|iframe|legend|li|link|main|menu|menuitem|nav|noframes|ol|optgroup"
-    r"|option|p|param|search|section|summary|table|tbody|td|tfoot|th|thead|title|tr|track|ul)"
-    r"(?:[ \t]|/?>|$)",
-    re.IGNORECASE,
+_HTML_START_TAG = re.compile(
+    r" {0,3}<([A-Za-z][A-Za-z0-9-]*)(?=[ \t/>]|$)"
+    r"(?P<attributes>(?:[^>\"']|\"[^\"]*\"|'[^']*')*)(?P<close>/?>)?"
 )
-_HTML_BLOCK_ANY = re.compile(
-    r" {0,3}(?:<[A-Za-z][A-Za-z0-9-]*(?:[ \t]+[A-Za-z_:][\w.:-]*"
-    r"(?:[ \t]*=[ \t]*(?:[^ \t\"'=<>`]+|'[^']*'|\"[^\"]*\"))?)*[ \t]*/?>"
-    r"|</[A-Za-z][A-Za-z0-9-]*[ \t]*>)[ \t]*$"
+_MARKDOWN_ATTRIBUTE = re.compile(r"""\bmarkdown[ \t]*=[ \t]*["']?(?:1|block)\b""")
+# kramdown's span elements (`Parser::Html::Constants::HTML_SPAN_ELEMENTS`): they start prose;
+# and its elements without a body (`HTML_ELEMENTS_WITHOUT_BODY`): the block is the tag's line.
+_SPAN_NAMES = (
+    "a abbr acronym b big bdo br button cite code del dfn em i img input ins kbd label mark "
+    "option q rb rbc rp rt rtc ruby samp select small span strong sub sup tt u var"
+)
+_VOID_NAMES = "area base br col command embed hr img input keygen link meta param source track wbr"
+_HTML_SPAN_ELEMENTS = frozenset(_SPAN_NAMES.split())
+_HTML_VOID_ELEMENTS = frozenset(_VOID_NAMES.split())
+# A line that kramdown takes as a block boundary for the heading after it, besides a blank one:
+# an attribute list, an end-of-block marker, or a tag whose content is Markdown.
+_BOUNDARY_LINE = re.compile(
+    r" {0,3}(?:\{:(?!:)[^}\r\n]*\}|\^|<[A-Za-z][^>]*\bmarkdown[ \t]*=[ \t]*[\"']?(?:1|block)\b[^>]*>)"
+    r"[ \t]*$"
 )
 _NL = r"(?:\r\n|\r|\n)"
 # A reference definition, possibly over several lines (label, destination and title may each
@@ -137,11 +148,67 @@ def _indent_width(line: str) -> tuple[int, int]:
     return columns, len(line)
 
 
+class _HtmlBlock:
+    """An open HTML block: the text that ends it (a comment's `-->`), or the element whose
+    matching end tag does (`depth` of that element open, nested ones counted)."""
+
+    __slots__ = ("depth", "end_text", "tag")
+
+    def __init__(self, end_text: str | None, name: str | None) -> None:
+        self.end_text = end_text
+        self.depth = 1
+        self.tag = (
+            re.compile(rf"<(/?){re.escape(name)}(?=[ \t\r\n/>]|$)", re.IGNORECASE)
+            if name is not None
+            else None
+        )
+
+    def end_in(self, line: str, start: int) -> int:
+        """Where in `line` (from `start`) the block ends, just past its last character; -1
+        when it goes on past the line."""
+        if self.end_text is not None:
+            found = line.lower().find(self.end_text, start)
+            return -1 if found < 0 else found + len(self.end_text)
+        assert self.tag is not None
+        for match in self.tag.finditer(line, start):
+            if match.group(1):
+                self.depth -= 1
+                if self.depth == 0:
+                    close = line.find(">", match.end())
+                    return len(line) if close < 0 else close + 1
+            else:
+                self.depth += 1
+        return -1
+
+
+def _html_block(line: str) -> tuple[_HtmlBlock | None, int] | None:
+    """The HTML block `line` opens and where in it its opening ends; (None, ...) for a tag whose
+    content is Markdown (`markdown="1"`); None when the line opens no block (a span element, an
+    end tag, no tag at all: prose)."""
+    if _HTML_BLOCK_COMMENT.match(line):
+        return _HtmlBlock("-->", None), line.index("<!--") + 4
+    tag = _HTML_START_TAG.match(line)
+    if tag is None:
+        return None
+    name = tag.group(1).lower()
+    if name in _HTML_SPAN_ELEMENTS:
+        return None
+    if _MARKDOWN_ATTRIBUTE.search(tag.group("attributes")) is not None:
+        return None, tag.end()
+    closing = tag.group("close")
+    if name in _HTML_VOID_ELEMENTS or closing == "/>":
+        return _HtmlBlock("", None), tag.end()  # "" ends it at once
+    return _HtmlBlock(None, name), tag.end()
+
+
 class _Blocks:
     """The block pass: fills headings and definitions, and lists the inline regions."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, kramdown_input: bool = False) -> None:
         self.text = text
+        # kramdown's own input (not GFM): a heading stands only after a block boundary.
+        self.kramdown_input = kramdown_input
+        self.start = 0
         self.regions: list[tuple[int, int]] = []
         self.headings: list[_HeadingLine] = []
         self.definitions: list[ReferenceDefinition] = []
@@ -150,6 +217,7 @@ class _Blocks:
 
     def scan(self, start: int, end: int) -> None:
         text = self.text
+        self.start = start
         paragraph_start = -1  # offset of the open paragraph's first line, -1 when none
         paragraph_end = -1
         paragraph_lines = 0
@@ -160,7 +228,7 @@ class _Blocks:
         in_quote = False  # the previous line was in a block quote
         fence_char = ""
         fence_length = 0
-        html_until: str | None = None  # the end condition of an open HTML block
+        html: _HtmlBlock | None = None  # an open HTML block
         last_heading: _HeadingLine | None = None  # the heading on the previous line, for IALs
         pending_id: str | None = None  # an IAL line before a heading
         regions = self.regions
@@ -191,7 +259,7 @@ class _Blocks:
         while next_offset < end:
             offset = next_offset
             first = text[offset]
-            if first in " [" and paragraph_start < 0 and not fence_char and html_until is None:
+            if first in " [" and paragraph_start < 0 and not fence_char and html is None:
                 simple = _SIMPLE_DEFINITION.match(text, offset, end)
                 if simple is not None:
                     # Definitions come in runs (a review's list of links): the simple ones are
@@ -212,7 +280,7 @@ class _Blocks:
                 # start a paragraph in a quote, the general path below keeps the quote's lazy
                 # state, which this one drops.
                 or (first in "{*_" and (paragraph_start >= 0 or not in_quote))
-            ) and (not fence_char and html_until is None):
+            ) and (not fence_char and html is None):
                 if first in "\r\n":  # an empty line, the commonest after prose
                     close_paragraph()
                     pending_id = None
@@ -250,11 +318,13 @@ class _Blocks:
                 ):
                     fence_char = ""
                 continue
-            if html_until is not None:
-                # "" ends at a blank line; anything else when that text appears on the line.
-                ended = html_until in line.lower() if html_until else not line.strip(" \t")
-                if ended:
-                    html_until = None
+            if html is not None:
+                ended = html.end_in(line, 0)
+                if ended >= 0:
+                    html = None
+                    rest = len(line) - len(line[ended:].lstrip(" \t"))
+                    if rest < len(line):  # text after the block's end starts a paragraph
+                        paragraph_start, paragraph_end, paragraph_lines = offset + rest, line_end, 1
                 continue
             if first in " \t":
                 unindented = line.lstrip(" \t")
@@ -286,7 +356,7 @@ class _Blocks:
                     continue
             elif first == "#" and columns <= 3:
                 atx = _ATX.match(line)
-                if atx is not None:
+                if atx is not None and (not self.kramdown_input or self._at_boundary(offset)):
                     close_paragraph()
                     note_block()
                     list_indent = list_indent if columns >= list_indent else 0
@@ -306,7 +376,7 @@ class _Blocks:
             ):
                 # The paragraph is a setext heading (for CommonMark, and so for its links), but
                 # kramdown gives an id only to a heading of one line.
-                if paragraph_lines == 1:
+                if paragraph_lines == 1 and self._at_boundary(paragraph_start):
                     last_heading = self._setext(paragraph_start, paragraph_end, line, line_end)
                 regions.append((paragraph_start, paragraph_end))
                 note_block()
@@ -324,14 +394,23 @@ class _Blocks:
                     close_paragraph()
                     continue
             elif first == "<" and columns <= 3:
-                html_until = self._html_block(line, paragraph_start >= 0)
-                if html_until is not None:
+                opened = _html_block(line)
+                if opened is not None:
                     close_paragraph()
                     pending_id = None
                     note_block()
                     list_indent = list_indent if columns >= list_indent else 0
-                    if html_until and html_until in line.lower()[chars + 1 :]:
-                        html_until = None
+                    block, after = opened
+                    if block is None:
+                        continue  # `<div markdown="1">`: what follows is Markdown
+                    ended = block.end_in(line, after)
+                    if ended < 0:
+                        html = block
+                    else:
+                        rest = len(line) - len(line[ended:].lstrip(" \t"))
+                        if rest < len(line):  # text after the block's end starts a paragraph
+                            paragraph_start, paragraph_end = offset + rest, line_end
+                            paragraph_lines = 1
                     continue
             elif first == ">" and columns <= 3:
                 if not in_quote:
@@ -449,19 +528,16 @@ class _Blocks:
         self.headings.append(heading)
         return heading
 
-    @staticmethod
-    def _html_block(line: str, in_paragraph: bool) -> str | None:
-        """The end condition of the HTML block `line` opens ("" = a blank line), or None."""
-        raw = _HTML_BLOCK_RAW.match(line)
-        if raw is not None:
-            return f"</{raw.group(1).lower()}>"
-        if _HTML_BLOCK_COMMENT.match(line):
-            return "-->"
-        if _HTML_BLOCK_TAG.match(line):
-            return ""
-        if not in_paragraph and _HTML_BLOCK_ANY.match(line):
-            return ""
-        return None
+    def _at_boundary(self, offset: int) -> bool:
+        """Whether the line at `offset` follows a block boundary for kramdown: it is the body's
+        first line, or the line before it is blank or an attribute list (`after_block_boundary?`
+        in kramdown's parser, which its headings check)."""
+        start = self.start
+        if offset <= start:
+            return True
+        found = self.text.rfind("\n", start, offset - 1)
+        previous = self.text[start if found < 0 else found + 1 : offset - 1]
+        return not previous.strip(" \t\r") or _BOUNDARY_LINE.match(previous) is not None
 
     def _definition(self, line_start: int, offset: int, end: int) -> ReferenceDefinition | None:
         """The definition starting at `offset` (its `[` or the indentation before it)."""
@@ -1048,7 +1124,7 @@ def scan_body(
     """
     end = len(text) if end is None else end
     opaque = opaque or []
-    blocks = _Blocks(text)
+    blocks = _Blocks(text, kramdown_input=header_ids == "kramdown")
     blocks.scan(start, end)
     opaque_starts = {span.start: span.end for span in opaque}
     # Without code spans, escapes, images, autolinks or HTML, only a `[` starts a link, and
