@@ -9,6 +9,7 @@ import difflib
 import gc
 import re
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from letterhead.index import (
     _last_segment_slug,
     _most_similar,
     _NearMisses,
+    _run,
     collector_paused,
 )
 from letterhead.site.model import Entry, Status
@@ -239,6 +241,7 @@ def bare_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_lookups_answer_as_a_scan_of_every_key_does(bare_root: Path, data: st.DataObject) -> None:
     loaded = load_site(bare_root)
     present: list[str] = []
+    preparing: Iterator[None] | None = None  # `SiteIndex.prepare`, taken a few steps at a time
     for _ in range(data.draw(st.integers(1, 14), label="edits")):
         if present and data.draw(st.integers(0, 3), label="remove?") == 0:
             path = data.draw(st.sampled_from(present), label="removed")
@@ -252,6 +255,12 @@ def test_lookups_answer_as_a_scan_of_every_key_does(bare_root: Path, data: st.Da
             )
             if path not in present:
                 present.append(path)
+        if data.draw(st.booleans(), label="prepare?"):
+            preparing = preparing or loaded.index.prepare()
+            for _ in range(data.draw(st.integers(1, 4), label="steps")):
+                if next(preparing, "done") == "done":
+                    preparing = None
+                    break
         words = data.draw(st.lists(st.text(alphabet=SLUG_LETTERS + "/0", max_size=9), max_size=3))
         check_lookups(loaded.index, words)
 
@@ -269,7 +278,7 @@ def test_near_misses_are_the_close_matches_of_difflib(
     """The structure itself against `difflib.get_close_matches`, on more and stranger strings
     than small sites give, strings taken away and put back included."""
     present = dict.fromkeys(words)
-    near_misses = _NearMisses(present)
+    near_misses = _run(_NearMisses.built(present))
     for add, word in edits:
         if add and word not in present:
             present[word] = None
@@ -365,3 +374,25 @@ def test_the_collector_is_paused_and_what_was_built_can_be_frozen() -> None:
         assert gc.get_freeze_count() >= before + len(kept)
     finally:
         gc.unfreeze()
+
+
+def test_the_tables_prepared_in_steps_answer_as_those_built_on_demand(root: Path) -> None:
+    """`SiteIndex.prepare` builds backlinks and the near-miss tables a slice at a time; a change
+    of the index between two steps drops the table being built (built on demand instead)."""
+    on_demand = load_site(root).index
+    paths = list(on_demand.documents)
+    expected = {path: on_demand.backlinks(path) for path in paths}
+    assert any(expected.values())
+    prepared = load_site(root)
+    steps = sum(1 for _ in prepared.index.prepare())
+    assert steps >= 4 and prepared.index.prepared
+    assert {path: prepared.index.backlinks(path) for path in paths} == expected
+    check_lookups(prepared.index, ["claim", "clam-1"])
+
+    interrupted = load_site(root)
+    preparing = interrupted.index.prepare()
+    next(preparing)
+    path = FILES[0]
+    interrupted.update(path, (root / path).read_text(encoding="utf-8"))  # the same text
+    assert list(preparing) == [] and not interrupted.index.prepared
+    assert {p: interrupted.index.backlinks(p) for p in paths} == expected

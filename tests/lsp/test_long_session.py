@@ -26,6 +26,7 @@ async def stats(client: RecordingClient) -> dict[str, int]:
         "open": result.openDocuments,
         "pending": result.pendingHandlers,
         "trims": result.memoryTrims,
+        "prepared": result.indexesPrepared,
     }
 
 
@@ -69,3 +70,19 @@ async def test_memory_is_given_back_once_the_server_is_quiet(
     # Not before the server has been quiet for a while: the last request was just now.
     await asyncio.sleep(idle.IDLE_SECONDS / 2)
     assert (await stats(client))["trims"] == quiet + 1
+
+
+async def test_the_index_tables_are_built_once_the_server_is_quiet(
+    client: RecordingClient, site: Path
+) -> None:
+    """Backlinks and the near-miss tables of dead-link suggestions are built in slices while
+    the editor is quiet, not by the first request that needs one."""
+    path = site / REVIEW
+    address = uri(path)
+    client.open(address, path.read_text(encoding="utf-8"))
+    assert await client.server_text(address) is not None
+    for _ in range(100):
+        if (await stats(client))["prepared"] == 1:
+            break
+        await asyncio.sleep(0.5)  # the stats request itself counts as a message: wait past it
+    assert (await stats(client))["prepared"] == 1

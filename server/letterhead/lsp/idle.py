@@ -68,6 +68,10 @@ class IdleTrim:
         if self._timer is None:
             self._timer = loop.call_at(self._last + self.idle_seconds, self._check)
 
+    def quiet_for(self) -> float:
+        """Seconds since the last `activity()` (the event loop's clock)."""
+        return asyncio.get_running_loop().time() - self._last
+
     def _check(self) -> None:
         self._timer = None
         loop = asyncio.get_running_loop()
