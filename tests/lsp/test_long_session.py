@@ -15,7 +15,7 @@ import pytest
 from lsp_support import RecordingClient, uri
 from lsprotocol import types
 
-from letterhead.lsp import idle
+from letterhead.lsp import idle, server
 
 REVIEW = "_posts/2014-05-02-s21.md"
 
@@ -81,8 +81,9 @@ async def test_the_index_tables_are_built_once_the_server_is_quiet(
     address = uri(path)
     client.open(address, path.read_text(encoding="utf-8"))
     assert await client.server_text(address) is not None
-    for _ in range(100):
+    for _ in range(20):
+        # Each stats request is a message, after which the server waits for quiet again.
+        await asyncio.sleep(server.PREPARE_QUIET_SECONDS * 2)
         if (await stats(client))["prepared"] == 1:
             break
-        await asyncio.sleep(0.5)  # the stats request itself counts as a message: wait past it
     assert (await stats(client))["prepared"] == 1
