@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -134,3 +136,42 @@ def test_every_rule_has_cases_that_fire_and_cases_that_must_not() -> None:
     codes = {rule.code for rule in all_rules()}
     assert codes - fired == set(), "rules with no case that fires"
     assert codes - quiet == set(), "rules with no near-miss case (`near_miss_for:`)"
+
+
+RACE = r"""
+import importlib.abc, sys, threading, time
+import letterhead.rules as rules
+
+class SlowFamily(importlib.abc.MetaPathFinder):
+    # The last family module takes a while to import, as on a busy machine.
+    def find_spec(self, name, path, target=None):
+        if name != "letterhead.rules.taxonomy":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        run = spec.loader.exec_module
+        def slowly(module):
+            time.sleep(0.5)
+            run(module)
+        spec.loader.exec_module = slowly
+        return spec
+
+import importlib.util
+sys.meta_path.insert(0, SlowFamily())
+counts = []
+first = threading.Thread(target=lambda: counts.append(len(rules.all_rules())))
+first.start()
+time.sleep(0.2)
+counts.append(len(rules.all_rules()))  # while the first thread still imports
+first.join()
+print(counts[0], counts[1])
+"""
+
+
+def test_rules_asked_for_while_another_thread_loads_them_are_all_there() -> None:
+    """The language server indexes two sites on two threads, each asking for the rules."""
+    result = subprocess.run(
+        [sys.executable, "-c", RACE], capture_output=True, text=True, check=True, timeout=60
+    )
+    seen, other = result.stdout.split()
+    assert seen == other, result.stdout

@@ -188,11 +188,14 @@ _loaded = False
 
 
 def _load_families() -> None:
-    """Import the family modules, whose `@rule` decorators fill the registry."""
+    """Import the family modules, whose `@rule` decorators fill the registry.
+
+    Marked done only once imported: the language server indexes two sites on two threads, and
+    a second thread that saw the mark while the first was still importing ran rules of a module
+    half executed (`NameError`). A second importer waits on the modules' import locks instead."""
     global _loaded
     if _loaded:
         return
-    _loaded = True
     from letterhead.rules import (  # noqa: F401
         config,
         files,
@@ -202,3 +205,5 @@ def _load_families() -> None:
         liquid,
         taxonomy,
     )
+
+    _loaded = True
