@@ -9,6 +9,7 @@ same reviews gives.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -37,21 +38,37 @@ def answers(tags: Taxonomy, probes: list[str]) -> list[object]:
 
 @pytest.mark.parametrize("overlay_forms", [1, 3, 64])
 @settings(max_examples=150, deadline=None)
-@given(history=steps, probes=st.lists(names, min_size=1, max_size=6))
+@given(
+    history=steps,
+    probes=st.lists(names, min_size=1, max_size=6),
+    stepping=st.lists(st.integers(0, 3), max_size=60),
+)
 def test_any_history_answers_as_a_fresh_build(
-    overlay_forms: int, history: list[tuple[bool, str, list[str]]], probes: list[str]
+    overlay_forms: int,
+    history: list[tuple[bool, str, list[str]]],
+    probes: list[str],
+    stepping: list[int],
 ) -> None:
-    saved = taxonomy._OVERLAY_FORMS
+    """...also when the tables are built a few forms at a time (`preparing`) between edits."""
+    saved = taxonomy._OVERLAY_FORMS, taxonomy._FORMS_PER_STEP
     taxonomy._OVERLAY_FORMS = overlay_forms  # small values force merges and rebuilds
+    taxonomy._FORMS_PER_STEP = 2
     try:
         used: dict[str, list[str]] = {}
         tags = Taxonomy("tag")
-        for adding, path, spellings in history:
+        preparing: Iterator[None] | None = None
+        for number, (adding, path, spellings) in enumerate(history):
             old = used.pop(path, [])
             tags.remove(path, old)
             if adding:
                 tags.add(path, spellings)
                 used[path] = spellings
+            if number < len(stepping) and stepping[number]:
+                preparing = preparing or tags.preparing()  # begun with forms in the base
+                for _ in range(stepping[number]):
+                    if next(preparing, "done") == "done":
+                        preparing = None
+                        break
         taxonomy._OVERLAY_FORMS = 0  # the reference: every form merged into the base at once
         fresh = Taxonomy("tag")
         for path, spellings in used.items():
@@ -62,7 +79,7 @@ def test_any_history_answers_as_a_fresh_build(
         probes += [name[:-1] for name in written] + [name + "a" for name in written]
         assert answers(tags, probes) == answers(fresh, probes)
     finally:
-        taxonomy._OVERLAY_FORMS = saved
+        taxonomy._OVERLAY_FORMS, taxonomy._FORMS_PER_STEP = saved
 
 
 def test_typing_a_tag_letter_by_letter_leaves_the_big_tables_alone() -> None:
@@ -148,3 +165,21 @@ def test_a_review_is_counted_once_per_spelling_whatever_the_edits(
             assert index.tags.used_elsewhere(spelling, path) == bool(others or in_base)
     for path in REVIEWS:  # back to no review, for the next example
         loaded_site.remove(path)
+
+
+def test_forms_merged_while_the_tables_are_prepared_are_not_lost(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A merge between two steps of `preparing` moves forms into the base that the tables being
+    built do not hold: preparing starts again rather than install them."""
+    monkeypatch.setattr(taxonomy, "_OVERLAY_FORMS", 1)
+    monkeypatch.setattr(taxonomy, "_FORMS_PER_STEP", 1)
+    tags = Taxonomy("tag")
+    tags.add("_posts/a.md", ["alpha", "beta"])
+    tags.add("_posts/b.md", ["gamma"])
+    preparing = tags.preparing()
+    next(preparing)
+    tags.add("_posts/c.md", ["delta", "epsilon"])  # a merge: `epsilon` joins the base
+    assert sum(1 for _ in preparing) >= 1
+    assert tags.near_miss("epsilo") == taxonomy.Spelling("epsilon", 1)
+    assert tags.near_miss("deltaa") == taxonomy.Spelling("delta", 1)

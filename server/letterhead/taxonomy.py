@@ -8,7 +8,7 @@ spelling of a folded form is the one most reviews use.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +56,7 @@ class Taxonomy:
         # Folded forms by their text without digits: `tag 1` ... `tag 5000` are one group, names
         # that differ only in digits (distinct names, not typos), set aside in one step.
         self._digit_groups: dict[str, set[str]] = {}
+        self._changes = 0  # bumped by every add and remove (see `preparing`)
 
     def add(self, path: str, spellings: Iterable[str]) -> None:
         """Count `path` as a user of `spellings`. Its previous spellings must have been removed
@@ -229,6 +230,25 @@ class Taxonomy:
         if not self._indexed:
             self._index()
 
+    def preparing(self) -> Iterator[None]:
+        """`prepare`, a slice of forms at a time (the language server takes a step between two
+        requests: the tags of 20,000 reviews take ~0.1 s in all). Forms that reach `_base`
+        meanwhile (a merge) make it start again; forms that leave it are stale there, as
+        always, and the overlay's table is built at the end from the overlay as it is then."""
+        while not self._indexed:
+            base = self._base_forms & self._by_fold.keys()
+            forms = list(base)
+            tables: list[dict[int, str | set[str]]] = [{} for _ in range(_SHARDS)]
+            for at in range(0, len(forms), _FORMS_PER_STEP):
+                for folded in forms[at : at + _FORMS_PER_STEP]:
+                    _insert(tables, _deletion_keys(folded), folded)
+                yield
+            if not self._indexed and self._base_forms & self._by_fold.keys() <= base:
+                self._base_forms = base
+                self._base = tables
+                self._overlay = _tables(self._overlay_forms, 1)[0]
+                self._indexed = True
+
     def _index(self) -> None:
         """Build the tables of variants of both tiers, leaving out the stale forms of `_base`."""
         self._base_forms.intersection_update(self._by_fold)
@@ -292,6 +312,8 @@ def _discard(table: dict[int, str | set[str]], keys: Iterable[int], folded: str)
 
 _MAX_DISTANCE = 2
 _SHARDS = 64
+# Forms given their variants in one step of `Taxonomy.preparing` (~5 ms).
+_FORMS_PER_STEP = 100
 # New forms kept apart from `_base` before they are merged into it (~6,000 variants at most).
 _OVERLAY_FORMS = 64
 _SHARD_MASK = _SHARDS - 1

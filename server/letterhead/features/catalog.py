@@ -528,13 +528,23 @@ class Catalog:
         """Build now what the first completion in a tag or category list builds: the ranked
         names, the reviews newest first, and the newest user of the `limit` most used names
         (tens of milliseconds at 20,000 reviews, better spent before anyone waits on them)."""
+        for _ in self.priming(limit):
+            pass
+
+    def priming(self, limit: int) -> Iterator[None]:
+        """`prime`, one list at a time (~10 ms each at 20,000 reviews): the language server
+        takes a step between two requests. Each list is refreshed against the index as it is
+        used, so a change between two steps costs nothing more."""
         self.newest_first()
+        yield
         for key in TAXONOMY_KEYS:
             names = self.names(key)
             names.search()
+            yield
             # A few more than `limit`: a review's own names are not offered to it.
             for name in names.names[: limit + _OWN_NAMES]:
                 self.latest_user(key, name.text)
+            yield
 
     # -- images ---------------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import gc
 import hashlib
+import itertools
 import json
 import logging
 import os
@@ -501,41 +502,52 @@ class LetterheadServer(LanguageServer):
         asyncio.get_running_loop().call_later(PRIME_SECONDS, self._prime, state, loaded)
 
     def _prime(self, state: SiteState, loaded: LoadedSite) -> None:
-        """Build what the first completion in a tag list and the first check of a review with
-        a tag of its own would build (~0.15 s at 20,000 reviews), before anyone waits on it."""
-        if state.loaded is not loaded:
-            return  # indexed again meanwhile
-        self.guarded("priming completion", catalog_for(loaded.index).prime, COMPLETION_LIMIT)
-        for taxonomy in (loaded.index.tags, loaded.index.categories):  # for TX002 and TX102
-            self.guarded("preparing near misses", taxonomy.prepare)
-        # What was built lives as long as the index: out of the collector's walks with it (a
-        # full collection walking the catalog's lists added 5-7 ms to every 30th request).
-        keep_out_of_collections(reload=False)
-        self._preparing = asyncio.ensure_future(self._prepare_when_quiet(state, loaded))
+        if state.loaded is loaded:  # else indexed again meanwhile
+            self._preparing = asyncio.ensure_future(self._prepare(state, loaded))
 
-    async def _prepare_when_quiet(self, state: SiteState, loaded: LoadedSite) -> None:
-        """The index's backlinks and dead-link near-miss tables (`SiteIndex.prepare`), a slice
-        of a few milliseconds at a time, each once neither a message nor the index has come for
-        `PREPARE_QUIET_SECONDS`: built while the editor is quiet, not in the first request that
-        needs one (0.1-0.2 s each at 20,000 reviews), and never in the middle of a burst of
-        requests (nor in the first moments after indexing, when an editor opens its files)."""
-        steps = loaded.index.prepare()
-        installed = asyncio.get_running_loop().time()
-        while state.loaded is loaded:
-            since = asyncio.get_running_loop().time() - installed
-            wait = PREPARE_QUIET_SECONDS - min(self.idle.quiet_for(), since)
-            if wait > 0:
-                await asyncio.sleep(wait)
-                continue
-            try:
-                next(steps)
-            except StopIteration:
-                keep_out_of_collections(reload=False)
-                return
-            except Exception as error:  # then each table is built when first needed
-                logger.warning("could not prepare the index's tables: %s", error)
-                return
-            await asyncio.sleep(0)
+    async def _prepare(self, state: SiteState, loaded: LoadedSite) -> None:
+        """Build before anyone waits on them what first requests would build at once, a step
+        of a few milliseconds at a time, so that a request waits for a step at most:
+
+        - at once, what the first completion in a tag list and the first check of a review
+          with a tag of its own build (`Catalog.priming`, `Taxonomy.preparing`; ~0.15 s in all
+          at 20,000 reviews; built in one go, it held up the first didOpen after indexing by
+          as much on a busy machine);
+        - once neither a message nor the index has come for `PREPARE_QUIET_SECONDS`, one step
+          at a time, the backlinks and dead-link near-miss tables (`SiteIndex.prepare`; 0.1-0.2
+          s each at 20,000 reviews), never in the middle of a burst of requests.
+
+        What was built lives as long as the index: it is kept out of the collector's walks with
+        it (a full collection walking the catalog's lists added 5-7 ms to every 30th request).
+        A step that fails leaves the rest to be built on first use."""
+        index = loaded.index
+        primed = itertools.chain(
+            catalog_for(index).priming(COMPLETION_LIMIT),
+            index.tags.preparing(),  # for TX002
+            index.categories.preparing(),  # for TX102
+        )
+        quietly = index.prepare()
+        loop = asyncio.get_running_loop()
+        installed = loop.time()
+        try:
+            for _ in primed:
+                await asyncio.sleep(0)
+                if state.loaded is not loaded:
+                    return
+            keep_out_of_collections(reload=False)
+            while state.loaded is loaded:
+                wait = PREPARE_QUIET_SECONDS - min(self.idle.quiet_for(), loop.time() - installed)
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                elif next(quietly, _DONE) is not _DONE:
+                    await asyncio.sleep(0)
+                elif index.prepared:
+                    keep_out_of_collections(reload=False)
+                    return
+                else:  # a change of the index dropped a table half-built: again, from there
+                    quietly = index.prepare()
+        except Exception as error:
+            logger.warning("could not prepare what first requests need: %s", error)
 
     def _interpreter_shared(self, busy: bool) -> None:
         """Shorten the interpreter's switch interval while an indexing thread runs Python (it
@@ -1021,6 +1033,8 @@ def create_server() -> LetterheadServer:
     requests.register(server)
     return server
 
+
+_DONE = object()  # what `next` gives for a finished step generator
 
 # How long the server must have had no message (and its index) before it takes a step of
 # `SiteIndex.prepare`. (0.3 s, counted from the last message only, let the steps run while an
