@@ -227,7 +227,7 @@ class LetterheadServer(LanguageServer):
         self._progress_tokens = 0
         self._indexing: dict[Path, asyncio.Task[None]] = {}
         self._index_threads: set[threading.Thread] = set()  # still indexing or writing the cache
-        self._preparing: asyncio.Future[None] | None = None  # `_prepare_when_quiet`, kept alive
+        self._preparing: asyncio.Future[None] | None = None  # `_prepare`, kept alive
         self._switching = threading.Lock()
         self._quiet_switch_interval = sys.getswitchinterval()
         self.idle = IdleTrim()  # gives freed memory back when the server goes quiet
@@ -1036,10 +1036,10 @@ def create_server() -> LetterheadServer:
 
 _DONE = object()  # what `next` gives for a finished step generator
 
-# How long the server must have had no message (and its index) before it takes a step of
-# `SiteIndex.prepare`. (0.3 s, counted from the last message only, let the steps run while an
-# editor opened its first file after indexing: the first didOpen at 20,000 reviews took 90-160 ms
-# instead of 40-60 ms on a busy machine.)
+# How long the server must have had no message or answer (and its index) before it takes a step
+# of `SiteIndex.prepare`: an editor quiet for a second is idle. (A first 0.3 s, counted from
+# messages only, also let the steps run right after a long request, a rename of 2 s, while the
+# next requests came.)
 PREPARE_QUIET_SECONDS = 1.0
 # After an index is installed, how long before `_prime` (the open documents' checks go first).
 PRIME_SECONDS = 0.05
