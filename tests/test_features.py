@@ -411,90 +411,55 @@ def test_no_feature_fails_at_any_offset(tmp_path: Path, text: str) -> None:
 # -- the catalog follows the index, incrementally -------------------------------------------------
 
 
-def catalog_answers(site: LoadedSite, catalog: Catalog) -> tuple[object, ...]:
-    """Every list the catalog keeps, and the newest user of each tag other than each review
-    (remembered per tag; checked against the users sorted for that one question)."""
-    latest = []
-    for name in catalog.ranked_names("tags"):
-        for exclude in (None, *site.index.documents):
-            found = catalog.latest_user("tags", name.text, exclude)
-            users = catalog.newest_users("tags", name.text, 1, exclude)
-            assert found == (users[0].path if users else None)
-            latest.append((name.text, exclude, found))
-    return (
-        latest,
-        [(n.text, n.count, n.variants) for n in catalog.ranked_names("tags")],
-        [(n.text, n.count) for n in catalog.ranked_names("categories")],
-        [(r.path, r.title, r.url, r.entry.data.get("stars")) for r in catalog.newest_first()],
-        catalog.ranked_values("position"),
-        catalog.images(site.settings.image_dirs),
-        catalog.search("title").text,
-        catalog.search("title").starts,
-        catalog.search("url").text,
-    )
-
-
-def add_review(site: LoadedSite, path: str, text: str) -> None:
-    document = parse_document(text)
-    source = SourceFile(path, EntryKind.POST, "posts", path)
-    site.index.add(entry_for(site.site, source, document, None), document)
-
-
 def test_catalog_updates_match_a_fresh_catalog(tmp_path: Path) -> None:
     """Re-adding, changing and removing documents leaves the cached lists exactly as a catalog
     built from scratch would make them."""
     setup = build(tmp_path, {"text": "---\ntitle: Case\ntags: [letters, zebra]\n---\nText.\n"})
     site = setup.site
     catalog = catalog_for(site.index)
-    catalog_answers(site, catalog)  # build everything once, then change the index under it
-    add_review(
-        site, setup.path, "---\ntitle: Case\ntags: [Letters, khmer rouge]\nposition: Gaffer\n---\n"
-    )
-    catalog_answers(site, catalog)
-    add_review(
-        site, setup.path, "---\ntitle: A longer title, Çà 😀\nstars: 2\ntags: [Letters]\n---\n"
-    )
-    add_review(
-        site, "_posts/2014-03-07-the-missing-picture.md", "---\ntitle: Shorter\nstars: 1\n---\n"
-    )
-    assert catalog_answers(site, catalog) == catalog_answers(site, Catalog(site.index))
-    add_review(site, "_posts/2016-01-01-new.md", "---\ntitle: New\ntags: [zebra, cambodia]\n---\n")
-    add_review(
-        site, "_posts/2014-05-02-s21.md", "---\ntitle: S21 again\ncategories: [on-video]\n---\n"
-    )
+
+    def latest(catalog: Catalog) -> list[tuple[str, str | None, str | None]]:
+        """The newest user of each tag other than each review, remembered per tag; checked
+        against the users sorted for that one question."""
+        answers = []
+        for name in catalog.ranked_names("tags"):
+            for exclude in (None, *site.index.documents):
+                found = catalog.latest_user("tags", name.text, exclude)
+                users = catalog.newest_users("tags", name.text, 1, exclude)
+                assert found == (users[0].path if users else None)
+                answers.append((name.text, exclude, found))
+        return answers
+
+    def snapshot(catalog: Catalog) -> tuple[object, ...]:
+        return (
+            latest(catalog),
+            [(n.text, n.count, n.variants) for n in catalog.ranked_names("tags")],
+            [(n.text, n.count) for n in catalog.ranked_names("categories")],
+            [(r.path, r.title, r.url, r.entry.data.get("stars")) for r in catalog.newest_first()],
+            catalog.ranked_values("position"),
+            catalog.images(site.settings.image_dirs),
+            catalog.search("title").text,
+            catalog.search("title").starts,
+            catalog.search("url").text,
+        )
+
+    snapshot(catalog)  # build everything once, then change the index under it
+
+    def add(path: str, text: str) -> None:
+        document = parse_document(text)
+        source = SourceFile(path, EntryKind.POST, "posts", path)
+        site.index.add(entry_for(site.site, source, document, None), document)
+
+    add(setup.path, "---\ntitle: Case\ntags: [Letters, khmer rouge]\nposition: Gaffer\n---\n")
+    snapshot(catalog)
+    add(setup.path, "---\ntitle: A longer title, Çà 😀\nstars: 2\ntags: [Letters]\n---\n")
+    add("_posts/2014-03-07-the-missing-picture.md", "---\ntitle: Shorter\nstars: 1\n---\n")
+    assert snapshot(catalog) == snapshot(Catalog(site.index))
+    add("_posts/2016-01-01-new.md", "---\ntitle: New\ntags: [zebra, cambodia]\n---\n")
+    add("_posts/2014-05-02-s21.md", "---\ntitle: S21 again\ncategories: [on-video]\n---\n")
     site.index.remove("_posts/2013-09-13-the-act-of-killing.md")
     site.index.remove("images/the-missing-picture.jpg")
-    assert catalog_answers(site, catalog) == catalog_answers(site, Catalog(site.index))
-
-
-@pytest.mark.parametrize("refresh_at", [None, 1, 3])
-def test_a_catalog_built_in_steps_matches_a_fresh_catalog(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, refresh_at: int | None
-) -> None:
-    """`Catalog.building` (a document a step here), with the index changing between steps and
-    a completion's refresh in the middle, ends as a catalog built at once."""
-    monkeypatch.setattr("letterhead.features.catalog._BUILD_SLICE", 1)
-    setup = build(tmp_path, {"text": "---\ntitle: Case\ntags: [letters, zebra]\n---\nText.\n"})
-    site = setup.site
-    catalog = Catalog(site.index)
-    steps = catalog.building()
-    changes: list[Callable[[], None]] = [
-        lambda: add_review(site, setup.path, "---\ntitle: Moved\ntags: [Letters]\n---\n"),
-        lambda: site.index.remove("_posts/2013-09-13-the-act-of-killing.md"),
-        lambda: add_review(
-            site, "_posts/2016-01-01-new.md", "---\ntitle: New\ntags: [zebra]\n---\n"
-        ),
-    ]
-    taken = 0
-    for taken, _ in enumerate(steps, start=1):
-        if taken == refresh_at:
-            catalog.refresh()  # a completion in the middle takes the rest at once
-        if changes:
-            changes.pop(0)()
-    assert taken >= 3  # the changes keep the building going after a refresh
-    for change in changes:
-        change()
-    assert catalog_answers(site, catalog) == catalog_answers(site, Catalog(site.index))
+    assert snapshot(catalog) == snapshot(Catalog(site.index))
 
 
 # -- robustness: random texts --------------------------------------------------------------------

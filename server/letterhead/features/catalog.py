@@ -39,8 +39,6 @@ _MAX_DATA_FILE_BYTES = 2_000_000
 # Walking the newest-first list to find a tag's latest review is cheap for common tags and
 # hopeless for rare ones; past these bounds the review's own users are scanned instead.
 _FEW_USERS = 256
-# Documents taken in one step of `Catalog.building` (~5 ms).
-_BUILD_SLICE = 500
 _MAX_WALK = 4096
 # How many names of its own a review may have that `Catalog.prime` looks past.
 _OWN_NAMES = 20
@@ -355,30 +353,6 @@ class Catalog:
             self._last_static = last_static
             self._images.clear()
 
-    def building(self) -> Iterator[None]:
-        """A first `refresh`, a slice of documents at a time (the records of 20,000 reviews
-        take 0.15-0.3 s; the language server takes a step between two requests).
-
-        The documents are taken in the index's order, skipping any no longer in it as they
-        were, so that those taken are always a run at the start of that order: a `refresh`
-        meanwhile (a completion) walks back from the end to the first one taken, as it walks
-        back to the first one it saw, and takes the rest at once."""
-        index = self.index
-        documents = list(index.documents.values())
-        retagged: list[ReviewRecord] = []
-        replaced: list[ReviewRecord] = []
-        for at in range(0, len(documents), _BUILD_SLICE):
-            if self._generation == index.generation:
-                return  # a refresh took the rest
-            for indexed in documents[at : at + _BUILD_SLICE]:
-                path = indexed.path
-                if self._seen.get(path) is indexed or index.documents.get(path) is not indexed:
-                    continue
-                self._seen[path] = indexed
-                self._update(indexed, retagged, replaced)
-            yield
-        self.refresh()
-
     def _update(
         self, indexed: IndexedDocument, retagged: list[ReviewRecord], replaced: list[ReviewRecord]
     ) -> bool:
@@ -598,15 +572,13 @@ class Catalog:
 _CATALOGS: weakref.WeakKeyDictionary[SiteIndex, Catalog] = weakref.WeakKeyDictionary()
 
 
-def catalog_for(index: SiteIndex, refreshed: bool = True) -> Catalog:
-    """The index's catalog, created on first use and refreshed when the index changed (unless
-    `refreshed` is False: for `Catalog.building`, which makes a first one in steps)."""
+def catalog_for(index: SiteIndex) -> Catalog:
+    """The index's catalog, created on first use and refreshed when the index changed."""
     catalog = _CATALOGS.get(index)
     if catalog is None:
         catalog = Catalog(index)
         _CATALOGS[index] = catalog
-    if refreshed:
-        catalog.refresh()
+    catalog.refresh()
     return catalog
 
 

@@ -509,11 +509,10 @@ class LetterheadServer(LanguageServer):
         """Build before anyone waits on them what first requests would build at once, a step
         of a few milliseconds at a time, so that a request waits for a step at most:
 
-        - at once, what the first completion or symbol search and the first check of a review
-          with a tag of its own build (`Catalog.building` and `priming`, `Taxonomy.preparing`;
-          0.3-0.45 s in all at 20,000 reviews; the catalog's records were made before the index
-          was ready, the rest in one go after, which held up a didOpen arriving then by as
-          much);
+        - at once, what the first completion in a tag list and the first check of a review
+          with a tag of its own build (`Catalog.priming`, `Taxonomy.preparing`; ~0.15 s in all
+          at 20,000 reviews; built in one go, it held up the first didOpen after indexing by
+          as much on a busy machine);
         - once neither a message nor the index has come for `PREPARE_QUIET_SECONDS`, one step
           at a time, the backlinks and dead-link near-miss tables (`SiteIndex.prepare`; 0.1-0.2
           s each at 20,000 reviews), never in the middle of a burst of requests.
@@ -522,10 +521,8 @@ class LetterheadServer(LanguageServer):
         it (a full collection walking the catalog's lists added 5-7 ms to every 30th request).
         A step that fails leaves the rest to be built on first use."""
         index = loaded.index
-        catalog = catalog_for(index, refreshed=False)
         primed = itertools.chain(
-            catalog.building(),
-            catalog.priming(COMPLETION_LIMIT),
+            catalog_for(index).priming(COMPLETION_LIMIT),
             index.tags.preparing(),  # for TX002
             index.categories.preparing(),  # for TX102
         )
@@ -646,10 +643,10 @@ def keep_out_of_collections(reload: bool) -> None:
 
 
 def warm_up(loaded: LoadedSite) -> None:
-    """Do once, in the indexing thread, what the first check would do lazily (import the rule
-    families and what they use), so the first didOpen is fast. (The completion catalog is built
-    after the index is ready, in steps: `LetterheadServer._prepare`.)"""
+    """Do once, in the indexing thread, what the first check and completion would do lazily
+    (import the rule families, build the feature catalog), so the first didOpen is fast."""
     all_rules()
+    catalog_for(loaded.index)
     for path in loaded.checked_paths()[:1]:
         document = loaded.document(path)
         if document is not None:
