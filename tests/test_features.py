@@ -462,18 +462,6 @@ def test_catalog_updates_match_a_fresh_catalog(tmp_path: Path) -> None:
     assert snapshot(catalog) == snapshot(Catalog(site.index))
 
 
-def test_priming_builds_what_first_completions_and_symbol_searches_look_through(
-    tmp_path: Path,
-) -> None:
-    setup = build(tmp_path, {"text": "---\ntitle: Case\ntags: [letters]\n---\nText.\n"})
-    catalog = Catalog(setup.site.index)
-    catalog.prime(10)
-    primed = dict(catalog._searches)
-    assert set(primed) == {"title", "url", "post_id"}
-    assert all(catalog.search(field) is primed[field] for field in primed)  # none built again
-    assert catalog._latest_users
-
-
 # -- robustness: random texts --------------------------------------------------------------------
 
 _ALPHABET = "-:[]{}#'\"*_|>!%&,.() \n\r\t\\$/abkrt0159éÇ日本😀"

@@ -525,10 +525,9 @@ class Catalog:
         return records[:count]
 
     def prime(self, limit: int) -> None:
-        """Build now what the first completion in a tag or category list or after a link's `(`
-        builds, and the first symbol search: the ranked names, the reviews newest first and
-        their searches by title, URL and post id, and the newest user of the `limit` most used
-        names (tens of milliseconds at 20,000 reviews, better spent before anyone waits)."""
+        """Build now what the first completion in a tag or category list builds: the ranked
+        names, the reviews newest first, and the newest user of the `limit` most used names
+        (tens of milliseconds at 20,000 reviews, better spent before anyone waits on them)."""
         for _ in self.priming(limit):
             pass
 
@@ -538,11 +537,6 @@ class Catalog:
         used, so a change between two steps costs nothing more."""
         self.newest_first()
         yield
-        # What link completion and symbol search look through (the first link completion
-        # built one: 11-22 ms at 20,000 reviews, the largest of its 200 in the benchmark).
-        for field in _SEARCH_LINES:
-            self.search(field)
-            yield
         for key in TAXONOMY_KEYS:
             names = self.names(key)
             names.search()
