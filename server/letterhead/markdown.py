@@ -345,7 +345,11 @@ class _Blocks:
                 note_block()  # indented code
                 continue
             first = line[chars]
-            if first in "`~":
+            if first in "`~" and (
+                # kramdown's own input knows only `~~~` fences, and they do not interrupt a
+                # paragraph there
+                not self.kramdown_input or (first == "~" and paragraph_start < 0)
+            ):
                 fence = _FENCE.match(line)
                 if fence is not None and not (first == "`" and "`" in fence.group(3)):
                     close_paragraph()
