@@ -56,7 +56,6 @@ class Taxonomy:
         # Folded forms by their text without digits: `tag 1` ... `tag 5000` are one group, names
         # that differ only in digits (distinct names, not typos), set aside in one step.
         self._digit_groups: dict[str, set[str]] = {}
-        self._changes = 0  # bumped by every add and remove (see `preparing`)
 
     def add(self, path: str, spellings: Iterable[str]) -> None:
         """Count `path` as a user of `spellings`. Its previous spellings must have been removed
@@ -227,14 +226,15 @@ class Taxonomy:
 
     def prepare(self) -> None:
         """Build the near-miss tables now rather than at the first lookup."""
-        if not self._indexed:
-            self._index()
+        for _ in self.preparing():
+            pass
 
     def preparing(self) -> Iterator[None]:
         """`prepare`, a slice of forms at a time (the language server takes a step between two
         requests: the tags of 20,000 reviews take ~0.1 s in all). Forms that reach `_base`
         meanwhile (a merge) make it start again; forms that leave it are stale there, as
-        always, and the overlay's table is built at the end from the overlay as it is then."""
+        always, and the overlay's table is built at the end from the overlay as it is then.
+        The stale forms of `_base` are left out of the new tables."""
         while not self._indexed:
             base = self._base_forms & self._by_fold.keys()
             forms = list(base)
@@ -248,13 +248,6 @@ class Taxonomy:
                 self._base = tables
                 self._overlay = _tables(self._overlay_forms, 1)[0]
                 self._indexed = True
-
-    def _index(self) -> None:
-        """Build the tables of variants of both tiers, leaving out the stale forms of `_base`."""
-        self._base_forms.intersection_update(self._by_fold)
-        self._base = _tables(self._base_forms, _SHARDS)
-        self._overlay = _tables(self._overlay_forms, 1)[0]
-        self._indexed = True
 
     # A snapshot leaves the tables out: they are keyed by `hash`, which differs from one process
     # to the next (string hashes are salted), and are built again on the first lookup.
