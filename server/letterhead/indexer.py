@@ -293,9 +293,7 @@ def _abandon(child: _SnapshotChild | None) -> None:
     """Stop a snapshot child whose snapshot nobody will store."""
     if child is not None:
         child.connection.close()
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(child.pid, signal.SIGKILL)
-        _reap(child.pid, timeout=None)
+        _reap(child.pid, timeout=0)  # killed unless it has already ended
 
 
 def _fingerprint(site: Site) -> str:

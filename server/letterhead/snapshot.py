@@ -115,16 +115,11 @@ def load(file: Readable, site: Site) -> Snapshot | None:
     try:
         loaded = _IndexUnpickler(file).load()
     except pickle.UnpicklingError as error:
-        logger.warning("the persistent index's snapshot was refused: %s", error)
-        return None
+        return _refused(str(error))
     except Exception as error:  # a damaged pickle can raise nearly anything; all of it means "no"
-        logger.warning(
-            "the persistent index's snapshot was refused: unreadable (%s)", type(error).__name__
-        )
-        return None
+        return _refused(f"unreadable ({type(error).__name__})")
     if type(loaded) is not tuple or len(loaded) != len(Snapshot._fields):
-        logger.warning("the persistent index's snapshot was refused: not a snapshot")
-        return None
+        return _refused("not a snapshot")
     snapshot = Snapshot(*loaded)
     if not (
         snapshot.format == SNAPSHOT_FORMAT
@@ -132,7 +127,12 @@ def load(file: Readable, site: Site) -> Snapshot | None:
         and type(snapshot.stamps) is dict
         and type(snapshot.site_index) is SiteIndex
     ):
-        logger.warning("the persistent index's snapshot was refused: another format")
-        return None
+        return _refused("another format")
     snapshot.site_index.site = site
     return snapshot
+
+
+def _refused(reason: str) -> Snapshot | None:
+    """None, the answer for a snapshot refused, once the reason is logged."""
+    logger.warning("the persistent index's snapshot was refused: %s", reason)
+    return None
