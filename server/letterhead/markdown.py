@@ -43,7 +43,8 @@ _CLOSING_HASHES = re.compile(r"[ \t]#+$")
 _SETEXT = re.compile(r" {0,3}(=+|-+)[ \t]*$")
 _THEMATIC = re.compile(r" {0,3}([-*_])[ \t]*(?:\1[ \t]*){2,}$")
 _LIST_ITEM = re.compile(r" {0,3}(?:[-+*]|\d{1,9}[.)])(?=[ \t]|$)")
-_IAL = re.compile(r" {0,3}\{:(?!:)([^}\r\n]*)\}[ \t]*$")
+_IAL_TEXT = r"\{:(?!:)([^}\r\n]*)\}"
+_IAL = re.compile(r" {0,3}" + _IAL_TEXT + r"[ \t]*$")
 _IAL_ID = re.compile(r"(?:^|\s)#([A-Za-z][\w:-]*)")
 # HTML blocks as kramdown reads them (both inputs): a line opening with a comment, or with a tag
 # that is not a span element, starts one; it runs to the comment's end or the element's matching
@@ -54,7 +55,8 @@ _HTML_START_TAG = re.compile(
     r" {0,3}<([A-Za-z][A-Za-z0-9-]*)(?=[ \t/>]|$)"
     r"(?P<attributes>(?:[^>\"']|\"[^\"]*\"|'[^']*')*)(?P<close>/?>)?"
 )
-_MARKDOWN_ATTRIBUTE = re.compile(r"""\bmarkdown[ \t]*=[ \t]*["']?(?:1|block)\b""")
+_MARKDOWN_TEXT = r"""\bmarkdown[ \t]*=[ \t]*["']?(?:1|block)\b"""
+_MARKDOWN_ATTRIBUTE = re.compile(_MARKDOWN_TEXT)
 # kramdown's span elements (`Parser::Html::Constants::HTML_SPAN_ELEMENTS`): they start prose;
 # and its elements without a body (`HTML_ELEMENTS_WITHOUT_BODY`): the block is the tag's line.
 _SPAN_NAMES = (
@@ -67,8 +69,7 @@ _HTML_VOID_ELEMENTS = frozenset(_VOID_NAMES.split())
 # A line that kramdown takes as a block boundary for the heading after it, besides a blank one:
 # an attribute list, an end-of-block marker, or a tag whose content is Markdown.
 _BOUNDARY_LINE = re.compile(
-    r" {0,3}(?:\{:(?!:)[^}\r\n]*\}|\^|<[A-Za-z][^>]*\bmarkdown[ \t]*=[ \t]*[\"']?(?:1|block)\b[^>]*>)"
-    r"[ \t]*$"
+    r" {0,3}(?:" + _IAL_TEXT + r"|\^|<[A-Za-z][^>]*" + _MARKDOWN_TEXT + r"[^>]*>)[ \t]*$"
 )
 _NL = r"(?:\r\n|\r|\n)"
 # A reference definition, possibly over several lines (label, destination and title may each
@@ -251,6 +252,13 @@ class _Blocks:
                 paragraph_start = -1
                 paragraph_lines = 0
 
+        def after_html(line: str, ended: int, offset: int, line_end: int) -> None:
+            """Text after an HTML block's end, on the line where it ends, starts a paragraph."""
+            nonlocal paragraph_start, paragraph_end, paragraph_lines
+            rest = len(line) - len(line[ended:].lstrip(" \t"))
+            if rest < len(line):
+                paragraph_start, paragraph_end, paragraph_lines = offset + rest, line_end, 1
+
         def line_after(offset: int) -> int:
             """The start of the line after the one that holds `offset`."""
             return next_line(text, offset, end).end()  # type: ignore[union-attr]
@@ -322,9 +330,7 @@ class _Blocks:
                 ended = html.end_in(line, 0)
                 if ended >= 0:
                     html = None
-                    rest = len(line) - len(line[ended:].lstrip(" \t"))
-                    if rest < len(line):  # text after the block's end starts a paragraph
-                        paragraph_start, paragraph_end, paragraph_lines = offset + rest, line_end, 1
+                    after_html(line, ended, offset, line_end)
                 continue
             if first in " \t":
                 unindented = line.lstrip(" \t")
@@ -411,10 +417,7 @@ class _Blocks:
                     if ended < 0:
                         html = block
                     else:
-                        rest = len(line) - len(line[ended:].lstrip(" \t"))
-                        if rest < len(line):  # text after the block's end starts a paragraph
-                            paragraph_start, paragraph_end = offset + rest, line_end
-                            paragraph_lines = 1
+                        after_html(line, ended, offset, line_end)
                     continue
             elif first == ">" and columns <= 3:
                 if not in_quote:
