@@ -316,6 +316,11 @@ def _explain(arguments: argparse.Namespace) -> int:
 
 
 def _serve(arguments: argparse.Namespace) -> int:
+    from letterhead.lsp.codecache import GeneratedCode
+
+    # Before the protocol stack's import, which compiles most of what the cache keeps.
+    generated_code = GeneratedCode.for_this_interpreter()
+    generated_code.install()
     from letterhead.lsp.server import serve  # the protocol stack, imported only here
 
-    return serve(tcp=arguments.tcp)
+    return serve(tcp=arguments.tcp, generated_code=generated_code)

@@ -37,6 +37,7 @@ from letterhead.features.completion import LIMIT as COMPLETION_LIMIT
 from letterhead.index import collector_paused
 from letterhead.indexer import index_site_cached
 from letterhead.lsp import convert
+from letterhead.lsp.codecache import GeneratedCode
 from letterhead.lsp.idle import IdleTrim
 from letterhead.lsp.reader import MessageReader
 from letterhead.lsp.warm import warm_converter
@@ -231,6 +232,8 @@ class LetterheadServer(LanguageServer):
         self._switching = threading.Lock()
         self._quiet_switch_interval = sys.getswitchinterval()
         self.idle = IdleTrim()  # gives freed memory back when the server goes quiet
+        # The protocol stack's compiled code, kept for the next start (`serve` installs it).
+        self.generated_code = GeneratedCode(None)
 
     # -- what the client can do --------------------------------------------------------------
 
@@ -458,6 +461,7 @@ class LetterheadServer(LanguageServer):
                     indexed.persist()
                 except Exception as error:  # the cache is a convenience; never fatal
                     logger.warning("could not write the persistent index: %s", error)
+                self.generated_code.save()  # what starting and the first messages compiled
             finally:
                 self._index_threads.discard(threading.current_thread())
                 self._interpreter_shared(False)
@@ -831,6 +835,7 @@ def shutdown(ls: LetterheadServer, params: None) -> None:
     deadline = time.monotonic() + PERSIST_WAIT_SECONDS
     for thread in list(ls._index_threads):
         thread.join(max(0.0, deadline - time.monotonic()))
+    ls.generated_code.save()  # and what later messages compiled
 
 
 # How long `shutdown` waits for the persistent index to be written.
@@ -992,6 +997,11 @@ def server_stats(ls: LetterheadServer, params: Any) -> dict[str, Any]:
         "memoryTrims": ls.idle.trims,
         # Sites whose index has its backlinks and near-miss tables built (`SiteIndex.prepare`).
         "indexesPrepared": sum(1 for site in ls.state.sites.values() if site.loaded.index.prepared),
+        # The protocol stack's generated code: pieces taken from the cache, and compiled.
+        "generatedCode": {
+            "reused": ls.generated_code.hits,
+            "compiled": ls.generated_code.compiled,
+        },
     }
 
 
@@ -1047,12 +1057,15 @@ PRIME_SECONDS = 0.05
 BUSY_SWITCH_INTERVAL = 0.0005
 
 
-def serve(tcp: str | None = None) -> int:
-    """Run the language server on stdio, or on TCP (`HOST:PORT`) for debugging."""
+def serve(tcp: str | None = None, generated_code: GeneratedCode | None = None) -> int:
+    """Run the language server on stdio, or on TCP (`HOST:PORT`) for debugging;
+    `generated_code` is the cache installed before the protocol stack was imported."""
     logging.basicConfig(
         level=logging.WARNING, stream=sys.stderr, format="letterhead: %(levelname)s %(message)s"
     )
     server = create_server()
+    if generated_code is not None:
+        server.generated_code = generated_code
     logging.getLogger("letterhead").addHandler(ClientLogHandler(server))
     logging.getLogger("pygls.protocol.json_rpc").addFilter(ExpectedOutcomes())
     if tcp:

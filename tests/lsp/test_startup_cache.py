@@ -1,0 +1,52 @@
+"""The protocol stack's generated code is kept in the cache folder and serves the next start.
+
+A first server on an empty cache folder compiles what lsprotocol and cattrs generate and writes
+it once its index is ready; a second server takes nearly all of it from the file (attrs writes one
+class differently at every start, so "nearly"). With the cache off, nothing is written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from lsp_support import RecordingClient, capabilities, copy_site, initialize_params, server_config
+
+
+async def _generated_code(site: Path) -> dict[str, int]:
+    """A whole session on `site`; what the server says of its generated code before it stops."""
+    client = await server_config().start()
+    assert isinstance(client, RecordingClient)
+    try:
+        await client.initialize_session(initialize_params(site, capabilities()))
+        await client.indexed()
+        stats = await client.protocol.send_request_async("letterhead/serverStats", {})
+        return {"reused": stats.generatedCode.reused, "compiled": stats.generatedCode.compiled}
+    finally:
+        await client.shutdown_session()
+
+
+async def test_a_second_start_compiles_almost_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LETTERHEAD_CACHE_DIR", str(tmp_path / "cache"))
+    site = copy_site(tmp_path / "site")
+    first = await _generated_code(site)
+    assert first["compiled"] > 500, first
+    kept = list((tmp_path / "cache").glob("generated-code-*.marshal"))
+    assert len(kept) == 1, kept
+    second = await _generated_code(site)
+    assert second["reused"] > 500, second
+    assert second["compiled"] * 20 < second["reused"], second
+
+
+async def test_with_the_cache_off_nothing_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LETTERHEAD_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("LETTERHEAD_CACHE", "off")
+    site = copy_site(tmp_path / "site")
+    first = await _generated_code(site)
+    second = await _generated_code(site)
+    assert first["compiled"] > 500 and second["compiled"] == first["compiled"], (first, second)
+    assert not list((tmp_path / "cache").glob("generated-code-*"))
