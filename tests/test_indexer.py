@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from letterhead import snapshot
+from letterhead import indexer, snapshot
 from letterhead.cache import cache_path
 from letterhead.indexer import CachedIndex, index_site, index_site_cached
 from letterhead.site.model import Site, Status
@@ -332,3 +332,46 @@ def test_what_the_index_derives_on_demand_stays_out_of_its_snapshot(site: Path) 
     assert restored is not None
     assert restored.site_index.suggest_url("/content/2021/4/1/mny-0.html") == suggestion
     assert restored.site_index.backlinks("_posts/2021-04-01-many-0.md") == backlinks
+
+
+def test_the_files_listed_apart_are_the_sites_own_list(site: Path) -> None:
+    """On a restart a forked child lists the site while the snapshot is read; its rows must
+    make exactly the SourceFiles `Site.discover` makes (kinds, collections, sizes, times)."""
+    (site / "_drafts").mkdir(exist_ok=True)
+    (site / "_drafts" / "a-draft.md").write_text("---\ntitle: D\n---\n", encoding="utf-8")
+    (site / "notes.txt").write_text("no front matter", encoding="utf-8")
+    model = Site.open(site)
+    listing = indexer._Listing.apart(model)
+    assert listing.sources() == model.discover()
+    assert listing.paths() == {source.path for source in model.discover()}
+
+
+@pytest.mark.skipif(
+    not Path("/proc/self/task").exists() or not hasattr(os, "fork"), reason="Linux only"
+)
+def test_a_restart_leaves_no_child_behind(site: Path) -> None:
+    many_reviews(site)
+    index_site_cached(site).persist()
+    before = _children()
+    second = index_site_cached(site)
+    second.persist()
+    assert second.from_snapshot
+    assert _children() == before
+
+
+def test_a_lister_that_fails_costs_only_its_time(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    many_reviews(site)
+    index_site_cached(site).persist()
+    review = site / "_posts" / "2021-04-02-many-1.md"
+    review.write_text(review.read_text(encoding="utf-8") + "\nMore.\n", encoding="utf-8")
+
+    def broken(connection: object, model: Site) -> None:
+        raise RuntimeError("the child fails before it sends anything")
+
+    monkeypatch.setattr(indexer, "_list_apart", broken)
+    indexed = index_site_cached(site)
+    indexed.persist()
+    assert indexed.from_snapshot and indexed.read == 1
+    same_as_fresh(site, indexed)
