@@ -39,7 +39,7 @@ def find_site_root(path: Path) -> Path | None:
     return None
 
 
-def read_text(path: Path, max_bytes: int) -> tuple[str, list[Problem]]:
+def read_text(path: Path | str, max_bytes: int) -> tuple[str, list[Problem]]:
     """A file's text, decoded; what could not be read becomes a Problem, never an exception."""
     try:
         data = _read_bounded(path, max_bytes)
@@ -58,7 +58,7 @@ def read_text(path: Path, max_bytes: int) -> tuple[str, list[Problem]]:
     return decode(data)
 
 
-def _read_bounded(path: Path, max_bytes: int) -> bytes | int:
+def _read_bounded(path: Path | str, max_bytes: int) -> bytes | int:
     """The bytes of the file at `path`, or its size when that is over `max_bytes`.
 
     One descriptor, its `fstat` and a read of the size it gives (plus one to see the end):
@@ -211,7 +211,8 @@ def settings_for(site: Site) -> tuple[Settings, list[SettingProblem]]:
 def parse_source(
     site: Site, source: SourceFile, settings: Settings, head_only: bool = False
 ) -> Document:
-    text, problems = read_text(site.root / source.path, settings.max_file_bytes)
+    # A string, not `site.root / source.path`: a Path per file was 2% of parsing a review.
+    text, problems = read_text(site.root_prefix + source.path, settings.max_file_bytes)
     document = parse_head(text) if head_only else parse_document(text)
     document.problems[:0] = problems
     return document

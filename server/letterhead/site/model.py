@@ -154,6 +154,7 @@ class Site:
         problems: list[ConfigProblem] | None = None,
     ) -> None:
         self.root = root
+        self.root_prefix = os.path.join(root, "")  # the root as text, ending with a separator
         self._real_root = os.path.realpath(root)
         self.config = config
         self.layouts = layouts
