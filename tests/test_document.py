@@ -212,3 +212,23 @@ def test_decoded_binary_parses_to_nothing() -> None:
     text, _ = decode(b"\x00" * 100)
     document = parse_document(text)
     assert document.front_matter is None and document.links == []
+
+
+def test_a_span_is_a_frozen_value() -> None:
+    """Spans are shared between documents (front matter offsets recur file after file), so no
+    write may reach one once made, whichever way it is made."""
+    import copy
+    import dataclasses
+    import pickle
+
+    span = Span(3, 8)
+    assert (span.start, span.end) == (3, 8) and repr(span) == "Span(start=3, end=8)"
+    assert span == Span(3, 8) and hash(span) == hash(Span(3, 8)) and span != Span(3, 9)
+    for field in ("start", "end"):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(span, field, 0)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        del span.start
+    assert dataclasses.replace(span, end=9) == Span(3, 9)
+    assert pickle.loads(pickle.dumps(span)) == span == copy.deepcopy(span)
+    assert Span(start=1, end=2) == Span(1, 2)
