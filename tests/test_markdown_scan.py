@@ -201,15 +201,24 @@ BLOCK_CASES = {
     "html comment": "<!-- c -->\n# H\n",
     "html comment over lines": "<!--\n# not\n-->\n\n# H\n",
     "figure then heading": '<figure>\n<img src="x.png">\n\n</figure>\n\n## Next\n',
+    "atx after an attribute list and prose": "para\n{: .c}\n# H\n",
+    "atx after an attribute list, blank": "para\n\n{: .c}\n# H\n",
+    "atx after a heading's attribute list": "# A\n{: .c}\n# B\n",
+    "atx after a definition's attribute list": "[a]: /x\n{: .c}\n# H\n",
+    "atx after two attribute lists": "{: .a}\n{: .b}\n# H\n",
+    "atx after prose and two attribute lists": "para\n{: .a}\n{: .b}\n# H\n",
+    "atx after an end-of-block marker": "para\n^\n# H\n",
+    "atx after a marker and an attribute list": "para\n^\n{: .c}\n# H\n",
 }
 
 
 @pytest.mark.jekyll
 @pytest.mark.skipif(not kramdown_available(), reason="ruby with kramdown is not installed")
+@pytest.mark.parametrize("line_end", ["\n", "\r\n", "\r"], ids=["LF", "CRLF", "CR"])
 @pytest.mark.parametrize("parser", ["GFM", "kramdown"])
 @pytest.mark.parametrize("case", list(BLOCK_CASES))
-def test_headings_stand_where_kramdown_puts_them(case: str, parser: str) -> None:
-    markdown = BLOCK_CASES[case]
+def test_headings_stand_where_kramdown_puts_them(case: str, parser: str, line_end: str) -> None:
+    markdown = BLOCK_CASES[case].replace("\n", line_end)
     document = parse_document(markdown, header_ids="gfm" if parser == "GFM" else "kramdown")
     assert [heading.anchor for heading in document.headings] == kramdown_ids(markdown, parser)
 

@@ -67,9 +67,10 @@ _VOID_NAMES = "area base br col command embed hr img input keygen link meta para
 _HTML_SPAN_ELEMENTS = frozenset(_SPAN_NAMES.split())
 _HTML_VOID_ELEMENTS = frozenset(_VOID_NAMES.split())
 # A line that kramdown takes as a block boundary for the heading after it, besides a blank one:
-# an attribute list, an end-of-block marker, or a tag whose content is Markdown.
+# an end-of-block marker, a tag whose content is Markdown, or an attribute list (group `ial`),
+# which is one only when it does not belong to a block before it.
 _BOUNDARY_LINE = re.compile(
-    r" {0,3}(?:" + _IAL_TEXT + r"|\^|<[A-Za-z][^>]*" + _MARKDOWN_TEXT + r"[^>]*>)[ \t]*$"
+    r" {0,3}(?:(?P<ial>" + _IAL_TEXT + r")|\^|<[A-Za-z][^>]*" + _MARKDOWN_TEXT + r"[^>]*>)[ \t]*$"
 )
 _NL = r"(?:\r\n|\r|\n)"
 # A reference definition, possibly over several lines (label, destination and title may each
@@ -536,15 +537,27 @@ class _Blocks:
         return heading
 
     def _at_boundary(self, offset: int) -> bool:
-        """Whether the line at `offset` follows a block boundary for kramdown: it is the body's
-        first line, or the line before it is blank or an attribute list (`after_block_boundary?`
-        in kramdown's parser, which its headings check)."""
-        start = self.start
-        if offset <= start:
-            return True
-        found = self.text.rfind("\n", start, offset - 1)
-        previous = self.text[start if found < 0 else found + 1 : offset - 1]
-        return not previous.strip(" \t\r") or _BOUNDARY_LINE.match(previous) is not None
+        """Whether the line starting at `offset` follows a block boundary for kramdown (its
+        parser's `after_block_boundary?`, which headings check): it is the body's first line, or
+        the line before it is blank, an end-of-block marker or a tag whose content is Markdown,
+        or an attribute list that belongs to no block before it. An attribute list right after
+        a block's line is that block's (kramdown ends the block there), and so is a run of them.
+        kramdown reads `\r\n` and `\r` as line ends too."""
+        text, start = self.text, self.start
+        while offset > start:
+            end = offset - 1  # the line break before `offset`
+            if text[end] == "\n" and end > start and text[end - 1] == "\r":
+                end -= 1
+            offset = max(text.rfind("\n", start, end), text.rfind("\r", start, end), start - 1) + 1
+            previous = text[offset:end]
+            if not previous.strip(" \t"):
+                return True
+            boundary = _BOUNDARY_LINE.match(previous)
+            if boundary is None:
+                return False
+            if boundary.group("ial") is None:
+                return True
+        return True
 
     def _definition(self, line_start: int, offset: int, end: int) -> ReferenceDefinition | None:
         """The definition starting at `offset` (its `[` or the indentation before it)."""
