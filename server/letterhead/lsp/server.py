@@ -461,7 +461,6 @@ class LetterheadServer(LanguageServer):
                     indexed.persist()
                 except Exception as error:  # the cache is a convenience; never fatal
                     logger.warning("could not write the persistent index: %s", error)
-                self.generated_code.save()  # what starting and the first messages compiled
             finally:
                 self._index_threads.discard(threading.current_thread())
                 self._interpreter_shared(False)
@@ -519,7 +518,8 @@ class LetterheadServer(LanguageServer):
           as much on a busy machine);
         - once neither a message nor the index has come for `PREPARE_QUIET_SECONDS`, one step
           at a time, the backlinks and dead-link near-miss tables (`SiteIndex.prepare`; 0.1-0.2
-          s each at 20,000 reviews), never in the middle of a burst of requests.
+          s each at 20,000 reviews), never in the middle of a burst of requests; then the
+          generated-code cache is written if it needs to be (`GeneratedCode.save`).
 
         What was built lives as long as the index: it is kept out of the collector's walks with
         it (a full collection walking the catalog's lists added 5-7 ms to every 30th request).
@@ -547,6 +547,9 @@ class LetterheadServer(LanguageServer):
                     await asyncio.sleep(0)
                 elif index.prepared:
                     keep_out_of_collections(reload=False)
+                    # What starting and the first messages compiled, kept for the next start:
+                    # written while quiet too (marshalling holds the interpreter ~5-10 ms).
+                    self.generated_code.save()
                     return
                 else:  # a change of the index dropped a table half-built: again, from there
                     quietly = index.prepare()
