@@ -375,3 +375,25 @@ def test_a_lister_that_fails_costs_only_its_time(
     indexed.persist()
     assert indexed.from_snapshot and indexed.read == 1
     same_as_fresh(site, indexed)
+
+
+@pytest.mark.parametrize("at_once", [False, True], ids=["one after the other", "side by side"])
+def test_both_writers_leave_a_snapshot_and_every_record(site: Path, at_once: bool) -> None:
+    """A command persists with its two writers side by side (`at_once`), the language server
+    one after the other: either way the next start has the snapshot, and without it, every
+    record."""
+    many_reviews(site)
+    first = index_site_cached(site)
+    first.persist(at_once=at_once)
+    assert first.read > 0
+    second = index_site_cached(site)
+    second.persist()
+    assert second.from_snapshot and second.read == 0
+    connection = sqlite3.connect(cache_path(site))
+    connection.execute("DELETE FROM snapshot")
+    connection.commit()
+    connection.close()
+    third = index_site_cached(site)
+    third.persist()
+    assert not third.from_snapshot and (third.read, third.reused) == (0, first.read)
+    same_as_fresh(site, third)

@@ -25,7 +25,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from datetime import datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 # Imported here, before any worker is forked, although only the parser uses them: a module first
 # imported by another thread while a worker forks would stay locked in the worker for ever.
@@ -82,9 +82,21 @@ def index_site(
         return _index_site_cached(root, now, progress, jobs, use_cache=False).loaded
 
 
+class Persist(Protocol):
+    """Writes the files read this time to the persistent index. Its two writers (the snapshot's
+    and the records') run one after the other, leaving a language server a core of its own;
+    `at_once`, for a command that waits for them, runs them side by side."""
+
+    def __call__(self, at_once: bool = False) -> None: ...
+
+
+def _nothing_to_persist(at_once: bool = False) -> None:
+    return None
+
+
 class CachedIndex(NamedTuple):
     loaded: LoadedSite
-    persist: Callable[[], None]  # writes the files read this time to the persistent index
+    persist: Persist
     reused: int  # files whose records came from the persistent index
     read: int  # files read and parsed
     from_snapshot: bool = False  # whether the index itself came from the persistent index
@@ -223,7 +235,7 @@ def _index_afresh(
     assert extra is None  # one record for each stale file
     loaded = LoadedSite(site, index, settings, problems, keep_documents=False)
     if cache is None:
-        return CachedIndex(loaded, lambda: None, 0, len(stale))
+        return CachedIndex(loaded, _nothing_to_persist, 0, len(stale))
     changed = {sources[p].path: (sources[p].size, sources[p].mtime_ns, complete[p]) for p in stale}
     removed = set(cached.keys() - {source.path for source in sources})
     taken = _snapshot_apart(site, index, sources, now)
@@ -268,7 +280,7 @@ def _index_from_snapshot(
         index.insert(entry, indexed)
     loaded = LoadedSite(site, index, settings, problems, keep_documents=False)
     if not changed and not gone:
-        return CachedIndex(loaded, lambda: None, len(present), 0, from_snapshot=True)
+        return CachedIndex(loaded, _nothing_to_persist, len(present), 0, from_snapshot=True)
     records = {
         source.path: (source.size, source.mtime_ns, record)
         for source, record in zip(changed, fresh, strict=True)
@@ -412,16 +424,25 @@ def _persister(
     changed: dict[str, tuple[int, int, Record]],
     removed: set[str],
     taken: _SnapshotChild | None,
-) -> Callable[[], None]:
-    def persist() -> None:
+) -> Persist:
+    def persist(at_once: bool = False) -> None:
         abandon.detach()
         # One child at a time: the snapshot's is already pickling, the records' starts after
-        # it (two at once would leave the language server no core of its own meanwhile).
+        # it (two at once would leave the language server no core of its own meanwhile), but
+        # side by side for a command that only waits (a pre-commit check's first run).
+        records = None
+        if (changed or removed) and at_once and taken is not None:
+            records = threading.Thread(
+                target=_save_apart, args=(root, fingerprint, changed, removed), daemon=True
+            )
+            records.start()
         try:
             if taken is not None:
                 _store_snapshot(root, fingerprint, taken)
         finally:
-            if changed or removed:
+            if records is not None:
+                records.join()
+            elif changed or removed:
                 _save_apart(root, fingerprint, changed, removed)
 
     # A caller that drops the index without persisting it (an index superseded, an error on

@@ -84,7 +84,7 @@ def _check_through_index(
     then write to that index what this run had to read (for the next run, or the editor)."""
     indexed = index_sources_cached(site, sources, now, jobs)
     findings = check_site(indexed.loaded, wanted)
-    indexed.persist()
+    indexed.persist(at_once=True)
     return findings, wanted, indexed.loaded.settings
 
 
