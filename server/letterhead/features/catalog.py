@@ -48,18 +48,17 @@ T = TypeVar("T")
 
 @dataclass(slots=True, eq=False)
 class ReviewRecord:
-    """What lists and rankings need of one review."""
+    """What lists and rankings need of one review. Made for every review when a site is indexed
+    (20,000 of them on the way to a ready index), so what only a search or an answer's text
+    needs (`title_fold`, `slug`, `day`) is worked out when asked for."""
 
     path: str
     indexed: IndexedDocument  # the index's object; a new one means the review changed
     title: str
-    title_fold: str
-    slug: str
     url: str | None
     built: bool
     date: datetime.datetime | None
     stamp: float  # the date as a POSIX time (-inf without one), for sorting newest first
-    day: str  # the date as `YYYY-MM-DD`, or "" when there is none
     post_id: str | None
     values: tuple[str | None, ...]  # the VALUE_KEYS values, as strings
     tags: tuple[str, ...]
@@ -69,6 +68,21 @@ class ReviewRecord:
     def entry(self) -> Entry:
         return self.indexed.entry
 
+    @property
+    def title_fold(self) -> str:
+        return fold_once(self.title)
+
+    @property
+    def slug(self) -> str:
+        """The slug (else the file name without its extension), case-folded."""
+        entry = self.indexed.entry
+        return (entry.slug or entry.path.rsplit("/", 1)[-1].rsplit(".", 1)[0]).casefold()
+
+    @property
+    def day(self) -> str:
+        """The date as `YYYY-MM-DD`, or "" when there is none."""
+        return self.date.date().isoformat() if self.date is not None else ""
+
     def names(self, key: str) -> tuple[str, ...]:
         """The review's tags or categories (`key` is "tags" or "categories")."""
         return self.tags if key == "tags" else self.categories
@@ -76,24 +90,19 @@ class ReviewRecord:
 
 def _record(indexed: IndexedDocument) -> ReviewRecord:
     entry = indexed.entry
-    title = indexed.title
-    slug = entry.slug or entry.path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-    values = tuple(map(_as_text, map(entry.data.get, VALUE_KEYS)))
+    date = entry.date
     return ReviewRecord(
-        path=entry.path,
-        indexed=indexed,
-        title=title,
-        title_fold=fold_once(title),
-        slug=slug.casefold(),
-        url=entry.url,
-        built=entry.status is Status.BUILT,
-        date=entry.date,
-        stamp=entry.date.timestamp() if entry.date is not None else -math.inf,
-        day=entry.date.date().isoformat() if entry.date is not None else "",
-        post_id=entry.post_id,
-        values=values,
-        tags=indexed.tags,
-        categories=indexed.categories,
+        entry.path,
+        indexed,
+        indexed.title,
+        entry.url,
+        entry.status is Status.BUILT,
+        date,
+        date.timestamp() if date is not None else -math.inf,
+        entry.post_id,
+        tuple(map(_as_text, map(entry.data.get, VALUE_KEYS))),
+        indexed.tags,
+        indexed.categories,
     )
 
 
@@ -105,6 +114,8 @@ _SEARCH_LINES: dict[str, Callable[[ReviewRecord], str]] = {
 
 
 def _as_text(value: Any) -> str | None:
+    if type(value) is str:  # nearly always: no other test, no copy
+        return value.strip() or None
     if value is None or isinstance(value, (list, dict, bool)):
         return None
     text = str(value).strip()
