@@ -107,20 +107,17 @@ def _check_with_workers(
 ) -> tuple[list[Finding], list[str], Settings]:
     context = multiprocessing.get_context("fork")
     shares = [list(documents[i::jobs]) for i in range(jobs)]
+    statics = [source for source in sources if source.kind is EntryKind.STATIC]
     workers = []
     for share in shares:
         parent, child = context.Pipe()
-        arguments = (child, site, share, order, wanted, now)
+        arguments = (child, site, share, statics, order, wanted, now)
         process = context.Process(target=_worker, args=arguments, daemon=True)
         process.start()
         child.close()
         workers.append((process, parent))
     try:
-        # While the workers parse: the static files' records, pickled once for all of them.
-        statics: list[Record] = [
-            (site.entry(s, None, now), None) for s in sources if s.kind is EntryKind.STATIC
-        ]
-        shared = [pickle.dumps(statics, pickle.HIGHEST_PROTOCOL)]
+        shared: list[bytes] = []
         checked: list[str] = []
         for _, connection in workers:
             shared.append(connection.recv_bytes())
@@ -128,7 +125,7 @@ def _check_with_workers(
         # Each worker gets the other shares' records as the bytes they were sent in: nothing
         # is unpickled and pickled again here.
         for number, (_, connection) in enumerate(workers):
-            others = [chunk for k, chunk in enumerate(shared) if k != number + 1]
+            others = [chunk for k, chunk in enumerate(shared) if k != number]
             connection.send(len(others))
             for chunk in others:
                 connection.send_bytes(chunk)
@@ -151,6 +148,7 @@ def _worker(
     connection: Connection,
     site: Site,
     share: list[SourceFile],
+    statics: list[SourceFile],
     order: dict[str, int],
     wanted: set[str],
     now: datetime | None,
@@ -172,6 +170,9 @@ def _worker(
     every = records  # and the other shares' records, and the static files'
     for _ in range(connection.recv()):
         every.extend(pickle.loads(connection.recv_bytes()))
+    # Made here rather than sent: cheaper than pickling and unpickling them (and the parent
+    # made them on a third process, taking a core from the workers while they parse).
+    every.extend((site.entry(source, None, now), None) for source in statics)
     # The same insertion order as the serial path, so ties resolve the same way.
     every.sort(key=lambda record: order[record[0].path])
     for entry, indexed in every:
