@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from letterhead.check import config_findings, load_site
+from letterhead.check import config_findings, entry_for, load_site, parse_source
 from letterhead.fixes import apply_edits
 from letterhead.positions import LineIndex
 from letterhead.rules import all_rules
@@ -175,3 +175,31 @@ def test_rules_asked_for_while_another_thread_loads_them_are_all_there() -> None
     )
     seen, other = result.stdout.split()
     assert seen == other, result.stdout
+
+
+def test_a_spelling_checked_again_after_the_site_changed_sees_the_change(tmp_path: Path) -> None:
+    """TX001 remembers each spelling's established one for the index as it is: a review
+    checked, then two others added with another spelling, then checked again must see them."""
+    root = tmp_path / "site"
+    shutil.copytree(BASE_SITE, root)
+    review = "_posts/2016-03-01-variant.md"
+    (root / review).write_text(
+        "---\ntitle: Variant\nlayout: review\nauthor: annaw\ntags: [Slow Cinema]\n---\nText.\n",
+        encoding="utf-8",
+    )
+    loaded = load_site(root)
+
+    def spellings() -> list[str]:
+        found = loaded.check_document(review, loaded.documents[review])
+        return [f.message for f in found if f.code == "TX001"]
+
+    assert spellings() == []
+    for number in (1, 2):
+        path = f"_posts/2016-03-0{number + 1}-other-{number}.md"
+        text = f"---\ntitle: Other {number}\nlayout: review\ntags: [slow cinema]\n---\nText.\n"
+        (root / path).write_text(text, encoding="utf-8")
+        source = loaded.site.classify(path)
+        assert source is not None
+        document = parse_source(loaded.site, source, loaded.settings)
+        loaded.index.add(entry_for(loaded.site, source, document, None), document)
+    assert spellings() == ["`Slow Cinema` — 2 reviews spell it `slow cinema`"]

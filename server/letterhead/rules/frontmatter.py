@@ -852,10 +852,12 @@ def image_not_found(ctx: Context) -> Iterator[Report]:
     if _URL_SCHEME.match(value):
         return
     dirs = _image_dirs(ctx.settings.image_dirs)
-    candidates = _image_candidates(value, dirs)
     files = _image_files(ctx.index.site.root, dirs)
-    if any(path in files or path in ctx.index.statics for path in candidates):
+    statics = ctx.index.statics
+    # Most images are in the first folder: its candidate alone is usually all there is to make.
+    if any(path in files or path in statics for path in _image_candidates(value, dirs)):
         return
+    candidates = list(_image_candidates(value, dirs))
     where = (
         f"a file in {', '.join(d + '/' for d in dirs)}"
         if not value.startswith("/")
@@ -883,14 +885,18 @@ def _image_dirs(configured: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dirs)
 
 
-def _image_candidates(value: str, dirs: tuple[str, ...]) -> list[str]:
-    """Site-relative paths `value` may name (normalised; may start with `..` if it escapes)."""
+def _image_candidates(value: str, dirs: tuple[str, ...]) -> Iterator[str]:
+    """Site-relative paths `value` may name, one at a time (normalised; may start with `..` if
+    it escapes)."""
     path = unquote(value.split("#", 1)[0].split("?", 1)[0]).replace("\\", "/")
     if not path or "\x00" in path:
-        return []
+        return
     if path.startswith("/"):
-        return [posixpath.normpath(path.lstrip("/"))]
-    return [posixpath.normpath(f"{folder}/{path}") for folder in dirs] + [posixpath.normpath(path)]
+        yield posixpath.normpath(path.lstrip("/"))
+        return
+    for folder in dirs:
+        yield posixpath.normpath(f"{folder}/{path}")
+    yield posixpath.normpath(path)
 
 
 def _escapes(path: str) -> bool:

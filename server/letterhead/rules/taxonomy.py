@@ -6,6 +6,7 @@ Each rule exists twice, for `tags` (TX001â€“TX006) and for `categories` (TX101â€
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,11 +98,33 @@ def _canonical_spelling(
     return canonical.text, canonical.count
 
 
+# Each spelling's established spelling, for the index as it is (its generation) under one policy:
+# a site's reviews share a few thousand names, asked about tens of thousands of times in a check.
+_ESTABLISHED: weakref.WeakKeyDictionary[
+    Taxonomy, tuple[int, TaxonomyPolicy, dict[str, tuple[str, int] | None]]
+] = weakref.WeakKeyDictionary()
+
+
+def _established(
+    context: Context, taxonomy: Taxonomy, policy: TaxonomyPolicy
+) -> dict[str, tuple[str, int] | None]:
+    generation = context.index.generation
+    held = _ESTABLISHED.get(taxonomy)
+    if held is None or held[0] != generation or held[1] is not policy:
+        held = _ESTABLISHED[taxonomy] = (generation, policy, {})
+    return held[2]
+
+
 def _variant(kind: _Kind) -> Callable[[Context], Iterator[Report]]:
     def check(context: Context) -> Iterator[Report]:
         taxonomy, policy = kind.taxonomy(context), kind.policy(context)
+        established = _established(context, taxonomy, policy)
         for item in _items(context, kind):
-            found = _canonical_spelling(item.value, taxonomy, policy)
+            text = item.value
+            if text in established:
+                found = established[text]
+            else:
+                found = established[text] = _canonical_spelling(text, taxonomy, policy)
             if found is None:
                 continue
             canonical, count = found
