@@ -10,7 +10,7 @@ from lsprotocol import types
 from pygls.protocol import default_converter
 
 from letterhead.features.types import CompletionItem, CompletionKind
-from letterhead.lsp.requests import _COMPLETION_KINDS, completion_item, snippet_as_text
+from letterhead.lsp.requests import _COMPLETION_KINDS, completion_item, insert_text
 from letterhead.positions import Span
 
 CONVERTER = default_converter()
@@ -20,12 +20,7 @@ RANGE_JSON = {"start": {"line": 3, "character": 7}, "end": {"line": 3, "characte
 
 def reference(item: CompletionItem, markdown: bool, snippets: bool) -> object:
     """The item as lsprotocol objects, turned into JSON by pygls' converter."""
-    new_text, text_format = item.insert_text, types.InsertTextFormat.PlainText
-    if item.is_snippet:
-        if snippets:
-            text_format = types.InsertTextFormat.Snippet
-        else:
-            new_text = snippet_as_text(new_text)
+    new_text, text_format = insert_text(item, snippets)
     kind = types.MarkupKind.Markdown if markdown else types.MarkupKind.PlainText
     return CONVERTER.unstructure(
         types.CompletionItem(

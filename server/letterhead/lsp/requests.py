@@ -194,17 +194,21 @@ def _snippet_text(snippet: str, index: int, nested: bool) -> tuple[str, int]:
     return "".join(out), index
 
 
+def insert_text(item: CompletionItem, snippets: bool) -> tuple[str, types.InsertTextFormat]:
+    """What the item inserts and its format: a snippet as plain text for a client without them."""
+    if not item.is_snippet:
+        return item.insert_text, types.InsertTextFormat.PlainText
+    if snippets:
+        return item.insert_text, types.InsertTextFormat.Snippet
+    return snippet_as_text(item.insert_text), types.InsertTextFormat.PlainText
+
+
 def completion_item(
     item: CompletionItem, range_: dict[str, Any], markdown: bool, snippets: bool
 ) -> dict[str, Any]:
     """One item as the protocol's JSON (a `CompletionItem`, fields without a value left out),
     replacing `range_` (its `replace_span`, converted once for all the items)."""
-    new_text, text_format = item.insert_text, types.InsertTextFormat.PlainText
-    if item.is_snippet:
-        if snippets:
-            text_format = types.InsertTextFormat.Snippet
-        else:
-            new_text = snippet_as_text(new_text)
+    new_text, text_format = insert_text(item, snippets)
     answer: dict[str, Any] = {
         "label": item.label,
         "kind": _COMPLETION_KINDS.get(item.kind, types.CompletionItemKind.Text).value,
