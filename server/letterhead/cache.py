@@ -88,6 +88,11 @@ class CacheCorrupt(ValueError):
 # -- where ------------------------------------------------------------------------------------
 
 
+def cache_on() -> bool:
+    """Whether letterhead may keep anything in the cache folder (`LETTERHEAD_CACHE=off`: no)."""
+    return os.environ.get("LETTERHEAD_CACHE") != "off"
+
+
 def cache_dir() -> Path:
     """The folder for cache files: `$LETTERHEAD_CACHE_DIR`, else the XDG cache folder."""
     configured = os.environ.get("LETTERHEAD_CACHE_DIR")

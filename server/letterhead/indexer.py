@@ -33,7 +33,14 @@ import letterhead.frontmatter
 import letterhead.liquid
 import letterhead.markdown  # noqa: F401
 from letterhead import snapshot
-from letterhead.cache import CachedFile, IndexCache, cache_path, encode_rows, fingerprint_of
+from letterhead.cache import (
+    CachedFile,
+    IndexCache,
+    cache_on,
+    cache_path,
+    encode_rows,
+    fingerprint_of,
+)
 from letterhead.check import LoadedSite, entry_for, parse_source, settings_for
 from letterhead.cores import MIN_DOCUMENTS_PER_WORKER, default_jobs
 from letterhead.index import RECORD_FORMAT, Record, SiteIndex, collector_paused
@@ -124,7 +131,7 @@ def index_sources_cached(
 ) -> CachedIndex:
     """`index_site_cached` for a site whose files have already been listed (`Site.discover`)."""
     with collector_paused():
-        return _index_sources(site, sources, now, None, jobs, use_cache=True)
+        return _index_sources(site, _Listing(sources), now, None, jobs, use_cache=True)
 
 
 def _index_site_cached(
@@ -135,27 +142,21 @@ def _index_site_cached(
     use_cache: bool,
 ) -> CachedIndex:
     site = Site.open(root)
-    if use_cache and _cache_on() and cache_path(site.root).exists():
+    if use_cache and cache_on() and cache_path(site.root).exists():
         listing = _Listing.apart(site)  # while the snapshot is read
     else:
         listing = _Listing(site.discover())
     return _index_sources(site, listing, now, progress, jobs, use_cache)
 
 
-def _cache_on() -> bool:
-    return os.environ.get("LETTERHEAD_CACHE") != "off"
-
-
 def _index_sources(
     site: Site,
-    listing: Sequence[SourceFile] | _Listing,
+    listing: _Listing,
     now: datetime | None,
     progress: Progress | None,
     jobs: int | None,
     use_cache: bool,
 ) -> CachedIndex:
-    if not isinstance(listing, _Listing):
-        listing = _Listing(listing)
     try:
         return _index_listed(site, listing, now, progress, jobs, use_cache)
     finally:
@@ -171,7 +172,7 @@ def _index_listed(
     use_cache: bool,
 ) -> CachedIndex:
     settings, problems = settings_for(site)
-    if not use_cache or not _cache_on():
+    if not use_cache or not cache_on():
         return _index_afresh(site, listing.sources(), settings, problems, now, progress, jobs, None)
     fingerprint = _fingerprint(site)
     store = IndexCache.open(site.root, fingerprint)

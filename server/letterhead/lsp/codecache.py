@@ -34,7 +34,7 @@ from pathlib import Path
 from types import CodeType
 from typing import Any
 
-from letterhead.cache import cache_dir
+from letterhead.cache import cache_dir, cache_on
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ class GeneratedCode:
     @classmethod
     def for_this_interpreter(cls) -> GeneratedCode:
         """The cache in the user's cache folder (none with `LETTERHEAD_CACHE=off`)."""
-        if os.environ.get("LETTERHEAD_CACHE") == "off":
+        if not cache_on():
             return cls(None)
         tag = sys.implementation.cache_tag or sys.implementation.name
         magic = importlib.util.MAGIC_NUMBER.hex()
