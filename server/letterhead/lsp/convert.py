@@ -125,7 +125,8 @@ def severity(value: Severity) -> types.DiagnosticSeverity:
     return _SEVERITIES[value]
 
 
-def range_json(range_: Range) -> dict[str, Any]:
+def range_json(range_: Range | types.Range) -> dict[str, Any]:
+    """A range as the protocol's JSON (an engine range's columns are written as they are)."""
     return {
         "start": {"line": range_.start.line, "character": range_.start.character},
         "end": {"line": range_.end.line, "character": range_.end.character},

@@ -248,17 +248,9 @@ def completion(ls: LetterheadServer, params: types.CompletionParams) -> JsonAnsw
         key = (item.replace_span.start, item.replace_span.end)
         range_ = ranges.get(key)
         if range_ is None:
-            range_ = ranges[key] = _range_json(request.codec.span(item.replace_span))
+            range_ = ranges[key] = convert.range_json(request.codec.span(item.replace_span))
         items.append(completion_item(item, range_, markdown, snippets))
     return JsonAnswer(json.dumps({"isIncomplete": result.incomplete, "items": items}))
-
-
-def _range_json(range_: types.Range) -> dict[str, Any]:
-    start, end = range_.start, range_.end
-    return {
-        "start": {"line": start.line, "character": start.character},
-        "end": {"line": end.line, "character": end.character},
-    }
 
 
 # -- hover -------------------------------------------------------------------------------------
