@@ -146,24 +146,11 @@ def _index_site_cached(
         listing = _Listing.apart(site)  # while the snapshot is read
     else:
         listing = _Listing(site.discover())
-    return _index_sources(site, listing, now, progress, jobs, use_cache)
+    with contextlib.closing(listing):  # a child whose rows were never asked for is reaped
+        return _index_sources(site, listing, now, progress, jobs, use_cache)
 
 
 def _index_sources(
-    site: Site,
-    listing: _Listing,
-    now: datetime | None,
-    progress: Progress | None,
-    jobs: int | None,
-    use_cache: bool,
-) -> CachedIndex:
-    try:
-        return _index_listed(site, listing, now, progress, jobs, use_cache)
-    finally:
-        listing.close()
-
-
-def _index_listed(
     site: Site,
     listing: _Listing,
     now: datetime | None,
