@@ -7,6 +7,7 @@ Real files in a temporary site, a cache folder of the test's own; each start is 
 from __future__ import annotations
 
 import datetime
+import fcntl
 import logging
 import os
 import pickle
@@ -21,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from letterhead import indexer, snapshot
+from letterhead import cores, indexer, snapshot
 from letterhead.cache import cache_path
 from letterhead.indexer import CachedIndex, index_site, index_site_cached
 from letterhead.site.model import Site, Status
@@ -397,3 +398,18 @@ def test_both_writers_leave_a_snapshot_and_every_record(site: Path, at_once: boo
     third.persist()
     assert not third.from_snapshot and (third.read, third.reused) == (0, first.read)
     same_as_fresh(site, third)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pipe buffers are Linux's")
+def test_bulk_pipes_take_a_megabyte_before_the_writer_waits() -> None:
+    # A worker must not wait on a parent that reads between parses: the whole send fits.
+    reader, writer = cores.wide_pipe()
+    try:
+        allowed = int(Path("/proc/sys/fs/pipe-max-size").read_text())
+        assert fcntl.fcntl(writer.fileno(), fcntl.F_GETPIPE_SZ) == min(cores.PIPE_BYTES, allowed)
+        os.set_blocking(writer.fileno(), False)
+        writer.send_bytes(bytes(min(cores.PIPE_BYTES, allowed) - 64))  # would raise if full
+        assert len(reader.recv_bytes()) == min(cores.PIPE_BYTES, allowed) - 64
+    finally:
+        reader.close()
+        writer.close()

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import itertools
-import multiprocessing
 import os
 import pickle
 import queue
@@ -42,7 +41,7 @@ from letterhead.cache import (
     fingerprint_of,
 )
 from letterhead.check import LoadedSite, entry_for, parse_source, settings_for
-from letterhead.cores import MIN_DOCUMENTS_PER_WORKER, default_jobs
+from letterhead.cores import MIN_DOCUMENTS_PER_WORKER, default_jobs, wide_pipe
 from letterhead.index import RECORD_FORMAT, Record, SiteIndex, collector_paused
 from letterhead.settings import SettingProblem, Settings
 from letterhead.site.kinds import Status
@@ -305,7 +304,7 @@ class _Listing:
     def apart(cls, site: Site) -> _Listing:
         listing = cls()
         listing._site = site
-        parent, child = multiprocessing.Pipe(duplex=False)
+        parent, child = wide_pipe()
         pid = _fork(_list_apart, child, site)
         child.close()
         if pid is None:
@@ -469,7 +468,7 @@ def _snapshot_apart(
     a second: on the other core, while this process goes on. `persist` collects it; a persist
     dropped uncalled stops it (`_abandon`)."""
     taken = site.clock_seconds(now)  # every status in the index was decided by now
-    parent, child = multiprocessing.Pipe(duplex=False)
+    parent, child = wide_pipe()
     pid = _fork(_pickle_apart, child, index, sources, taken)
     child.close()
     if pid is None:
@@ -528,7 +527,7 @@ def _save_apart(
     only waits and hands each batch to SQLite inside one transaction, never holding more than
     a batch (all the rows of a first index are ~25 MB of text). The child never opens the
     database: SQLite's own locks must not cross a fork."""
-    parent, child = multiprocessing.Pipe(duplex=False)
+    parent, child = wide_pipe()
     pid = _fork(_encode_apart, child, changed)
     child.close()
     try:
@@ -653,7 +652,7 @@ def _records_in_order(
     workers: list[tuple[int, int, int, Connection | None, _Receiver | None]] = []
     try:
         for start, end in bounds[1:]:
-            parent, child = multiprocessing.Pipe(duplex=False)
+            parent, child = wide_pipe()
             pid = _fork(_worker, child, site, sources, range(start, end), settings, now)
             child.close()
             if pid is None:
