@@ -12,6 +12,7 @@ import contextlib
 import difflib
 import functools
 import gc
+import operator
 import re
 import sys
 from array import array
@@ -78,7 +79,7 @@ class IndexedDocument:
 
     def __reduce__(self) -> tuple[type[IndexedDocument], tuple[Any, ...]]:
         """Pickled as its fields in order (see `Entry.__reduce__`)."""
-        return IndexedDocument, tuple(getattr(self, name) for name in _DOCUMENT_FIELDS)
+        return IndexedDocument, _document_fields(self)
 
     def share_strings(self) -> None:
         """`share_strings` for the entry, and the record's names and link targets with it.
@@ -93,7 +94,7 @@ class IndexedDocument:
         self.link_keys = _interned(self.link_keys)
 
 
-_DOCUMENT_FIELDS = tuple(IndexedDocument.__dataclass_fields__)
+_document_fields = operator.attrgetter(*IndexedDocument.__dataclass_fields__)
 
 # The one empty list of names that entries without tags, categories or problems share (entries
 # are never changed once made; thousands of images would otherwise hold three lists each).

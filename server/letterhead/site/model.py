@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import operator
 import os
 import re
 import stat
@@ -136,10 +137,12 @@ class Entry:
         """Pickled as its fields in order, rebuilt by `__init__`: the default for a slotted
         class, a dict of slot names for each entry, made an index snapshot's 40,000 entries
         leave ~20 MiB of freed dicts between them in the heap when unpickled."""
-        return Entry, tuple(getattr(self, name) for name in _ENTRY_FIELDS)
+        return Entry, _entry_fields(self)
 
 
-_ENTRY_FIELDS = tuple(Entry.__dataclass_fields__)
+# An entry's fields as a tuple, in order, in one call (a generator of `getattr`s took a fifth
+# longer to pickle a record).
+_entry_fields = operator.attrgetter(*Entry.__dataclass_fields__)
 
 
 class Site:
