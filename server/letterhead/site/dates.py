@@ -19,7 +19,8 @@ _DATE_TIME = re.compile(
     \s*(?P<zone>Z|z|UTC|GMT|[+-]\d{1,2}(?::?\d{2})?)?\s*""",
     re.VERBOSE,
 )
-_MONTHS = (
+# The English month names, as Ruby's Date and Jekyll's permalinks write them.
+MONTHS = (
     "January",
     "February",
     "March",
@@ -33,7 +34,7 @@ _MONTHS = (
     "November",
     "December",
 )
-_MONTH_NAMES = {name[:3].lower(): number for number, name in enumerate(_MONTHS, start=1)}
+_MONTH_NAMES = {name[:3].lower(): number for number, name in enumerate(MONTHS, start=1)}
 # "March 1, 2014", "1 March 2014", "Mar 1 2014" (Ruby reads these too).
 _NAMED_MONTH = re.compile(
     r"\s*(?:(?P<day1>\d{1,2})\s+(?P<month1>[A-Za-z]{3,9})\.?,?\s+(?P<year1>\d{4})"

@@ -17,6 +17,8 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, unquote
 
+from letterhead.site.dates import MONTHS
+
 __all__ = [
     "DOCUMENT_PLACEHOLDERS",
     "STYLE_TO_PERMALINK",
@@ -79,20 +81,6 @@ DOCUMENT_PLACEHOLDERS: frozenset[str] = frozenset(
     }
 )
 
-_MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 # ---------------------------------------------------------------------------------------------
@@ -374,8 +362,8 @@ _DATE_FUNCTIONS: dict[str, Callable[[datetime.datetime], str]] = {
     "short_year": lambda d: f"{d.year % 100:02d}",
     "month": lambda d: f"{d.month:02d}",
     "i_month": lambda d: str(d.month),
-    "short_month": lambda d: _MONTHS[d.month - 1][:3],
-    "long_month": lambda d: _MONTHS[d.month - 1],
+    "short_month": lambda d: MONTHS[d.month - 1][:3],
+    "long_month": lambda d: MONTHS[d.month - 1],
     "day": lambda d: f"{d.day:02d}",
     "i_day": lambda d: str(d.day),
     "y_day": lambda d: f"{d.timetuple().tm_yday:03d}",
