@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import itertools
+import multiprocessing
 import os
 import pickle
 import queue
@@ -414,9 +415,9 @@ def _persister(
 ) -> Persist:
     def persist(at_once: bool = False) -> None:
         abandon.detach()
-        # One child at a time: the snapshot's is already pickling, the records' starts after
-        # it (two at once would leave the language server no core of its own meanwhile), but
-        # side by side for a command that only waits (a pre-commit check's first run).
+        # One child at a time: the snapshot's pickles first, the records' starts after it (two
+        # at once would leave the language server no core of its own meanwhile), but side by
+        # side for a command that only waits (a pre-commit check's first run).
         records = None
         if (changed or removed) and at_once and taken is not None:
             records = threading.Thread(
@@ -433,7 +434,7 @@ def _persister(
                 _save_apart(root, fingerprint, changed, removed)
 
     # A caller that drops the index without persisting it (an index superseded, an error on
-    # the way): the snapshot child, a fork of this process's heap blocked on a full pipe, would
+    # the way): the snapshot child, a fork of this process's heap waiting to be asked, would
     # otherwise stay until this process ends.
     abandon = weakref.finalize(persist, _abandon, taken)
     return persist
@@ -442,6 +443,7 @@ def _persister(
 def _abandon(child: _SnapshotChild | None) -> None:
     """Stop a snapshot child whose snapshot nobody will store."""
     if child is not None:
+        child.ask.close()
         child.connection.close()
         _reap(child.pid, timeout=0)  # killed unless it has already ended
 
@@ -457,30 +459,45 @@ def _fingerprint(site: Site) -> str:
 class _SnapshotChild(NamedTuple):
     pid: int
     connection: Connection  # its size, then its pieces
+    ask: Connection  # written to once the snapshot is wanted; closed if it never will be
 
 
 def _snapshot_apart(
     site: Site, index: SiteIndex, sources: Sequence[SourceFile], now: datetime | None
 ) -> _SnapshotChild | None:
-    """Fork a child that pickles the index as it is at this moment, before it is handed to
-    anyone who could change it (the language server applies editors' unsaved texts to it), and
-    then streams the pickle to `_store_snapshot`. Pickling 20,000 reviews' index takes most of
-    a second: on the other core, while this process goes on. `persist` collects it; a persist
-    dropped uncalled stops it (`_abandon`)."""
+    """Fork a child that holds the index as it is at this moment, before it is handed to anyone
+    who could change it (the language server applies editors' unsaved texts to it), and that,
+    once `_store_snapshot` asks, pickles it and streams the pickle back. Pickling 20,000
+    reviews' index takes a few tenths of a second on the other core: the language server asks
+    only once the editor is quiet, as it would otherwise slow the answers to an editor's first
+    requests. `persist` collects it; a persist dropped uncalled stops it (`_abandon`)."""
     taken = site.clock_seconds(now)  # every status in the index was decided by now
     parent, child = wide_pipe()
-    pid = _fork(_pickle_apart, child, index, sources, taken)
+    wait, ask = multiprocessing.Pipe(duplex=False)
+    pid = _fork(_pickle_apart, child, wait, ask, index, sources, taken)
     child.close()
+    wait.close()
     if pid is None:
         parent.close()
+        ask.close()
         return None
-    return _SnapshotChild(pid, parent)
+    return _SnapshotChild(pid, parent, ask)
 
 
 def _pickle_apart(
-    connection: Connection, index: SiteIndex, sources: Sequence[SourceFile], taken: int
+    connection: Connection,
+    wait: Connection,
+    ask: Connection,
+    index: SiteIndex,
+    sources: Sequence[SourceFile],
+    taken: int,
 ) -> None:
     gc.disable()  # a short-lived child: nothing to collect
+    ask.close()  # the parent's end: once the parent's copy is closed too, `recv` ends
+    try:
+        wait.recv_bytes()
+    except EOFError:
+        return  # nobody will ask (the parent dropped it, or is gone)
     blob = memoryview(snapshot.dumps(index, sources, taken))
     connection.send_bytes(len(blob).to_bytes(8, "little"))
     for start in range(0, len(blob), _SNAPSHOT_PIECE):
@@ -492,6 +509,7 @@ def _store_snapshot(root: Path, fingerprint: str, child: _SnapshotChild) -> None
     """Write the child's snapshot into the persistent index as it arrives, a piece at a time."""
     connection = child.connection
     try:
+        child.ask.send_bytes(b"")
         if not connection.poll(_STALL_SECONDS * 3):
             return  # a stuck child: the next start uses the records
         size = int.from_bytes(connection.recv_bytes(), "little")
@@ -504,6 +522,7 @@ def _store_snapshot(root: Path, fingerprint: str, child: _SnapshotChild) -> None
     except (OSError, EOFError, ValueError):
         pass  # the cache is a convenience: a broken write only costs the next start
     finally:
+        child.ask.close()
         connection.close()
         _reap(child.pid, timeout=5)
 

@@ -9,9 +9,14 @@ new review's URL is alive. A cache file that is garbage must cost a full index, 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
+import sqlite3
+import time
 from pathlib import Path
 
+import pytest
 from lsp_support import (
     RecordingClient,
     capabilities,
@@ -21,6 +26,8 @@ from lsp_support import (
     uri,
 )
 from lsprotocol import types
+
+from letterhead.cache import cache_path
 
 LINKS = """---
 title: Links
@@ -139,3 +146,35 @@ async def test_a_garbage_cache_file_costs_a_full_index_and_nothing_else(tmp_path
     third, summary = await _session(site)  # and the rebuilt cache serves the next start
     await third.shutdown_session()
     assert _counts(summary) == (0, read), summary
+
+
+def _snapshot_written(site: Path) -> bool:
+    path = cache_path(site)
+    if not path.exists():
+        return False
+    try:
+        with contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as db:
+            return db.execute("SELECT count(*) FROM snapshot").fetchone()[0] == 1
+    except sqlite3.Error:  # not made yet, or being written
+        return False
+
+
+async def test_the_persistent_index_waits_for_the_editor_to_pause(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Written at once, it slowed an editor's first requests; written only at shutdown, a
+    # server killed instead would leave none.
+    monkeypatch.setenv("LETTERHEAD_CACHE_DIR", str(tmp_path / "cache"))
+    site = copy_site(tmp_path / "site")
+    client, _ = await _session(site)
+    try:
+        for _ in range(12):  # a request every 0.2 s, for twice the pause the server waits for
+            await client.workspace_symbol_async(types.WorkspaceSymbolParams(query="s"))
+            await asyncio.sleep(0.2)
+        assert not _snapshot_written(site)
+        deadline = time.monotonic() + 30
+        while not _snapshot_written(site):
+            assert time.monotonic() < deadline, "the persistent index was never written"
+            await asyncio.sleep(0.2)
+    finally:
+        await client.shutdown_session()

@@ -68,6 +68,11 @@ class IdleTrim:
         if self._timer is None:
             self._timer = loop.call_at(self._last + self.idle_seconds, self._check)
 
+    @property
+    def last(self) -> float:
+        """When the last `activity()` was, by the event loop's clock (read from any thread)."""
+        return self._last
+
     def quiet_for(self) -> float:
         """Seconds since the last `activity()` (the event loop's clock)."""
         return asyncio.get_running_loop().time() - self._last
