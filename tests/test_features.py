@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from letterhead.check import LoadedSite, entry_for, load_site
 from letterhead.document import Document, parse_document
 from letterhead.features.actions import code_actions
-from letterhead.features.catalog import Catalog, catalog_for
+from letterhead.features.catalog import _LINES_PER_STEP, Catalog, TextSearch, catalog_for
 from letterhead.features.completion import complete
 from letterhead.features.folding import folding_ranges
 from letterhead.features.hover import hover
@@ -460,6 +460,46 @@ def test_catalog_updates_match_a_fresh_catalog(tmp_path: Path) -> None:
     site.index.remove("_posts/2013-09-13-the-act-of-killing.md")
     site.index.remove("images/the-missing-picture.jpg")
     assert snapshot(catalog) == snapshot(Catalog(site.index))
+
+
+@settings(max_examples=50, deadline=None)
+@given(lines=st.lists(st.text(alphabet="ab\n é", max_size=6), max_size=4_500))
+def test_a_search_built_in_steps_is_the_search_built_at_once(lines: list[str]) -> None:
+    steps = TextSearch.building(lines, str.upper)
+    taken = 0
+    while True:
+        try:
+            next(steps)
+            taken += 1
+        except StopIteration as done:
+            built = done.value
+            break
+    at_once = TextSearch(lines, str.upper)
+    assert (built.text, built.starts, built.records) == (at_once.text, at_once.starts, lines)
+    assert taken == len(lines) // _LINES_PER_STEP  # a step every so many lines, no more
+
+
+def test_the_searches_built_while_quiet_are_the_ones_built_on_demand(tmp_path: Path) -> None:
+    setup = build(tmp_path, {"text": "---\ntitle: Case\ntags: [letters]\n---\nText.\n"})
+    index = setup.site.index
+    catalog = catalog_for(index)
+    assert not catalog.searchable
+    steps = catalog.searching()
+    next(steps)  # a change of the index between two steps: the search then is dropped
+    document = parse_document("---\ntitle: Newer\n---\n")
+    path = "_posts/2016-01-01-new.md"
+    source = SourceFile(path, EntryKind.POST, "posts", path)
+    index.add(entry_for(setup.site.site, source, document, None), document)
+    for _ in steps:
+        pass
+    assert not catalog.searchable
+    for _ in catalog.searching():
+        pass
+    assert catalog.searchable
+    fresh = Catalog(index)
+    for field in ("title", "url"):
+        assert catalog.search(field).text == fresh.search(field).text
+    assert "newer" in catalog.search("title").text
 
 
 # -- robustness: random texts --------------------------------------------------------------------
