@@ -178,3 +178,33 @@ async def test_the_persistent_index_waits_for_the_editor_to_pause(
             await asyncio.sleep(0.2)
     finally:
         await client.shutdown_session()
+
+
+async def test_index_threads_waiting_to_write_leave_the_interpreter_at_its_pace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # While a thread indexes, the switch interval is short; two indexes waiting for a pause (the
+    # first one superseded by a change of _config.yml) must not keep it so.
+    monkeypatch.setenv("LETTERHEAD_CACHE_DIR", str(tmp_path / "cache"))
+    site = copy_site(tmp_path / "site")
+    client, _ = await _session(site)
+    try:
+        config = site / "_config.yml"
+        config.write_text(config.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+        client.workspace_did_change_watched_files(
+            types.DidChangeWatchedFilesParams(
+                changes=[types.FileEvent(uri=uri(config), type=types.FileChangeType.Changed)]
+            )
+        )
+        await client.indexed(2)
+        intervals = []
+        for _ in range(15):  # every 0.2 s: never the pause the writes wait for
+            stats = await client.protocol.send_request_async("letterhead/serverStats", {})
+            intervals.append(stats.switchIntervalMs)
+            if stats.switchIntervalMs == 5.0:  # CPython's own
+                break
+            await asyncio.sleep(0.2)
+        assert intervals[-1] == 5.0, intervals
+        assert not _snapshot_written(site)  # both still wait
+    finally:
+        await client.shutdown_session()

@@ -229,6 +229,8 @@ class LetterheadServer(LanguageServer):
         self._indexing: dict[Path, asyncio.Task[None]] = {}
         self._index_threads: set[threading.Thread] = set()  # still indexing or writing the cache
         self._stopping = threading.Event()  # set by `shutdown`: write the cache now
+        # Those of them running Python now (not waiting for the editor to pause).
+        self._busy_threads: set[threading.Thread] = set()
         self._preparing: asyncio.Future[None] | None = None  # `_prepare`, kept alive
         self._switching = threading.Lock()
         self._quiet_switch_interval = sys.getswitchinterval()
@@ -585,8 +587,11 @@ class LetterheadServer(LanguageServer):
         11-84 ms, against 6-35 ms with 0.5 ms). When no such thread runs, the default: in A/B
         runs 0.5 ms cost ~1 ms of the p50 of keystrokes and completions (switches for nothing)."""
         with self._switching:
-            others = self._index_threads - {threading.current_thread()}
-            quiet = not busy and not any(thread.is_alive() for thread in others)
+            if busy:
+                self._busy_threads.add(threading.current_thread())
+            else:
+                self._busy_threads.discard(threading.current_thread())
+            quiet = not any(thread.is_alive() for thread in self._busy_threads)
             sys.setswitchinterval(self._quiet_switch_interval if quiet else BUSY_SWITCH_INTERVAL)
 
     async def _begin_progress(self, title: str, message: str) -> str | None:
@@ -1027,6 +1032,8 @@ def server_stats(ls: LetterheadServer, params: Any) -> dict[str, Any]:
         "memoryTrims": ls.idle.trims,
         # Sites whose index has its backlinks and near-miss tables built (`SiteIndex.prepare`).
         "indexesPrepared": sum(1 for site in ls.state.sites.values() if site.loaded.index.prepared),
+        # The interpreter's thread switch interval: short only while an indexing thread works.
+        "switchIntervalMs": sys.getswitchinterval() * 1000,
         # The protocol stack's generated code: pieces taken from the cache, and compiled.
         "generatedCode": {
             "reused": ls.generated_code.hits,
