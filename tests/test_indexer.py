@@ -413,3 +413,21 @@ def test_bulk_pipes_take_a_megabyte_before_the_writer_waits() -> None:
     finally:
         reader.close()
         writer.close()
+
+
+def test_what_an_editor_puts_in_the_index_before_the_write_stays_out_of_it(site: Path) -> None:
+    # The language server writes the persistent index only once the editor pauses; by then an
+    # editor's unsaved text may have replaced a review in the index. The disk's is written.
+    many_reviews(site)
+    first = index_site_cached(site)
+    path = "_posts/2021-04-01-many-0.md"
+    first.loaded.update(path, "---\ntitle: Unsaved\ntags: [only in the editor]\n---\n")
+    assert first.loaded.index.documents[path].entry.title == "Unsaved"
+    first.persist()
+    connection = sqlite3.connect(cache_path(site))
+    connection.execute("DELETE FROM snapshot")  # the records alone make the next index
+    connection.commit()
+    connection.close()
+    second = index_site_cached(site)
+    assert not second.from_snapshot and second.read == 0
+    same_as_fresh(site, second)
