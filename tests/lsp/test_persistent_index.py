@@ -159,13 +159,17 @@ def _snapshot_written(site: Path) -> bool:
         return False
 
 
-async def test_the_persistent_index_waits_for_the_editor_to_pause(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def own_cache_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the test site, with an empty cache folder of its own."""
+    monkeypatch.setenv("LETTERHEAD_CACHE_DIR", str(tmp_path / "cache"))
+    return copy_site(tmp_path / "site")
+
+
+async def test_the_persistent_index_waits_for_the_editor_to_pause(own_cache_site: Path) -> None:
     # Written at once, it slowed an editor's first requests; written only at shutdown, a
     # server killed instead would leave none.
-    monkeypatch.setenv("LETTERHEAD_CACHE_DIR", str(tmp_path / "cache"))
-    site = copy_site(tmp_path / "site")
+    site = own_cache_site
     client, _ = await _session(site)
     try:
         for _ in range(12):  # a request every 0.2 s, for twice the pause the server waits for
@@ -181,12 +185,11 @@ async def test_the_persistent_index_waits_for_the_editor_to_pause(
 
 
 async def test_index_threads_waiting_to_write_leave_the_interpreter_at_its_pace(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    own_cache_site: Path,
 ) -> None:
     # While a thread indexes, the switch interval is short; two indexes waiting for a pause (the
     # first one superseded by a change of _config.yml) must not keep it so.
-    monkeypatch.setenv("LETTERHEAD_CACHE_DIR", str(tmp_path / "cache"))
-    site = copy_site(tmp_path / "site")
+    site = own_cache_site
     client, _ = await _session(site)
     try:
         config = site / "_config.yml"
