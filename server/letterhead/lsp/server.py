@@ -227,7 +227,7 @@ class LetterheadServer(LanguageServer):
         self.refresh_diagnostics = False
         self._progress_tokens = 0
         self._indexing: dict[Path, asyncio.Task[None]] = {}
-        self._index_threads: set[threading.Thread] = set()  # still indexing or writing the cache
+        self._index_threads: set[threading.Thread] = set()  # indexing, or to write the cache
         self._stopping = threading.Event()  # set by `shutdown`: write the cache now
         # Those of them running Python now (not waiting for the editor to pause).
         self._busy_threads: set[threading.Thread] = set()
