@@ -225,7 +225,7 @@ def _index_afresh(
     loaded = LoadedSite(site, index, settings, problems, keep_documents=False)
     if cache is None:
         return CachedIndex(loaded, _nothing_to_persist, 0, len(stale))
-    changed = {sources[p].path: (sources[p].size, sources[p].mtime_ns, complete[p]) for p in stale}
+    changed = _Changed((sources[p], complete[p]) for p in stale)
     removed = set(cached.keys() - {source.path for source in sources})
     taken = _snapshot_apart(site, index, sources, now)
     persist = _persister(site.root, cache[0], changed, removed, taken)
@@ -270,10 +270,7 @@ def _index_from_snapshot(
     loaded = LoadedSite(site, index, settings, problems, keep_documents=False)
     if not changed and not gone:
         return CachedIndex(loaded, _nothing_to_persist, len(present), 0, from_snapshot=True)
-    records = {
-        source.path: (source.size, source.mtime_ns, record)
-        for source, record in zip(changed, fresh, strict=True)
-    }
+    records = _Changed(zip(changed, fresh, strict=True))
     taken = _snapshot_apart(site, index, listing.sources(), now)
     persist = _persister(site.root, fingerprint, records, set(gone), taken)
     return CachedIndex(
@@ -410,13 +407,10 @@ def _list_apart(connection: Connection, site: Site) -> None:
 def _persister(
     root: Path,
     fingerprint: str,
-    files: dict[str, tuple[int, int, Record]],
+    changed: _Changed,
     removed: set[str],
     taken: _SnapshotChild | None,
 ) -> Persist:
-    changed = _Changed(files)  # held until the write, which may wait for the editor to pause
-    del files
-
     def persist(at_once: bool = False) -> None:
         abandon.detach()
         # One child at a time: the snapshot's pickles first, the records' starts after it (two
@@ -445,27 +439,28 @@ def _persister(
 
 
 class _Changed:
-    """The files a write of the persistent index takes, with their stamps, kept small while the
-    write waits: a record's objects are the index's own (an editor's text replacing one in the
-    index leaves the one read from disk here), and a dict of a tuple per file held ~4 MB more at
-    20,000 reviews, on top of the server's peak."""
+    """The files a write of the persistent index takes (each read as `source`, giving `record`),
+    kept small while the write waits for the editor to pause: a record's objects are the index's
+    own (an editor's text replacing one in the index leaves the one read from disk here), and a
+    dict of a tuple per file held ~4 MB more at 20,000 reviews, on top of the server's peak."""
 
     __slots__ = ("items", "paths", "stamps")
 
-    def __init__(self, files: dict[str, tuple[int, int, Record]]) -> None:
-        self.paths = list(files)
+    def __init__(self, files: Iterable[tuple[SourceFile, Record]]) -> None:
+        self.paths: list[str] = []
         self.stamps = array("q")  # size and mtime_ns of each file, in turn
         self.items: list[Entry | IndexedDocument] = []
-        for size, mtime_ns, (entry, indexed) in files.values():
-            self.stamps.append(size)
-            self.stamps.append(mtime_ns)
+        for source, (entry, indexed) in files:
+            self.paths.append(source.path)
+            self.stamps.append(source.size)
+            self.stamps.append(source.mtime_ns)
             self.items.append(entry if indexed is None else indexed)
 
     def __len__(self) -> int:
         return len(self.paths)
 
     def files(self) -> dict[str, tuple[int, int, Record]]:
-        """The files as they were given."""
+        """Each file's size, mtime and record, by path (what `encode_rows` takes)."""
         stamps = self.stamps
         return {
             path: (
