@@ -62,7 +62,7 @@ async def test_memory_is_given_back_once_the_server_is_quiet(
     client.open(address, path.read_text(encoding="utf-8"))
     assert await client.server_text(address) is not None
     # Quiet, the server first writes the persistent index, which is work too.
-    await asyncio.sleep(server.PERSIST_QUIET_SECONDS + idle.IDLE_SECONDS + 1.0)
+    await asyncio.sleep(server.QUIET_SECONDS + idle.IDLE_SECONDS + 1.0)
     quiet = (await stats(client))["trims"]
     assert quiet >= 1  # after indexing, the didOpen and the writing
     await asyncio.sleep(idle.IDLE_SECONDS + 1.0)
@@ -84,7 +84,7 @@ async def test_the_index_tables_are_built_once_the_server_is_quiet(
     assert await client.server_text(address) is not None
     for _ in range(20):
         # Each stats request is a message, after which the server waits for quiet again.
-        await asyncio.sleep(server.PREPARE_QUIET_SECONDS * 2)
+        await asyncio.sleep(server.QUIET_SECONDS * 2)
         if (await stats(client))["prepared"] == 1:
             break
     assert (await stats(client))["prepared"] == 1

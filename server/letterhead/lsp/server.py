@@ -463,7 +463,7 @@ class LetterheadServer(LanguageServer):
                 # reviews the writing keeps both cores busy for most of a second, and done at
                 # once it doubled the answer times of an editor's first requests.
                 self._interpreter_shared(False)
-                self._until_quiet(loop.time, PERSIST_QUIET_SECONDS, PERSIST_LATEST_SECONDS)
+                self._until_quiet(loop.time, QUIET_SECONDS, PERSIST_LATEST_SECONDS)
                 self._interpreter_shared(True)
                 if generation == state.generation:  # else the index that replaced it is written
                     try:
@@ -537,7 +537,7 @@ class LetterheadServer(LanguageServer):
           with a tag of its own build (`Catalog.priming`, `Taxonomy.preparing`; ~0.15 s in all
           at 20,000 reviews; built in one go, it held up the first didOpen after indexing by
           as much on a busy machine);
-        - once neither a message nor the index has come for `PREPARE_QUIET_SECONDS`, one step
+        - once neither a message nor the index has come for `QUIET_SECONDS`, one step
           at a time, the backlinks and dead-link near-miss tables (`SiteIndex.prepare`; 0.1-0.2
           s each at 20,000 reviews) and the searches by title and by URL that a first symbol
           search or link completion would build (`Catalog.searching`; 10-30 ms each), never
@@ -564,7 +564,7 @@ class LetterheadServer(LanguageServer):
                     return
             keep_out_of_collections(reload=False)
             while state.loaded is loaded:
-                wait = PREPARE_QUIET_SECONDS - min(self.idle.quiet_for(), loop.time() - installed)
+                wait = QUIET_SECONDS - min(self.idle.quiet_for(), loop.time() - installed)
                 if wait > 0:
                     await asyncio.sleep(wait)
                 elif next(quietly, _DONE) is not _DONE:
@@ -871,9 +871,8 @@ def shutdown(ls: LetterheadServer, params: None) -> None:
 
 # How long `shutdown` waits for the persistent index to be written.
 PERSIST_WAIT_SECONDS = 5.0
-# The persistent index is written once no message has come or gone for this long, or at the
-# latest this long after the index is ready, or at shutdown.
-PERSIST_QUIET_SECONDS = 1.0
+# The persistent index is written once the server is quiet (`QUIET_SECONDS`), or at the latest
+# this long after the index is ready, or at shutdown.
 PERSIST_LATEST_SECONDS = 30.0
 
 
@@ -1084,10 +1083,10 @@ def create_server() -> LetterheadServer:
 _DONE = object()  # what `next` gives for a finished step generator
 
 # How long the server must have had no message or answer (and its index) before it takes a step
-# of `SiteIndex.prepare`: an editor quiet for a second is idle. (A first 0.3 s, counted from
-# messages only, also let the steps run right after a long request, a rename of 2 s, while the
-# next requests came.)
-PREPARE_QUIET_SECONDS = 1.0
+# of its quiet-time work (`_prepare`) or writes the persistent index: an editor quiet for a
+# second is idle. (A first 0.3 s, counted from messages only, also let the steps run right after
+# a long request, a rename of 2 s, while the next requests came.)
+QUIET_SECONDS = 1.0
 # After an index is installed, how long before `_prime` (the open documents' checks go first).
 PRIME_SECONDS = 0.05
 # The interpreter's thread switch interval while an indexing thread runs (the default is 5 ms).
