@@ -347,12 +347,24 @@ class Catalog:
         in insertion order) ends with every document added since the last refresh: walking it
         backwards up to the first document already seen finds them all. Removals show up as a
         difference in size and cost one full pass (files deleted from the site are rare).
+        A catalog that has seen no document yet takes them all at once (`_take_all`).
         """
         index = self.index
         if index.generation == self._generation:
             return
         self._generation = index.generation
-        documents = index.documents
+        if self._seen:
+            self._take_changes(index.documents)
+        else:
+            self._take_all(index.documents)
+        statics = index.statics
+        last_static = next(reversed(statics.values()), None)
+        if len(statics) != self._statics_count or last_static is not self._last_static:
+            self._statics_count = len(statics)
+            self._last_static = last_static
+            self._images.clear()
+
+    def _take_changes(self, documents: dict[str, IndexedDocument]) -> None:
         seen = self._seen
         added: list[IndexedDocument] = []
         for path, indexed in reversed(documents.items()):
@@ -381,12 +393,22 @@ class Catalog:
                 ranked.update({fold(name) for record in retagged for name in record.names(key)})
         if reshaped or retagged:
             self._latest_users.clear()
-        statics = index.statics
-        last_static = next(reversed(statics.values()), None)
-        if len(statics) != self._statics_count or last_static is not self._last_static:
-            self._statics_count = len(statics)
-            self._last_static = last_static
-            self._images.clear()
+
+    def _take_all(self, documents: dict[str, IndexedDocument]) -> None:
+        """Every document as new: what `_take_changes` would do one document at a time, in
+        bulk (20,000 reviews on the way to a ready index: ~50 ms instead of ~80). Whatever was
+        derived from earlier records (none, unless every document was removed) is dropped."""
+        self._seen = dict(documents)
+        records = [_record(indexed) for indexed in documents.values() if indexed.is_review]
+        self._records = {record.path: record for record in records}
+        for at, key in enumerate(VALUE_KEYS):
+            values = (record.values[at] for record in records)
+            self._counters[key] = Counter(value for value in values if value is not None)
+        self._newest = None  # and the rest, made again when asked for
+        self._searches.clear()
+        self._ranked_values.clear()
+        self._ranked_names.clear()
+        self._latest_users.clear()
 
     def _update(
         self, indexed: IndexedDocument, retagged: list[ReviewRecord], replaced: list[ReviewRecord]
