@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 __all__ = ["EntryKind", "SourceFile", "Status"]
 
@@ -45,3 +46,40 @@ class SourceFile:
     mtime: float = 0.0
     mtime_ns: int = 0  # the same, exactly: what the persistent index compares
     excluded: bool = False  # matched by `exclude:`; only `Site.classify` returns such files
+
+
+def _set_source_file(
+    self: SourceFile,
+    path: str,
+    kind: EntryKind,
+    collection: str | None,
+    relative_path: str,
+    size: int = 0,
+    mtime: float = 0.0,
+    mtime_ns: int = 0,
+    excluded: bool = False,
+) -> None:
+    _set_path(self, path)
+    _set_kind(self, kind)
+    _set_collection(self, collection)
+    _set_relative_path(self, relative_path)
+    _set_size(self, size)
+    _set_mtime(self, mtime)
+    _set_mtime_ns(self, mtime_ns)
+    _set_excluded(self, excluded)
+
+
+# Listing a site makes a SourceFile per file (40,000 at 20,000 reviews, on the way to every index
+# and check). A frozen dataclass's `__init__` sets each field with `object.__setattr__` (0.8 µs
+# for the eight); setting the slots through their descriptors does the same in less than half
+# the time (as `positions.Span` does). Every other write still raises FrozenInstanceError.
+_slots: Any = SourceFile
+_set_path = _slots.path.__set__
+_set_kind = _slots.kind.__set__
+_set_collection = _slots.collection.__set__
+_set_relative_path = _slots.relative_path.__set__
+_set_size = _slots.size.__set__
+_set_mtime = _slots.mtime.__set__
+_set_mtime_ns = _slots.mtime_ns.__set__
+_set_excluded = _slots.excluded.__set__
+SourceFile.__init__ = _set_source_file  # type: ignore[method-assign]
