@@ -16,7 +16,9 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -25,7 +27,7 @@ from hypothesis import strategies as st
 from letterhead import cores, indexer, snapshot
 from letterhead.cache import cache_path
 from letterhead.indexer import CachedIndex, index_site, index_site_cached
-from letterhead.site.model import Site, Status
+from letterhead.site.model import EntryKind, Site, SourceFile, Status
 
 BASE_SITE = Path(__file__).parent / "cases" / "base-site"
 FUTURE_POST = "_posts/2030-06-01-not-yet.md"
@@ -343,8 +345,55 @@ def test_the_files_listed_apart_are_the_sites_own_list(site: Path) -> None:
     (site / "notes.txt").write_text("no front matter", encoding="utf-8")
     model = Site.open(site)
     listing = indexer._Listing.apart(model)
+    assert listing.digest() == snapshot.listing_digest(model.discover())
     assert listing.sources() == model.discover()
     assert listing.paths() == {source.path for source in model.discover()}
+
+
+def test_a_restart_with_nothing_changed_compares_no_file(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The listing's digest is the snapshot's: the index is taken as it is, without the
+    comparison file by file (which a change still gets)."""
+    many_reviews(site)
+    index_site_cached(site).persist()
+
+    def compared(*arguments: object) -> list[int]:
+        raise AssertionError("compared file by file")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(indexer._Listing, "changed_since", compared)
+        unchanged = index_site_cached(site)
+    unchanged.persist()
+    assert unchanged.from_snapshot and unchanged.read == 0
+    same_as_fresh(site, unchanged)
+    write_review(site, 3, ["letters"], title="Changed")
+    changed = index_site_cached(site)
+    assert changed.from_snapshot and changed.read == 1
+
+
+_POST = "_posts/2021-04-01-a.md"
+LISTED = [
+    SourceFile(_POST, EntryKind.POST, "posts", _POST, 10, 1.0, 1),
+    SourceFile("images/a.jpg", EntryKind.STATIC, None, "images/a.jpg", 20, 2.0, 2),
+]
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        [LISTED[1], LISTED[0]],  # another order
+        LISTED[:1],  # a file gone
+        [*LISTED, replace(LISTED[1], path="images/b.jpg", relative_path="images/b.jpg")],
+        [replace(LISTED[0], size=11), LISTED[1]],
+        [replace(LISTED[0], mtime_ns=3), LISTED[1]],
+        [LISTED[0], replace(LISTED[1], kind=EntryKind.PAGE)],
+        [replace(LISTED[0], path=_POST + "\0post\n" + "images/a.jpg"), LISTED[1]],
+    ],
+)
+def test_a_listing_digest_changes_with_any_file(other: list[SourceFile]) -> None:
+    assert snapshot.listing_digest(other) != snapshot.listing_digest(LISTED)
+    assert snapshot.listing_digest(list(LISTED)) == snapshot.listing_digest(LISTED)
 
 
 @pytest.mark.skipif(
@@ -370,6 +419,24 @@ def test_a_lister_that_fails_costs_only_its_time(
 
     def broken(connection: object, model: Site) -> None:
         raise RuntimeError("the child fails before it sends anything")
+
+    monkeypatch.setattr(indexer, "_list_apart", broken)
+    indexed = index_site_cached(site)
+    indexed.persist()
+    assert indexed.from_snapshot and indexed.read == 1
+    same_as_fresh(site, indexed)
+
+
+def test_a_lister_that_fails_after_its_digest_costs_only_its_time(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    many_reviews(site)
+    index_site_cached(site).persist()
+    write_review(site, 5, ["letters"], title="Changed")
+
+    def broken(connection: Any, model: Site) -> None:
+        connection.send_bytes(snapshot.listing_digest(model.discover()))
+        raise RuntimeError("the child fails before its rows")
 
     monkeypatch.setattr(indexer, "_list_apart", broken)
     indexed = index_site_cached(site)

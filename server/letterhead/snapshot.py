@@ -14,11 +14,12 @@ damaged or planted cache file can at worst be refused, never run code.
 from __future__ import annotations
 
 import copyreg
+import hashlib
 import io
 import logging
 import pickle
 import zoneinfo
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple, Protocol
 
 from letterhead.index import SiteIndex
@@ -27,7 +28,7 @@ from letterhead.site.model import Site, SourceFile
 logger = logging.getLogger("letterhead.snapshot")
 
 # Bumped whenever what a snapshot holds changes shape (the cache's fingerprint includes it).
-SNAPSHOT_FORMAT = 1
+SNAPSHOT_FORMAT = 2  # 2: `listed`
 
 # Everything an index is made of, by (module, name); nothing else may be named in a snapshot.
 _ALLOWED = frozenset(
@@ -54,6 +55,7 @@ class Snapshot(NamedTuple):
     format: int
     taken: int  # the site clock's seconds when the statuses in the index were decided
     stamps: dict[str, tuple[int, int]]  # path -> (size, mtime_ns) of every file indexed
+    listed: bytes  # `listing_digest` of the files, as listed when the index was built
     site_index: SiteIndex  # without its site (`SiteIndex.site` is None until restored)
 
 
@@ -71,15 +73,25 @@ def dumps(index: SiteIndex, sources: Sequence[SourceFile], taken: int) -> bytes:
     the configuration on a restart); run it where the index cannot be in use (a forked child).
     """
     stamps = {source.path: (source.size, source.mtime_ns) for source in sources}
+    listed = listing_digest(sources)
     site, index.site = index.site, None  # type: ignore[assignment]
     try:
         buffer = io.BytesIO()
         pickler = pickle.Pickler(buffer, pickle.HIGHEST_PROTOCOL)
         pickler.dispatch_table = {**copyreg.dispatch_table, zoneinfo.ZoneInfo: _reduce_zone}
-        pickler.dump((SNAPSHOT_FORMAT, taken, stamps, index))
+        pickler.dump((SNAPSHOT_FORMAT, taken, stamps, listed, index))
         return buffer.getvalue()
     finally:
         index.site = site
+
+
+def listing_digest(sources: Iterable[SourceFile]) -> bytes:
+    """A digest of a site's listing: every file's path, kind, size and modification time, in
+    order. A restart whose listing has the snapshot's digest has exactly the files the index was
+    built from, unchanged, and needs no comparison file by file (~50 ms at 20,000 reviews in the
+    server's process, where the digest is made in the lister's)."""
+    lines = "\n".join(f"{s.path}\0{s.kind.value}\0{s.size}\0{s.mtime_ns}" for s in sources)
+    return hashlib.blake2b(lines.encode("utf-8", "surrogatepass"), digest_size=32).digest()
 
 
 def _reduce_zone(zone: zoneinfo.ZoneInfo) -> tuple[Any, tuple[str]]:
@@ -125,6 +137,7 @@ def load(file: Readable, site: Site) -> Snapshot | None:
         snapshot.format == SNAPSHOT_FORMAT
         and type(snapshot.taken) is int
         and type(snapshot.stamps) is dict
+        and type(snapshot.listed) is bytes
         and type(snapshot.site_index) is SiteIndex
     ):
         return _refused("another format")
