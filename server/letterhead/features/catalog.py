@@ -88,9 +88,23 @@ class ReviewRecord:
         return self.tags if key == "tags" else self.categories
 
 
-def _record(indexed: IndexedDocument) -> ReviewRecord:
+def _record(indexed: IndexedDocument, stamps: dict[datetime.datetime, float]) -> ReviewRecord:
+    """The record of a review; `stamps` keeps the POSIX times of dates already seen (reviews
+    share dates, and `timestamp` is a third of the time it takes to look one up)."""
     entry = indexed.entry
     date = entry.date
+    if date is None:
+        stamp = -math.inf
+    else:
+        known = stamps.get(date)
+        stamp = date.timestamp() if known is None else known
+        if known is None:
+            stamps[date] = stamp
+    get = entry.data.get
+    values = []
+    for key in VALUE_KEYS:
+        value = get(key)
+        values.append((value.strip() or None) if type(value) is str else _as_text(value))
     return ReviewRecord(
         entry.path,
         indexed,
@@ -98,9 +112,9 @@ def _record(indexed: IndexedDocument) -> ReviewRecord:
         entry.url,
         entry.status is Status.BUILT,
         date,
-        date.timestamp() if date is not None else -math.inf,
+        stamp,
         entry.post_id,
-        tuple(map(_as_text, map(entry.data.get, VALUE_KEYS))),
+        tuple(values),
         indexed.tags,
         indexed.categories,
     )
@@ -120,7 +134,7 @@ _LINES_PER_STEP = 2_000
 
 
 def _as_text(value: Any) -> str | None:
-    if type(value) is str:  # nearly always: no other test, no copy
+    if type(value) is str:
         return value.strip() or None
     if value is None or isinstance(value, (list, dict, bool)):
         return None
@@ -333,6 +347,7 @@ class Catalog:
         # review is among them, so the answer holds for every document asking.
         self._latest_users: dict[tuple[str, str], tuple[str, ...]] = {}
         self._seen: dict[str, IndexedDocument] = {}  # every document as last seen
+        self._stamps: dict[datetime.datetime, float] = {}  # see `_record`
         self._statics_count = 0
         self._last_static: Entry | None = None
         self._images: dict[tuple[str, ...], list[tuple[str, str, str]]] = {}
@@ -399,7 +414,8 @@ class Catalog:
         bulk (20,000 reviews on the way to a ready index: ~50 ms instead of ~80). Whatever was
         derived from earlier records (none, unless every document was removed) is dropped."""
         self._seen = dict(documents)
-        records = [_record(indexed) for indexed in documents.values() if indexed.is_review]
+        stamps = self._stamps
+        records = [_record(indexed, stamps) for indexed in documents.values() if indexed.is_review]
         self._records = {record.path: record for record in records}
         for at, key in enumerate(VALUE_KEYS):
             values = (record.values[at] for record in records)
@@ -421,7 +437,7 @@ class Catalog:
                 return False
             del records[indexed.path]
             return self._forget(old, retagged)
-        new = _record(indexed)
+        new = _record(indexed, self._stamps)
         records[indexed.path] = new
         if old is None:
             self._count(new, 1)
