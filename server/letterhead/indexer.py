@@ -131,8 +131,11 @@ def index_site_cached(
 def index_sources_cached(
     site: Site, sources: Sequence[SourceFile], now: datetime | None, jobs: int | None
 ) -> CachedIndex:
-    """`index_site_cached` for a site whose files have already been listed (`Site.discover`)."""
-    with collector_paused():
+    """`index_site_cached` for a site whose files have already been listed (`Site.discover`),
+    by a caller that keeps the index to its end (`letterhead check` of a few files): what is
+    alive is frozen out of the collector's reach, whose first full collection would otherwise
+    walk it all once (~50 ms at 20,000 reviews)."""
+    with collector_paused(freeze=True):
         return _index_sources(site, _Listing(sources), now, None, jobs, use_cache=True)
 
 
