@@ -409,36 +409,24 @@ def test_a_restart_leaves_no_child_behind(site: Path) -> None:
     assert _children() == before
 
 
+def _fails_at_once(connection: Any, model: Site) -> None:
+    raise RuntimeError("the child fails before it sends anything")
+
+
+def _fails_after_its_digest(connection: Any, model: Site) -> None:
+    connection.send_bytes(snapshot.listing_digest(model.discover()))
+    raise RuntimeError("the child fails before its rows")
+
+
+@pytest.mark.parametrize("lister", [_fails_at_once, _fails_after_its_digest])
 def test_a_lister_that_fails_costs_only_its_time(
-    site: Path, monkeypatch: pytest.MonkeyPatch
+    site: Path, monkeypatch: pytest.MonkeyPatch, lister: Any
 ) -> None:
     many_reviews(site)
     index_site_cached(site).persist()
     review = site / "_posts" / "2021-04-02-many-1.md"
     review.write_text(review.read_text(encoding="utf-8") + "\nMore.\n", encoding="utf-8")
-
-    def broken(connection: object, model: Site) -> None:
-        raise RuntimeError("the child fails before it sends anything")
-
-    monkeypatch.setattr(indexer, "_list_apart", broken)
-    indexed = index_site_cached(site)
-    indexed.persist()
-    assert indexed.from_snapshot and indexed.read == 1
-    same_as_fresh(site, indexed)
-
-
-def test_a_lister_that_fails_after_its_digest_costs_only_its_time(
-    site: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    many_reviews(site)
-    index_site_cached(site).persist()
-    write_review(site, 5, ["letters"], title="Changed")
-
-    def broken(connection: Any, model: Site) -> None:
-        connection.send_bytes(snapshot.listing_digest(model.discover()))
-        raise RuntimeError("the child fails before its rows")
-
-    monkeypatch.setattr(indexer, "_list_apart", broken)
+    monkeypatch.setattr(indexer, "_list_apart", lister)
     indexed = index_site_cached(site)
     indexed.persist()
     assert indexed.from_snapshot and indexed.read == 1
