@@ -112,3 +112,27 @@ def test_a_too_large_length_is_cut_at_the_next_header(excess: int, sizes: list[i
     found, replies = bodies(data, sizes)
     assert [m["id"] for m in found] == [0, 1, 2]
     assert replies == []
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(texts, min_size=1, max_size=4), chunkings)
+def test_every_read_is_heard(texts: list[str], sizes: list[int]) -> None:
+    """`heard` is told of each read with bytes in it (the server counts a message as activity
+    from its first bytes, before the event loop has it), and of nothing else."""
+    data = b"".join(frame(request(n, t)) for n, t in enumerate(texts))
+    stream = Chunked(data, sizes)
+    reads: list[int] = []
+    original = stream.read1
+
+    def read1(size: int = -1) -> bytes:
+        chunk = original(size)
+        reads.append(len(chunk))
+        return chunk
+
+    stream.read1 = read1  # type: ignore[method-assign]
+    heard: list[None] = []
+    reader = MessageReader(stream, io.BytesIO(), heard=lambda: heard.append(None))  # type: ignore[arg-type]
+    while reader.readline():
+        reader.readline()
+        reader.read(0)
+    assert len(heard) == sum(1 for size in reads if size) > 0

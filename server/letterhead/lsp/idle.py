@@ -16,6 +16,7 @@ import asyncio
 import ctypes
 import ctypes.util
 import logging
+import time
 from collections.abc import Callable
 
 logger = logging.getLogger("letterhead.lsp")
@@ -56,6 +57,7 @@ class IdleTrim:
         self.idle_seconds = idle_seconds
         self.trims = 0  # how many times memory was given back (reported by serverStats)
         self._last = 0.0
+        self._heard = 0.0  # see `heard`
         self._timer: asyncio.TimerHandle | None = None
 
     def activity(self) -> None:
@@ -68,14 +70,20 @@ class IdleTrim:
         if self._timer is None:
             self._timer = loop.call_at(self._last + self.idle_seconds, self._check)
 
+    def heard(self) -> None:
+        """Note that bytes of a message have arrived (from the thread that reads them): a
+        message is on its way to the event loop, which takes several turns to hand it over."""
+        self._heard = time.monotonic()  # the event loop's clock (asyncio's `time`)
+
     @property
     def last(self) -> float:
-        """When the last `activity()` was, by the event loop's clock (read from any thread)."""
-        return self._last
+        """When the last `activity()` or `heard()` was, by the event loop's clock (read from
+        any thread)."""
+        return max(self._last, self._heard)
 
     def quiet_for(self) -> float:
-        """Seconds since the last `activity()` (the event loop's clock)."""
-        return asyncio.get_running_loop().time() - self._last
+        """Seconds since the last `activity()` or `heard()` (the event loop's clock)."""
+        return asyncio.get_running_loop().time() - self.last
 
     def _check(self) -> None:
         self._timer = None

@@ -41,6 +41,7 @@ import logging
 import os
 import re
 import select
+from collections.abc import Callable
 from typing import Any, BinaryIO, Protocol
 
 logger = logging.getLogger("letterhead.lsp")
@@ -91,8 +92,11 @@ class MessageReader:
         output: BinaryIO | None = None,
         protocol: Structurer | None = None,
         quiet_seconds: float = QUIET_SECONDS,
+        heard: Callable[[], None] | None = None,
     ) -> None:
+        """`heard` is called (on the reading thread) whenever bytes arrive."""
         self.stream = stream
+        self.heard = heard
         self.output = output
         self.protocol = protocol
         self.quiet_seconds = quiet_seconds
@@ -311,6 +315,8 @@ class MessageReader:
             self._eof = True
             return False
         self._buffer += chunk
+        if self.heard is not None:
+            self.heard()
         return True
 
     def _reply(self, msg_id: int | str | None, code: int, message: str) -> None:

@@ -536,7 +536,8 @@ class LetterheadServer(LanguageServer):
         - at once, what the first completion in a tag list and the first check of a review
           with a tag of its own build (`Catalog.priming`, `Taxonomy.preparing`; ~0.15 s in all
           at 20,000 reviews; built in one go, it held up the first didOpen after indexing by
-          as much on a busy machine);
+          as much on a busy machine), a step at a time once `STEP_GAP_SECONDS` have passed
+          since the last message arrived;
         - once neither a message nor the index has come for `QUIET_SECONDS`, one step
           at a time, the backlinks and dead-link near-miss tables (`SiteIndex.prepare`; 0.1-0.2
           s each at 20,000 reviews) and the searches by title and by URL that a first symbol
@@ -558,10 +559,16 @@ class LetterheadServer(LanguageServer):
         loop = asyncio.get_running_loop()
         installed = loop.time()
         try:
-            for _ in primed:
-                await asyncio.sleep(0)
-                if state.loaded is not loaded:
-                    return
+            while state.loaded is loaded:
+                wait = STEP_GAP_SECONDS - self.idle.quiet_for()
+                if wait > 0:  # a message is being handled: its answer or check goes first
+                    await asyncio.sleep(wait)
+                elif next(primed, _DONE) is not _DONE:
+                    await asyncio.sleep(0)
+                else:
+                    break
+            else:
+                return
             keep_out_of_collections(reload=False)
             while state.loaded is loaded:
                 wait = QUIET_SECONDS - min(self.idle.quiet_for(), loop.time() - installed)
@@ -1089,6 +1096,12 @@ _DONE = object()  # what `next` gives for a finished step generator
 QUIET_SECONDS = 1.0
 # After an index is installed, how long before `_prime` (the open documents' checks go first).
 PRIME_SECONDS = 0.05
+# How long after a message arrived (`IdleTrim.heard`) or an answer went before `_prepare` takes
+# its next step of what first requests would build. A message takes several turns of the event
+# loop to be read and handled (pygls reads each header line on a worker thread), and a step of
+# 4-20 ms taken at each turn held a didOpen sent 0.06 s after a cold index of 20,000 reviews
+# up for 80-120 ms.
+STEP_GAP_SECONDS = 0.02
 # The interpreter's thread switch interval while an indexing thread runs (the default is 5 ms).
 BUSY_SWITCH_INTERVAL = 0.0005
 
@@ -1114,5 +1127,6 @@ def serve(tcp: str | None = None, generated_code: GeneratedCode | None = None) -
     # stdout carries the protocol: anything else printed would corrupt it.
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr
-    server.start_io(cast(BinaryIO, MessageReader(stdin, stdout, server.protocol)), stdout)
+    reader = MessageReader(stdin, stdout, server.protocol, heard=server.idle.heard)
+    server.start_io(cast(BinaryIO, reader), stdout)
     return 0
