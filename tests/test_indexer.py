@@ -346,6 +346,7 @@ def test_the_files_listed_apart_are_the_sites_own_list(site: Path) -> None:
     model = Site.open(site)
     listing = indexer._Listing.apart(model)
     assert listing.digest() == snapshot.listing_digest(model.discover())
+    assert indexer._Listing(model.discover()).digest() is None  # none made here
     assert listing.sources() == model.discover()
     assert listing.paths() == {source.path for source in model.discover()}
 

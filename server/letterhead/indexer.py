@@ -256,6 +256,7 @@ def _index_from_snapshot(
     gone: list[str] = []
     present = len(stamps)
     if listing.digest() != restored.listed:  # else the very files the index was built from
+        # (or there is no digest: the files are compared one by one)
         changed = [listing.source(at) for at in listing.changed_since(index, stamps)]
         paths = listing.paths()
         gone = [path for path in stamps if path not in paths]
@@ -329,12 +330,11 @@ class _Listing:
             connection.close()
             _reap(pid, timeout=0)
 
-    def digest(self) -> bytes:
-        """`snapshot.listing_digest` of the files (the child's, else made here)."""
+    def digest(self) -> bytes | None:
+        """`snapshot.listing_digest` of the files as the child made it; None without a child
+        (or if it failed): made here it would cost about what comparing the files does."""
         if self._digest is None and self._child is not None:
             self._digest = self._child_digest()
-        if self._digest is None:  # no child, or it failed
-            self._digest = snapshot.listing_digest(self.sources())
         return self._digest
 
     def _child_digest(self) -> bytes | None:

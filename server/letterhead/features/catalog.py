@@ -90,7 +90,7 @@ class ReviewRecord:
 
 def _record(indexed: IndexedDocument, stamps: dict[datetime.datetime, float]) -> ReviewRecord:
     """The record of a review; `stamps` keeps the POSIX times of dates already seen (reviews
-    share dates, and `timestamp` is a third of the time it takes to look one up)."""
+    share dates, and looking one up costs less than `timestamp`)."""
     entry = indexed.entry
     date = entry.date
     if date is None:
