@@ -127,6 +127,11 @@ def summary(engine: dict[str, Any], server: dict[str, Any]) -> str:
         if (v := median_at(server, at, key)) is not None
     ]
     check = engine_values(engine, at, "check_cli_s") if at in engine["sizes"] else []
+    opens = [
+        v
+        for key in ("open_first_ms", "restart_open_early_ms")
+        if (v := median_at(server, at, key)) is not None
+    ]
     rows: list[tuple[str, str, float | None, float | None, str, str]] = [
         # figure, budget label, value, budget, unit, where measured
         ("cold index, spawn to index ready", "≤ 1.5 s", median_at(server, at, "index_ready_s"),
@@ -134,7 +139,8 @@ def summary(engine: dict[str, Any], server: dict[str, Any]) -> str:
         ("restart with the persistent index", "≤ 0.4 s",
          median_at(server, at, "restart_index_ready_s"), 0.4, "s", "lsp (second server)"),
         ("didOpen → first diagnostics, index ready", "≤ 20 ms",
-         median_at(server, at, "open_first_ms"), 20, "ms", "lsp (first didOpen)"),
+         max(opens) if opens else None, 20, "ms",
+         "lsp (worse of the first didOpen and a restart's 0.08 s after ready)"),
         ("keystroke → fresh diagnostics (debounce 0)", "p99 ≤ 15 ms",
          median_at(server, at, "keystroke_p99_ms"), 15, "ms", "lsp"),
         ("completion, hover (worst p99 of the four)", "p99 ≤ 10 ms",
