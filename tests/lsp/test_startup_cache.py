@@ -57,5 +57,8 @@ async def test_with_the_cache_off_nothing_is_kept(
     site = copy_site(tmp_path / "site")
     first = await _generated_code(site)
     second = await _generated_code(site)
-    assert first["compiled"] > 500 and second["compiled"] == first["compiled"], (first, second)
+    # Each start compiles it all again (not an exact count: which message types a session
+    # converts depends on timing, a progress report for so small a site may or may not go out).
+    assert first["compiled"] > 500 and second["compiled"] > 500, (first, second)
+    assert abs(second["compiled"] - first["compiled"]) <= 10, (first, second)
     assert not list((tmp_path / "cache").glob("generated-code-*"))
