@@ -230,7 +230,9 @@ class LetterheadServer(LanguageServer):
         self._index_threads: set[threading.Thread] = set()  # indexing, or to write the cache
         self._stopping = threading.Event()  # set by `shutdown`: write the cache now
         # Those of them running Python now (not waiting for the editor to pause).
-        self._busy_threads: set[threading.Thread] = set()
+        # Who keeps the switch interval short (`_interpreter_shared`): indexing threads, and a
+        # token for each `_prepare` taking its steps on the event loop's thread.
+        self._busy: set[object] = set()
         self._preparing: asyncio.Future[None] | None = None  # `_prepare`, kept alive
         self._switching = threading.Lock()
         self._quiet_switch_interval = sys.getswitchinterval()
@@ -562,20 +564,23 @@ class LetterheadServer(LanguageServer):
             # These steps follow one another without a pause: the thread that reads messages
             # gets the interpreter's lock sooner with the busy switch interval (a didOpen 0.08 s
             # after a restart waited 16 ms for its bytes to be read, with the default 5 ms).
-            self._interpreter_shared(True)
+            # While messages come, the steps wait and the interval is the requests' own.
+            holder = object()  # one per site: two sites may prepare at once
             try:
                 while state.loaded is loaded:
                     wait = STEP_GAP_SECONDS - self.idle.quiet_for()
                     if wait > 0:  # a message is being handled: its answer or check goes first
+                        self._interpreter_shared(False, holder)
                         await asyncio.sleep(wait)
-                    elif next(primed, _DONE) is not _DONE:
-                        await asyncio.sleep(0)
-                    else:
+                        continue
+                    self._interpreter_shared(True, holder)
+                    if next(primed, _DONE) is _DONE:
                         break
+                    await asyncio.sleep(0)
                 else:
                     return
             finally:
-                self._interpreter_shared(False)
+                self._interpreter_shared(False, holder)
             keep_out_of_collections(reload=False)
             while state.loaded is loaded:
                 wait = QUIET_SECONDS - min(self.idle.quiet_for(), loop.time() - installed)
@@ -594,19 +599,23 @@ class LetterheadServer(LanguageServer):
         except Exception as error:
             logger.warning("could not prepare what first requests need: %s", error)
 
-    def _interpreter_shared(self, busy: bool) -> None:
+    def _interpreter_shared(self, busy: bool, holder: object | None = None) -> None:
         """Shorten the interpreter's switch interval while an indexing thread runs Python (it
         parses, then writes the persistent index), or the event loop's thread takes the steps of
         `_prepare` one after the other: a request would otherwise wait up to 5 ms for
         the lock several times over (the first didOpen after a cold index of 20,000 reviews:
         11-84 ms, against 6-35 ms with 0.5 ms). When no such thread runs, the default: in A/B
-        runs 0.5 ms cost ~1 ms of the p50 of keystrokes and completions (switches for nothing)."""
+        runs 0.5 ms cost ~1 ms of the p50 of keystrokes and completions (switches for nothing).
+        `holder` is who is busy: the calling thread, or a token of the caller's own."""
+        holder = threading.current_thread() if holder is None else holder
         with self._switching:
             if busy:
-                self._busy_threads.add(threading.current_thread())
+                self._busy.add(holder)
             else:
-                self._busy_threads.discard(threading.current_thread())
-            quiet = not any(thread.is_alive() for thread in self._busy_threads)
+                self._busy.discard(holder)
+            quiet = not any(
+                h.is_alive() if isinstance(h, threading.Thread) else True for h in self._busy
+            )
             sys.setswitchinterval(self._quiet_switch_interval if quiet else BUSY_SWITCH_INTERVAL)
 
     async def _begin_progress(self, title: str, message: str) -> str | None:
