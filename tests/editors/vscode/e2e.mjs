@@ -264,8 +264,11 @@ async function run(port) {
     const row = page.locator(".markers-panel .monaco-list-row", { hasText: "TX001" }).first();
     await row.waitFor({ state: "visible", timeout: TIMEOUT });
     const text = await problemsText();
-    // The squiggle in the editor, under `Letters`.
-    const squiggles = await editor().locator(".squiggly-warning, .squiggly-error, .squiggly-info").count();
+    // The squiggle in the editor, under `Letters`: drawn on a later frame than the panel's row,
+    // so waited for (a count taken at once found none, once).
+    const squiggly = editor().locator(".squiggly-warning, .squiggly-error, .squiggly-info");
+    await squiggly.first().waitFor({ state: "attached", timeout: 5_000 }).catch(() => {});
+    const squiggles = await squiggly.count();
     await screenshot("problems");
     return { text, row: await row.innerText(), squiggles };
   });
