@@ -104,7 +104,7 @@ def _record(indexed: IndexedDocument, stamps: dict[datetime.datetime, float]) ->
     values = []
     for key in VALUE_KEYS:
         value = get(key)
-        values.append((value.strip() or None) if type(value) is str else _as_text(value))
+        values.append((value.strip() or None) if type(value) is str else _other_as_text(value))
     return ReviewRecord(
         entry.path,
         indexed,
@@ -133,9 +133,9 @@ _PREPARED_SEARCHES = ("title", "url")
 _LINES_PER_STEP = 2_000
 
 
-def _as_text(value: Any) -> str | None:
-    if type(value) is str:
-        return value.strip() or None
+def _other_as_text(value: Any) -> str | None:
+    """A front matter value that is not a plain string, as a value completion offers (a
+    string, `_record` trims without a call)."""
     if value is None or isinstance(value, (list, dict, bool)):
         return None
     text = str(value).strip()
