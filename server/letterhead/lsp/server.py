@@ -229,9 +229,9 @@ class LetterheadServer(LanguageServer):
         self._indexing: dict[Path, asyncio.Task[None]] = {}
         self._index_threads: set[threading.Thread] = set()  # indexing, or to write the cache
         self._stopping = threading.Event()  # set by `shutdown`: write the cache now
-        # Those of them running Python now (not waiting for the editor to pause).
-        # Who keeps the switch interval short (`_interpreter_shared`): indexing threads, and a
-        # token for each `_prepare` taking its steps on the event loop's thread.
+        # Who keeps the switch interval short (`_interpreter_shared`): indexing threads running
+        # Python now (not waiting for the editor to pause), and a token for each `_prepare`
+        # taking its steps on the event loop's thread.
         self._busy: set[object] = set()
         self._preparing: asyncio.Future[None] | None = None  # `_prepare`, kept alive
         self._switching = threading.Lock()
