@@ -852,10 +852,15 @@ def image_not_found(ctx: Context) -> Iterator[Report]:
     if _URL_SCHEME.match(value):
         return
     dirs = _image_dirs(ctx.settings.image_dirs)
-    files = _image_files(ctx.index.site.root, dirs)
+    # Most images are files the site copies, in the first folder: the index knows them, and
+    # that folder's candidate alone is usually all there is to make. The folders are walked
+    # only for the others (a folder Jekyll leaves out, a file the index has not seen yet): the
+    # first walk of 20,000 images took ~10 ms of the first check after every start.
     statics = ctx.index.statics
-    # Most images are in the first folder: its candidate alone is usually all there is to make.
-    if any(path in files or path in statics for path in _image_candidates(value, dirs)):
+    if any(path in statics for path in _image_candidates(value, dirs)):
+        return
+    files = _image_files(ctx.index.site.root, dirs)
+    if any(path in files for path in _image_candidates(value, dirs)):
         return
     candidates = list(_image_candidates(value, dirs))
     where = (
