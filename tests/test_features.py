@@ -431,6 +431,7 @@ def test_catalog_updates_match_a_fresh_catalog(tmp_path: Path) -> None:
         return answers
 
     def snapshot(catalog: Catalog) -> tuple[object, ...]:
+        assert catalog.review_count() == sum(1 for _ in site.index.reviews())
         return (
             latest(catalog),
             [(n.text, n.count, n.variants) for n in catalog.ranked_names("tags")],

@@ -364,6 +364,7 @@ def test_a_restart_with_nothing_changed_compares_no_file(
 
     with monkeypatch.context() as patch:
         patch.setattr(indexer._Listing, "changed_since", compared)
+        patch.setattr(snapshot.Snapshot, "stamps", compared)  # nor read the files' stamps
         unchanged = index_site_cached(site)
     unchanged.persist()
     assert unchanged.from_snapshot and unchanged.read == 0
@@ -371,6 +372,49 @@ def test_a_restart_with_nothing_changed_compares_no_file(
     write_review(site, 3, ["letters"], title="Changed")
     changed = index_site_cached(site)
     assert changed.from_snapshot and changed.read == 1
+
+
+def test_a_snapshot_with_damaged_stamps_is_set_aside_when_they_are_needed(site: Path) -> None:
+    """The stamps are read only when the listing differs; damaged, the records take over."""
+    many_reviews(site)
+    index_site_cached(site).persist()
+    restored = snapshot.Snapshot.stamps
+
+    def damaged(self: snapshot.Snapshot) -> dict[str, tuple[int, int]] | None:
+        return restored(self._replace(stamped=b"\x80\x05not a pickle"))
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(snapshot.Snapshot, "stamps", damaged)
+        assert index_site_cached(site).from_snapshot  # nothing changed: not needed
+        write_review(site, 3, ["letters"], title="Changed")
+        indexed = index_site_cached(site)
+    assert not indexed.from_snapshot and indexed.read == 1
+    same_as_fresh(site, indexed)
+
+
+def test_meanwhile_gets_the_snapshots_index_before_the_changes(site: Path) -> None:
+    """A restart hands the snapshot's index to `meanwhile` while the site is listed; what it
+    builds there follows the files that changed (the completion catalog, as the server does)."""
+    from letterhead.features.catalog import Catalog, catalog_for
+
+    many_reviews(site)
+    given: list[Any] = []
+    index_site_cached(site, meanwhile=given.append).persist()
+    assert given == []  # a first index has no snapshot to start from
+    write_review(site, 3, ["letters", "a new tag"], title="Changed")
+    (site / "_posts" / "2021-04-05-many-4.md").unlink()
+    indexed = index_site_cached(site, meanwhile=lambda index: given.append(catalog_for(index)))
+    assert indexed.from_snapshot and indexed.read == 1
+    [early] = given
+    assert early.index is indexed.loaded.index
+    assert catalog_for(indexed.loaded.index) is early  # kept, and brought up to date
+    fresh = Catalog(indexed.loaded.index)
+    assert [(n.text, n.count) for n in early.ranked_names("tags")] == [
+        (n.text, n.count) for n in fresh.ranked_names("tags")
+    ]
+    assert [r.path for r in early.newest_first()] == [r.path for r in fresh.newest_first()]
+    assert early.review_count() == fresh.review_count()
+    same_as_fresh(site, indexed)
 
 
 _POST = "_posts/2021-04-01-a.md"

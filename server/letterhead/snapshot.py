@@ -28,7 +28,7 @@ from letterhead.site.model import Site, SourceFile
 logger = logging.getLogger("letterhead.snapshot")
 
 # Bumped whenever what a snapshot holds changes shape (the cache's fingerprint includes it).
-SNAPSHOT_FORMAT = 2  # 2: `listed`
+SNAPSHOT_FORMAT = 3  # 2: `listed`; 3: `stamped`
 
 # Everything an index is made of, by (module, name); nothing else may be named in a snapshot.
 _ALLOWED = frozenset(
@@ -54,9 +54,24 @@ _ALLOWED = frozenset(
 class Snapshot(NamedTuple):
     format: int
     taken: int  # the site clock's seconds when the statuses in the index were decided
-    stamps: dict[str, tuple[int, int]]  # path -> (size, mtime_ns) of every file indexed
+    # The size and modification time of every file indexed, pickled on their own: only a
+    # listing that differs from `listed` needs them (unpickled with the rest, ~10 ms of a
+    # restart at 20,000 reviews).
+    stamped: bytes
     listed: bytes  # `listing_digest` of the files, as listed when the index was built
     site_index: SiteIndex  # without its site (`SiteIndex.site` is None until restored)
+
+    def stamps(self) -> dict[str, tuple[int, int]] | None:
+        """path -> (size, mtime_ns) of every file indexed; None if they are not that."""
+        try:
+            stamps = _StampsUnpickler(io.BytesIO(self.stamped)).load()
+        except Exception as error:  # damaged: anything may be raised, all of it means "no"
+            _refused(f"its stamps are unreadable ({type(error).__name__})")
+            return None
+        if type(stamps) is not dict:
+            _refused("its stamps are not a table")
+            return None
+        return stamps
 
 
 class _IndexUnpickler(pickle.Unpickler):
@@ -66,6 +81,11 @@ class _IndexUnpickler(pickle.Unpickler):
         return super().find_class(module, name)
 
 
+class _StampsUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        raise pickle.UnpicklingError(f"stamps may not hold {module}.{name}")
+
+
 def dumps(index: SiteIndex, sources: Sequence[SourceFile], taken: int) -> bytes:
     """The snapshot of `index`, built from `sources` with statuses decided at `taken`.
 
@@ -73,13 +93,14 @@ def dumps(index: SiteIndex, sources: Sequence[SourceFile], taken: int) -> bytes:
     the configuration on a restart); run it where the index cannot be in use (a forked child).
     """
     stamps = {source.path: (source.size, source.mtime_ns) for source in sources}
+    stamped = pickle.dumps(stamps, pickle.HIGHEST_PROTOCOL)
     listed = listing_digest(sources)
     site, index.site = index.site, None  # type: ignore[assignment]
     try:
         buffer = io.BytesIO()
         pickler = pickle.Pickler(buffer, pickle.HIGHEST_PROTOCOL)
         pickler.dispatch_table = {**copyreg.dispatch_table, zoneinfo.ZoneInfo: _reduce_zone}
-        pickler.dump((SNAPSHOT_FORMAT, taken, stamps, listed, index))
+        pickler.dump((SNAPSHOT_FORMAT, taken, stamped, listed, index))
         return buffer.getvalue()
     finally:
         index.site = site
@@ -136,7 +157,7 @@ def load(file: Readable, site: Site) -> Snapshot | None:
     if not (
         snapshot.format == SNAPSHOT_FORMAT
         and type(snapshot.taken) is int
-        and type(snapshot.stamps) is dict
+        and type(snapshot.stamped) is bytes
         and type(snapshot.listed) is bytes
         and type(snapshot.site_index) is SiteIndex
     ):

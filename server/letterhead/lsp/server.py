@@ -31,10 +31,10 @@ from pygls.protocol import LanguageServerProtocol, lsp_method
 from pygls.uris import from_fs_path, to_fs_path
 
 from letterhead import __version__
-from letterhead.check import LoadedSite, read_text
+from letterhead.check import CHECKED_SUFFIXES, LoadedSite, read_text
 from letterhead.features.catalog import catalog_for
 from letterhead.features.completion import LIMIT as COMPLETION_LIMIT
-from letterhead.index import collector_paused
+from letterhead.index import SiteIndex, collector_paused
 from letterhead.indexer import index_site_cached
 from letterhead.lsp import convert
 from letterhead.lsp.codecache import GeneratedCode
@@ -447,7 +447,9 @@ class LetterheadServer(LanguageServer):
             try:
                 try:
                     with collector_paused(freeze=True):  # the index is for keeps
-                        indexed = index_site_cached(state.root, progress=from_thread)
+                        indexed = index_site_cached(
+                            state.root, progress=from_thread, meanwhile=warm_up_early
+                        )
                         warm_up(indexed.loaded)
                 except BaseException as error:
                     loop.call_soon_threadsafe(_settle, future, None, error)
@@ -501,7 +503,7 @@ class LetterheadServer(LanguageServer):
         self.guarded("installing the index", self.state.install, state, loaded, seconds)
         keep_out_of_collections(reload)
         self.guarded("replaying file changes", self.state.replay_pending, state)
-        reviews = sum(1 for _ in loaded.index.reviews())
+        reviews = catalog_for(loaded.index).review_count()
         summary = (
             f"{len(loaded.index.documents)} documents ({reviews} reviews), "
             f"{len(loaded.index.tags.all())} tags, in {seconds:.2f} s "
@@ -700,15 +702,24 @@ def keep_out_of_collections(reload: bool) -> None:
     gc.freeze()
 
 
+def warm_up_early(index: SiteIndex) -> None:
+    """The part of `warm_up` that a restart does while the site is still being listed: the
+    catalog takes in the files that changed afterwards as it would an editor's (at 20,000
+    reviews this fills the 10-25 ms wait for the listing, and ready comes that much sooner)."""
+    all_rules()
+    catalog_for(index)
+
+
 def warm_up(loaded: LoadedSite) -> None:
     """Do once, in the indexing thread, what the first check and completion would do lazily
     (import the rule families, build the feature catalog), so the first didOpen is fast."""
     all_rules()
     catalog_for(loaded.index)
-    for path in loaded.checked_paths()[:1]:
-        document = loaded.document(path)
-        if document is not None:
-            loaded.check_document(path, document)
+    # Any one review will do: not the first of `checked_paths`, which sorts them all.
+    path = next((p for p in loaded.index.documents if p.endswith(CHECKED_SUFFIXES)), None)
+    document = loaded.document(path) if path is not None else None
+    if path is not None and document is not None:
+        loaded.check_document(path, document)
 
 
 # Error answers that are outcomes, not failures: a request the client cancelled, a rename that an
