@@ -36,6 +36,34 @@ def answers(tags: Taxonomy, probes: list[str]) -> list[object]:
     ]
 
 
+@settings(max_examples=200, deadline=None)
+@given(uses=st.lists(st.tuples(paths, st.lists(names, max_size=4)), max_size=12))
+def test_the_canonical_spelling_is_the_most_used_then_lower_case_then_first(
+    uses: list[tuple[str, list[str]]],
+) -> None:
+    tags = Taxonomy("tag")
+    counts: dict[str, dict[str, int]] = {}  # folded form -> spelling -> reviews using it
+    for number, (path, spellings) in enumerate(uses):
+        review = f"{path}-{number}"
+        tags.add(review, spellings)
+        for spelling in dict.fromkeys(spellings):  # a review counts once per spelling
+            counter = counts.setdefault(fold(spelling), {})
+            counter[spelling] = counter.get(spelling, 0) + 1
+    for folded, counter in counts.items():
+        top = max(counter.values())
+        most_used = sorted(text for text, count in counter.items() if count == top)
+        expected = next((text for text in most_used if text == text.lower()), most_used[0])
+        form = tags.form(folded)
+        assert form is not None
+        canonical, spellings = form
+        assert (canonical.text, canonical.count) == (expected, top)
+        assert [(s.text, s.count) for s in spellings] == sorted(
+            counter.items(), key=lambda item: (-item[1], item[0])
+        )
+        assert tags.canonical(folded) == canonical and tags.spellings(folded) == spellings
+    assert tags.form("no such form") is None
+
+
 @pytest.mark.parametrize("overlay_forms", [1, 3, 64])
 @settings(max_examples=150, deadline=None)
 @given(

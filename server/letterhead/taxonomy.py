@@ -125,22 +125,27 @@ class Taxonomy:
 
     def spellings(self, text: str) -> list[Spelling]:
         """Every spelling sharing `text`'s folded form, most used first."""
-        counter = self._by_fold.get(fold(text))
-        if not counter:
-            return []
-        return [
-            Spelling(t, c) for t, c in sorted(counter.items(), key=lambda item: (-item[1], item[0]))
-        ]
+        form = self.form(fold(text))
+        return form[1] if form is not None else []
 
     def canonical(self, text: str) -> Spelling | None:
         """The spelling most reviews use for `text`'s folded form (ties: the lower-case one)."""
-        counter = self._by_fold.get(fold(text))
+        form = self.form(fold(text))
+        return form[0] if form is not None else None
+
+    def form(self, folded: str) -> tuple[Spelling, list[Spelling]] | None:
+        """The canonical spelling of a folded form (`folded` is one already) and all of its
+        spellings, most used first (ties in text order); None when no review uses it."""
+        counter = self._by_fold.get(folded)
         if not counter:
             return None
-        best = min(
-            counter.items(), key=lambda item: (-item[1], item[0] != item[0].lower(), item[0])
+        spellings = [Spelling(t, c) for t, c in sorted(counter.items(), key=_most_used)]
+        top = spellings[0].count
+        # Of the most used, the first in lower case, else the first.
+        canonical = next(
+            (s for s in spellings if s.count == top and s.text == s.text.lower()), spellings[0]
         )
-        return Spelling(*best)
+        return canonical, spellings
 
     def all(self) -> list[Spelling]:
         """Every spelling in use, most used first."""
@@ -263,6 +268,10 @@ class Taxonomy:
         self._base = [{} for _ in range(_SHARDS)]
         self._overlay = {}
         self._indexed = False
+
+
+def _most_used(item: tuple[str, int]) -> tuple[int, str]:
+    return (-item[1], item[0])
 
 
 def _tables(forms: Iterable[str], count: int) -> list[dict[int, str | set[str]]]:
