@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 
 from letterhead import cores, indexer, snapshot
 from letterhead.cache import cache_path
+from letterhead.index import SiteIndex
 from letterhead.indexer import CachedIndex, index_site, index_site_cached
 from letterhead.site.model import EntryKind, Site, SourceFile, Status
 
@@ -392,21 +393,41 @@ def test_a_snapshot_with_damaged_stamps_is_set_aside_when_they_are_needed(site: 
     same_as_fresh(site, indexed)
 
 
-def test_meanwhile_gets_the_snapshots_index_before_the_changes(site: Path) -> None:
-    """A restart hands the snapshot's index to `meanwhile` while the site is listed; what it
-    builds there follows the files that changed (the completion catalog, as the server does)."""
+def test_meanwhile_comes_before_the_snapshots_child_and_the_changes(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`meanwhile` gets a new index before the snapshot's child is forked, and a restart's
+    index while the site is listed, before the files that changed are put in; what it builds
+    there (the completion catalog, as the server does) follows the changes."""
     from letterhead.features.catalog import Catalog, catalog_for
 
     many_reviews(site)
-    given: list[Any] = []
-    index_site_cached(site, meanwhile=given.append).persist()
-    assert given == []  # a first index has no snapshot to start from
+    events: list[object] = []
+    forking = indexer._snapshot_apart
+
+    def fork(*arguments: Any) -> Any:
+        events.append("fork")
+        return forking(*arguments)
+
+    monkeypatch.setattr(indexer, "_snapshot_apart", fork)
+    first = index_site_cached(site, meanwhile=events.append)
+    first.persist()
+    assert events == [first.loaded.index, "fork"]
+    events.clear()
     write_review(site, 3, ["letters", "a new tag"], title="Changed")
     (site / "_posts" / "2021-04-05-many-4.md").unlink()
-    indexed = index_site_cached(site, meanwhile=lambda index: given.append(catalog_for(index)))
+    changed = "_posts/2021-04-04-many-3.md"
+
+    def early_catalog(index: SiteIndex) -> None:
+        events.append(index.documents[changed].title)  # as it was: not put in yet
+        events.append(catalog_for(index))
+
+    indexed = index_site_cached(site, meanwhile=early_catalog)
     assert indexed.from_snapshot and indexed.read == 1
-    [early] = given
-    assert early.index is indexed.loaded.index
+    title_then, early, fork_of_the_changed_index = events
+    assert (title_then, fork_of_the_changed_index) == ("Many 3", "fork")
+    assert indexed.loaded.index.documents[changed].title == "Changed 3"
+    assert isinstance(early, Catalog) and early.index is indexed.loaded.index
     assert catalog_for(indexed.loaded.index) is early  # kept, and brought up to date
     fresh = Catalog(indexed.loaded.index)
     assert [(n.text, n.count) for n in early.ranked_names("tags")] == [

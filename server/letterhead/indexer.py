@@ -125,9 +125,12 @@ def index_site_cached(
     function that writes what changed back to the cache, for the caller to run once the index is
     in use (a first index of 20,000 reviews takes a few tenths of a second to write).
 
-    A restart from a snapshot calls `meanwhile(index)` with the snapshot's index while a child
-    still lists the site (the changed files are put in afterwards): for work that follows the
-    index's later changes by itself, done in time that would otherwise go to waiting.
+    `meanwhile(index)` is for work that follows the index's later changes by itself: a restart
+    from a snapshot calls it with the snapshot's index while a child still lists the site (the
+    changed files are put in afterwards), in time that would otherwise go to waiting; a new
+    index gets it before the snapshot's child is forked, which then shares what it wrote
+    instead of having each page it touches copied (at 20,000 reviews the catalog took ~15 ms
+    more with the child alive).
 
     Without a usable cache (no cache folder, `LETTERHEAD_CACHE=off`) this is `index_site`.
     """
@@ -194,7 +197,15 @@ def _index_sources(
     finally:
         store.close()  # written again by `persist`, in a process of its own
     return _index_afresh(
-        site, listing.sources(), settings, problems, now, progress, jobs, (fingerprint, cached)
+        site,
+        listing.sources(),
+        settings,
+        problems,
+        now,
+        progress,
+        jobs,
+        (fingerprint, cached),
+        meanwhile,
     )
 
 
@@ -207,6 +218,7 @@ def _index_afresh(
     progress: Progress | None,
     jobs: int | None,
     cache: tuple[str, dict[str, CachedFile]] | None,
+    meanwhile: Meanwhile | None = None,
 ) -> CachedIndex:
     """A new index from every file's record: the cached one where the file is unchanged,
     else one made now (on every core). Without `cache` (fingerprint, cached records) nothing
@@ -242,6 +254,8 @@ def _index_afresh(
         return CachedIndex(loaded, _nothing_to_persist, 0, len(stale))
     changed = _Changed((sources[p], complete[p]) for p in stale)
     removed = set(cached.keys() - {source.path for source in sources})
+    if meanwhile is not None:
+        meanwhile(index)  # before the fork, so that its writes copy no page of the child's
     taken = _snapshot_apart(site, index, sources, now)
     persist = _persister(site.root, cache[0], changed, removed, taken)
     return CachedIndex(loaded, persist, len(sources) - len(stale), len(stale))

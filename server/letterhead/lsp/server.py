@@ -703,9 +703,10 @@ def keep_out_of_collections(reload: bool) -> None:
 
 
 def warm_up_early(index: SiteIndex) -> None:
-    """The part of `warm_up` that a restart does while the site is still being listed: the
-    catalog takes in the files that changed afterwards as it would an editor's (at 20,000
-    reviews this fills the 10-25 ms wait for the listing, and ready comes that much sooner)."""
+    """The part of `warm_up` that needs the index only (`index_site_cached`'s `meanwhile`): a
+    restart does it while the site is still being listed (at 20,000 reviews it fills the 10-25
+    ms wait for the listing), and the catalog takes in the files that changed afterwards as it
+    would an editor's; a new index does it before the snapshot's child is forked."""
     all_rules()
     catalog_for(index)
 
