@@ -62,7 +62,8 @@ _SNAPSHOT_PIECE = 1 << 20
 _MOSTLY_UNCHANGED = 4
 
 Progress = Callable[[int, int], None]
-# Work on a snapshot's index while the listing that says what changed is still being made.
+# Work on an index on its way: before a snapshot's is brought up to date, or a new one is set
+# aside for its snapshot (see `index_site_cached`).
 Meanwhile = Callable[[SiteIndex], None]
 
 
@@ -185,7 +186,7 @@ def _index_sources(
     try:
         restored = store.read_snapshot(lambda blob: snapshot.load(blob, site))
         if restored is not None:
-            if meanwhile is not None and listing.listing:
+            if meanwhile is not None and listing.still_listing:
                 meanwhile(restored.site_index)
             indexed = _index_from_snapshot(
                 site, listing, restored, settings, problems, now, progress, jobs, fingerprint
@@ -352,7 +353,7 @@ class _Listing:
         return listing
 
     @property
-    def listing(self) -> bool:
+    def still_listing(self) -> bool:
         """Whether the child is still listing (nothing it sends has been received yet)."""
         return self._child is not None and self._digest is None
 
