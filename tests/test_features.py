@@ -14,9 +14,11 @@ Keys each feature understands are listed in `RUNNERS` below; adding a case is ad
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import re
 import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,8 +31,15 @@ from hypothesis import strategies as st
 
 from letterhead.check import LoadedSite, entry_for, load_site
 from letterhead.document import Document, parse_document
+from letterhead.features import catalog as catalog_module
 from letterhead.features.actions import code_actions
-from letterhead.features.catalog import _LINES_PER_STEP, Catalog, TextSearch, catalog_for
+from letterhead.features.catalog import (
+    _LINES_PER_STEP,
+    _SEARCH_LINES,
+    Catalog,
+    TextSearch,
+    catalog_for,
+)
 from letterhead.features.completion import complete
 from letterhead.features.folding import folding_ranges
 from letterhead.features.hover import hover
@@ -411,6 +420,47 @@ def test_no_feature_fails_at_any_offset(tmp_path: Path, text: str) -> None:
 # -- the catalog follows the index, incrementally -------------------------------------------------
 
 
+def catalog_state(catalog: Catalog, site: LoadedSite) -> tuple[object, ...]:
+    """Everything a catalog has made (building whatever it had not), to compare a catalog kept
+    up to date with one made from scratch."""
+    assert catalog.review_count() == sum(1 for _ in site.index.reviews())
+    newest = catalog.newest_first()  # newest first, ties by path, undated last
+    assert newest == sorted(newest, key=lambda r: (-r.stamp, r.path))
+    latest = []  # the newest user of each name other than each review, remembered per name
+    for key in ("tags", "categories"):
+        for name in catalog.ranked_names(key):
+            for exclude in (None, *site.index.documents):
+                found = catalog.latest_user(key, name.text, exclude)
+                users = catalog.newest_users(key, name.text, 1, exclude)  # not remembered
+                assert found == (users[0].path if users else None)
+                latest.append((key, name.text, exclude, found))
+    searches = [catalog.search(field) for field in _SEARCH_LINES]
+    for field, search in zip(_SEARCH_LINES, searches, strict=True):
+        lines = ["\n" + _SEARCH_LINES[field](r).replace("\n", " ") for r in newest]
+        assert search.records is newest
+        assert search.text == "".join(lines)
+        assert (
+            search.starts
+            == list(itertools.accumulate(map(len, lines[:-1]), initial=0))[: len(lines)]
+        )
+    return (
+        latest,
+        [(n.text, n.count, n.variants) for n in catalog.ranked_names("tags")],
+        [(n.text, n.count) for n in catalog.ranked_names("categories")],
+        [(r.path, r.title, r.url, r.built, r.entry.data.get("stars")) for r in newest],
+        catalog.ranked_values("position"),
+        catalog.images(site.settings.image_dirs),
+        [(search.text, search.starts) for search in searches],
+    )
+
+
+def add_review(site: LoadedSite, path: str, text: str) -> None:
+    """Put a review into the index from its text, as an editor's change does."""
+    document = parse_document(text)
+    source = SourceFile(path, EntryKind.POST, "posts", path)
+    site.index.add(entry_for(site.site, source, document, None), document)
+
+
 def test_catalog_updates_match_a_fresh_catalog(tmp_path: Path) -> None:
     """Re-adding, changing and removing documents leaves the cached lists exactly as a catalog
     built from scratch would make them."""
@@ -418,40 +468,13 @@ def test_catalog_updates_match_a_fresh_catalog(tmp_path: Path) -> None:
     site = setup.site
     catalog = catalog_for(site.index)
 
-    def latest(catalog: Catalog) -> list[tuple[str, str | None, str | None]]:
-        """The newest user of each tag other than each review, remembered per tag; checked
-        against the users sorted for that one question."""
-        answers = []
-        for name in catalog.ranked_names("tags"):
-            for exclude in (None, *site.index.documents):
-                found = catalog.latest_user("tags", name.text, exclude)
-                users = catalog.newest_users("tags", name.text, 1, exclude)
-                assert found == (users[0].path if users else None)
-                answers.append((name.text, exclude, found))
-        return answers
-
     def snapshot(catalog: Catalog) -> tuple[object, ...]:
-        assert catalog.review_count() == sum(1 for _ in site.index.reviews())
-        newest = catalog.newest_first()  # newest first, ties by path, undated last
-        assert newest == sorted(newest, key=lambda r: (-r.stamp, r.path))
-        return (
-            latest(catalog),
-            [(n.text, n.count, n.variants) for n in catalog.ranked_names("tags")],
-            [(n.text, n.count) for n in catalog.ranked_names("categories")],
-            [(r.path, r.title, r.url, r.entry.data.get("stars")) for r in catalog.newest_first()],
-            catalog.ranked_values("position"),
-            catalog.images(site.settings.image_dirs),
-            catalog.search("title").text,
-            catalog.search("title").starts,
-            catalog.search("url").text,
-        )
+        return catalog_state(catalog, site)
 
     snapshot(catalog)  # build everything once, then change the index under it
 
     def add(path: str, text: str) -> None:
-        document = parse_document(text)
-        source = SourceFile(path, EntryKind.POST, "posts", path)
-        site.index.add(entry_for(site.site, source, document, None), document)
+        add_review(site, path, text)
 
     add(setup.path, "---\ntitle: Case\ntags: [Letters, khmer rouge]\nposition: Gaffer\n---\n")
     snapshot(catalog)
@@ -473,6 +496,67 @@ def test_catalog_updates_match_a_fresh_catalog(tmp_path: Path) -> None:
     add("_posts/2016-01-01-new.md", "---\ntitle: New\ntags: [zebra]\nposition: Gaffer\n---\n")
     add("_posts/2014-05-02-s21.md", "---\ntitle: S21\ntags: [Zebra]\n---\n")
     assert snapshot(catalog) == snapshot(Catalog(site.index))
+    # The newest user of `zebra` unpublished, nothing else changed: an older built one comes
+    # first now.
+    add("_posts/2015-03-03-older.md", "---\ntitle: Older\ntags: [zebra]\n---\n")
+    assert snapshot(catalog) == snapshot(Catalog(site.index))
+    add("_posts/2016-01-01-new.md", "---\ntitle: New\ntags: [zebra]\npublished: false\n---\n")
+    assert catalog.latest_user("tags", "zebra") == "_posts/2015-03-03-older.md"
+    assert snapshot(catalog) == snapshot(Catalog(site.index))
+
+
+# An edit to a review of `_posts` (numbered 0-3, a day of June 2014 in its name): a new or
+# changed text with a date, a status, tags and categories, or the review removed.
+catalog_edits = st.lists(
+    st.tuples(
+        st.integers(0, 3),  # which review
+        st.one_of(
+            st.none(),  # removed
+            st.tuples(
+                st.integers(1, 3),  # the day of its front matter's date (ties are likely)
+                st.booleans(),  # published
+                st.lists(st.sampled_from(["letters", "zebra", "Zebra"]), max_size=2),
+                st.lists(st.sampled_from(["reviews", "on-video"]), max_size=2),
+            ),
+        ),
+    ),
+    max_size=12,
+)
+
+
+@pytest.mark.parametrize("few_moves", [0, 2, 32])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(edits=catalog_edits)
+def test_any_edits_leave_the_catalog_as_a_fresh_one(
+    few_moves: int, edits: list[tuple[int, tuple[int, bool, list[str], list[str]] | None]]
+) -> None:
+    """Reviews added, dated again, (un)published, retagged and removed, a few at a time, with
+    every list and search built before each refresh: the catalog kept up to date answers as
+    one made from scratch (with `few_moves` 0 every move rebuilds the order, with 32 none)."""
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(pytest.MonkeyPatch.context()).setattr(
+            catalog_module, "_FEW_MOVES", few_moves
+        )
+        root = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "site"
+        shutil.copytree(BASE_SITE, root)
+        site = load_site(root)
+        catalog = catalog_for(site.index)
+        catalog_state(catalog, site)
+        for batch in (edits[:4], edits[4:8], edits[8:]):
+            for number, edit in batch:
+                path = f"_posts/2014-06-0{number % 3 + 1}-edited-{number}.md"
+                if edit is None:
+                    site.index.remove(path)
+                    continue
+                day, published, tags, categories = edit
+                add_review(
+                    site,
+                    path,
+                    f"---\ntitle: Edited {number}\ndate: 2014-06-0{day}\n"
+                    f"published: {str(published).lower()}\ntags: [{', '.join(tags)}]\n"
+                    f"categories: [{', '.join(categories)}]\n---\nText.\n",
+                )
+            assert catalog_state(catalog, site) == catalog_state(Catalog(site.index), site)
 
 
 @settings(max_examples=50, deadline=None)
