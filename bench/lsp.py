@@ -12,6 +12,9 @@ by a fresh `python -m letterhead serve` for every run, and the client measures:
   set to 0 (`letterhead.diagnostics.debounceMs`), each edit waiting for its publish;
 - completion in `tags: [` and after `](/content/`, hover on the salutation and on a tag;
 - workspace symbol search over varied queries;
+- a new review, as an author starts a letter: a file not yet on disk opened (it comes first of
+  the reviews newest first), then its first link completion and a symbol search, each closed
+  before the next;
 - rename of a tag used in about a tenth of the reviews (2,000 at 20,000), and of the most used
   tag: time to the WorkspaceEdit (never applied);
 - the server's peak memory (`VmHWM` of its process at the end).
@@ -71,6 +74,7 @@ VERBOSE_SETTINGS: dict[str, Any] = {
 OPEN_SAMPLES = 20  # reviews with findings opened one after another
 REQUEST_TIMEOUT = 60.0  # seconds for one request or one publish
 RENAME_REPEATS = 3
+NEW_REVIEWS = 20  # new reviews opened one after another, each closed before the next
 TYPED = (
     " And I must add that the photography is remarkable throughout, patient and unshowy, and "
     "that the editing gives every scene the time it needs before moving on to the next one, "
@@ -124,6 +128,22 @@ METRICS: tuple[Metric, ...] = (
     Metric("hover_tag_p99_ms", "hover on a tag p99", "ms", 10, "p99 ≤ 10 ms"),
     Metric("symbols_p50_ms", "workspace symbols p50", "ms"),
     Metric("symbols_p99_ms", "workspace symbols p99", "ms", 50, "p99 ≤ 50 ms"),
+    Metric("new_link_p50_ms", "a new review: its first completion after `](/content/` p50", "ms"),
+    Metric(
+        "new_link_p99_ms",
+        "a new review: its first completion after `](/content/` p99",
+        "ms",
+        10,
+        "p99 ≤ 10 ms",
+    ),
+    Metric("new_symbols_p50_ms", "a new review: the next workspace symbol search p50", "ms"),
+    Metric(
+        "new_symbols_p99_ms",
+        "a new review: the next workspace symbol search p99",
+        "ms",
+        50,
+        "p99 ≤ 50 ms",
+    ),
     Metric("rename_ms", "rename tag in ~10% of reviews → WorkspaceEdit", "ms", 1000, "≤ 1 s"),
     Metric("rename_reviews", "rename: reviews using the tag", ""),
     Metric("rename_files", "rename: files in the WorkspaceEdit", ""),
@@ -840,6 +860,50 @@ async def measure(
         f"symbols p99 {result['symbols_p99_ms']:.1f} ms"
     )
 
+    # New reviews: each puts a review first of the newest-first order the link completion and
+    # symbol search answer from (and its close takes it out again).
+    today = dt.date.today().isoformat()
+    new_links: list[float] = []
+    new_symbols: list[float] = []
+    try:
+        for number in range(NEW_REVIEWS):
+            relative = f"_posts/{today}-a-new-letter-{number}.md"
+            lines = [
+                "---",
+                f"title: A New Letter {number}",
+                "layout: review",
+                "tags: [letters]",
+                "---",
+                "_**Dear Reader,**_",
+                "",
+                "See [the other one](/content/",
+            ]
+            new = Review(plan.root / relative, relative, "\n".join(lines), lines)
+            waiter = client.expect_publish(new.uri, 1)
+            client.open(new)
+            await client.wait(waiter, f"diagnostics of {relative}")
+            _, seconds = await client.request(
+                types.TEXT_DOCUMENT_COMPLETION,
+                types.CompletionParams(
+                    text_document=types.TextDocumentIdentifier(uri=new.uri),
+                    position=pos(len(lines) - 1, utf16(lines[-1])),
+                ),
+            )
+            new_links.append(seconds)
+            _, seconds = await client.request(
+                types.WORKSPACE_SYMBOL,
+                types.WorkspaceSymbolParams(query=plan.queries[number % len(plan.queries)]),
+            )
+            new_symbols.append(seconds)
+            closed = client.expect_publish(new.uri, None)
+            client.close(new)
+            await client.wait(closed, f"the close of {relative}")
+    finally:  # what was measured is kept when time runs out
+        if new_links:
+            record("new_link", new_links)
+        if new_symbols:
+            record("new_symbols", new_symbols)
+
     # Renames: time to the WorkspaceEdit, never applied.
     opened_for_rename: set[str] = {main.uri}
 
@@ -1151,6 +1215,10 @@ METHOD = """\
   inside each tag), and 200 after `[this one](/content/` and `[that one](/content/2015/`.
   Hover: 200 on the salutation's addressee, 200 on the tags. Workspace symbols: 200 queries
   drawn from the titles' words (whole words, prefixes, single letters, two words, near misses).
+- A new review: 20 times, a review dated today and not on disk is opened (the newest review
+  of the site while it is open: the lists the answers come from change their order), then
+  the time of its first completion after `](/content/` and of one symbol search; it is closed
+  before the next (which takes it out of the order again). p99 of 20 is the largest.
 - Rename: the tag whose use is closest to a tenth of the reviews (2,000 at 20,000), three times
   (median), then the most used tag once; time to the WorkspaceEdit, which is never applied.
 - Memory: `VmRSS` of the server process once indexed, `VmHWM` (peak resident) at the end.

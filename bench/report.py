@@ -122,9 +122,15 @@ def summary(engine: dict[str, Any], server: dict[str, Any]) -> str:
         for key in (
             "completion_tags_p99_ms",
             "completion_link_p99_ms",
+            "new_link_p99_ms",
             "hover_salutation_p99_ms",
             "hover_tag_p99_ms",
         )
+        if (v := median_at(server, at, key)) is not None
+    ]
+    symbols = [
+        v
+        for key in ("symbols_p99_ms", "new_symbols_p99_ms")
         if (v := median_at(server, at, key)) is not None
     ]
     check = engine_values(engine, at, "check_cli_s") if at in engine["sizes"] else []
@@ -144,10 +150,10 @@ def summary(engine: dict[str, Any], server: dict[str, Any]) -> str:
          "lsp (worse of the first didOpen and a restart's 0.08 s after ready)"),
         ("keystroke → fresh diagnostics (debounce 0)", "p99 ≤ 15 ms",
          median_at(server, at, "keystroke_p99_ms"), 15, "ms", "lsp"),
-        ("completion, hover (worst p99 of the four)", "p99 ≤ 10 ms",
+        ("completion, hover (worst p99 of the five)", "p99 ≤ 10 ms",
          max(worst_request) if worst_request else None, 10, "ms", "lsp"),
-        ("workspace symbol search", "p99 ≤ 50 ms", median_at(server, at, "symbols_p99_ms"),
-         50, "ms", "lsp"),
+        ("workspace symbol search", "p99 ≤ 50 ms", max(symbols) if symbols else None,
+         50, "ms", "lsp (worse of the queries' and those after a new review)"),
         ("rename of a tag used in 2,000 reviews", "≤ 1 s", median_at(server, at, "rename_ms"),
          1000, "ms", "lsp"),
         ("server peak memory", "≤ 200 MiB", median_at(server, at, "peak_mib"), 200, "MiB",
