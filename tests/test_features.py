@@ -29,8 +29,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from letterhead import index as index_module
 from letterhead.check import LoadedSite, entry_for, load_site
-from letterhead.document import Document, parse_document
+from letterhead.document import Document, fold, parse_document
 from letterhead.features import catalog as catalog_module
 from letterhead.features.actions import code_actions
 from letterhead.features.catalog import (
@@ -557,6 +558,60 @@ def test_any_edits_leave_the_catalog_as_a_fresh_one(
                     f"categories: [{', '.join(categories)}]\n---\nText.\n",
                 )
             assert catalog_state(catalog, site) == catalog_state(Catalog(site.index), site)
+
+
+image_edits = st.lists(
+    st.tuples(
+        st.sampled_from(["images/", "assets/images/", "img/", "images/posters/", "other/"]),
+        st.sampled_from(["a.jpg", "A.jpg", "b.png", "posters/a.jpg"]),
+        st.booleans(),  # put in (else taken out)
+    ),
+    max_size=16,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(edits=image_edits, log_kept=st.sampled_from([1, 64]))
+def test_the_image_lists_follow_static_files_as_they_come_and_go(
+    edits: list[tuple[str, str, bool]], log_kept: int
+) -> None:
+    """Image files put in and taken out (one name in several folders, folders inside others,
+    names folding alike): the images offered are the first folder's file of each name, sorted
+    by folded name, as a catalog made from scratch offers them (with the index's log of
+    changes cut short, the list is made again)."""
+    dirs = ("images", "assets/images/", "img", "images/posters")
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(pytest.MonkeyPatch.context()).setattr(
+            index_module, "_STATIC_LOG", log_kept
+        )
+        root = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "site"
+        shutil.copytree(BASE_SITE, root)
+        site = load_site(root)
+        catalog = catalog_for(site.index)
+        catalog.images(dirs)
+        for batch in (edits[:5], edits[5:10], edits[10:]):
+            for folder, name, present in batch:
+                path = folder + name
+                if present:
+                    source = SourceFile(path, EntryKind.STATIC, None, path)
+                    site.index.add(entry_for(site.site, source, None, None), None)
+                else:
+                    site.index.remove(path)
+            first: dict[str, tuple[int, str]] = {}
+            for path in site.index.statics:
+                for rank, prefix in enumerate(
+                    ("images/", "assets/images/", "img/", "images/posters/")
+                ):
+                    if path.startswith(prefix):
+                        name = path[len(prefix) :]
+                        if name not in first or first[name][0] > rank:
+                            first[name] = (rank, path)
+                        break
+            expected = sorted(
+                ((name, path, fold(name)) for name, (_, path) in first.items()),
+                key=lambda item: (item[2], item[0]),
+            )
+            assert catalog.images(dirs) == expected == Catalog(site.index).images(dirs)
 
 
 @settings(max_examples=50, deadline=None)

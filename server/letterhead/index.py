@@ -156,6 +156,8 @@ def _intern_items(values: list[Any]) -> None:
 
 # Front matter values up to this length are interned (names, ids); longer ones are prose.
 _SHARED_LENGTH = 40
+# How many static files' changes `SiteIndex.static_log` keeps at least.
+_STATIC_LOG = 64
 
 
 def taxonomy_values(value: Any) -> tuple[str, ...]:
@@ -208,11 +210,35 @@ class SiteIndex:
     # does not know, and would go stale with the first change anyway).
     _DERIVED = ("_backlinks", "_near_slugs", "_near_post_ids", "_post_id_endings")
 
+    # The static files put in or taken out since someone began to follow them
+    # (`follow_statics`), as (the generation after the change, path): the completion catalog
+    # keeps its lists of images up to date from it. The oldest are dropped past a bound
+    # (`static_log_from` says from which generation on it is whole); none is kept by default,
+    # nor in a snapshot.
+    static_log: list[tuple[int, str]] | None = None
+    static_log_from = 0
+
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         for name in self._DERIVED:
             state[name] = None
+        state.pop("static_log", None)
+        state.pop("static_log_from", None)
         return state
+
+    def follow_statics(self) -> None:
+        """Log the static files that change from now on in `static_log`."""
+        if self.static_log is None:
+            self.static_log = []
+            self.static_log_from = self.generation
+
+    def _static_changed(self, path: str) -> None:
+        log = self.static_log
+        if log is not None:
+            log.append((self.generation, path))
+            if len(log) > 2 * _STATIC_LOG:
+                self.static_log_from = log[-_STATIC_LOG - 1][0]
+                del log[:-_STATIC_LOG]
 
     # -- building -------------------------------------------------------------------------
 
@@ -260,6 +286,8 @@ class SiteIndex:
                 self._url_claimed(key)
         self._backlinks = None
         self.generation += 1
+        if indexed is None:
+            self._static_changed(entry.path)
 
     def uses(self, path: str, key: str, spelling: str) -> bool:
         """Whether the review at `path` has `spelling` in its `key` list ("tags" or
@@ -289,6 +317,8 @@ class SiteIndex:
                 self._url_released(key)
         self._backlinks = None
         self.generation += 1
+        if indexed is None:
+            self._static_changed(path)
 
     def _claim(self, table: dict[str, Entry], kind: str, key: str, entry: Entry) -> bool:
         """Give `key` to `entry` if it wins over the holder (see `_replaces`), else keep it

@@ -19,7 +19,7 @@ import operator
 import re
 import weakref
 from collections import Counter
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Container, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -409,9 +409,8 @@ class Catalog:
         self._latest_users: dict[tuple[str, str], tuple[str, ...]] = {}
         self._seen: dict[str, IndexedDocument] = {}  # every document as last seen
         self._stamps: dict[datetime.datetime, float] = {}  # see `_record`
-        self._statics_count = 0
-        self._last_static: Entry | None = None
-        self._images: dict[tuple[str, ...], list[tuple[str, str, str]]] = {}
+        self._images: dict[tuple[str, ...], _Images] = {}
+        self._statics_seen = 0  # the index's generation the image lists follow it up to
         self._searches: dict[str, TextSearch[ReviewRecord]] = {}
 
     # -- refreshing ---------------------------------------------------------------------------
@@ -433,12 +432,16 @@ class Catalog:
             self._take_changes(index.documents)
         else:
             self._take_all(index.documents)
-        statics = index.statics
-        last_static = next(reversed(statics.values()), None)
-        if len(statics) != self._statics_count or last_static is not self._last_static:
-            self._statics_count = len(statics)
-            self._last_static = last_static
-            self._images.clear()
+        if self._images:
+            log = index.static_log
+            if log is None or self._statics_seen < index.static_log_from:
+                self._images.clear()  # made again when asked for
+            else:
+                for generation, path in log:
+                    if generation > self._statics_seen:
+                        for images in self._images.values():
+                            images.changed(path, index.statics)
+        self._statics_seen = index.generation
 
     def _take_changes(self, documents: dict[str, IndexedDocument]) -> None:
         seen = self._seen
@@ -756,23 +759,77 @@ class Catalog:
 
     def images(self, image_dirs: tuple[str, ...]) -> list[tuple[str, str, str]]:
         """`(name, path, folded name)` of every static file in the image folders, the name
-        relative to its folder, sorted by name (a name in two folders: the first folder's)."""
+        relative to its folder, sorted by name (a name in two folders: the first folder's).
+        Made on first use (~20 ms for 20,000 images), then kept up to date a file at a time."""
         self.refresh()
-        cached = self._images.get(image_dirs)
-        if cached is None:
-            found: dict[str, str] = {}
-            prefixes = [folder.strip("/") + "/" for folder in image_dirs if folder.strip("/")]
-            for path in sorted(self.index.statics):
-                for prefix in prefixes:
-                    if path.startswith(prefix):
-                        found.setdefault(path[len(prefix) :], path)
-                        break
-            cached = sorted(
-                ((name, path, fold(name)) for name, path in found.items()),
-                key=lambda item: (item[2], item[0]),
-            )
-            self._images[image_dirs] = cached
-        return cached
+        images = self._images.get(image_dirs)
+        if images is None:
+            self.index.follow_statics()
+            images = self._images[image_dirs] = _Images(image_dirs, self.index.statics)
+        return images.items
+
+
+def _image_order(item: tuple[str, str, str]) -> tuple[str, str]:
+    return (item[2], item[0])
+
+
+class _Images:
+    """The files of some image folders as image completion offers them: each name (the path
+    relative to its folder) once, with the first folder's file, sorted by folded name."""
+
+    def __init__(self, image_dirs: tuple[str, ...], statics: Iterable[str]) -> None:
+        self.prefixes = [folder.strip("/") + "/" for folder in image_dirs if folder.strip("/")]
+        ranked = [(rank, prefix, len(prefix)) for rank, prefix in enumerate(self.prefixes)]
+        first: dict[str, str] = {}  # name -> the first folder's file
+        for path in sorted(statics):  # `_named` written out, for 20,000 files; sorted, the
+            # names come nearly in order, which the sort below takes in one pass
+            for rank, prefix, cut in ranked:
+                if path.startswith(prefix):
+                    held = first.setdefault(path[cut:], path)
+                    if held is not path and self._rank(held) > rank:  # a name in two folders
+                        first[path[cut:]] = path
+                    break
+        self.items = sorted(
+            ((name, path, fold(name)) for name, path in first.items()), key=_image_order
+        )
+
+    def _rank(self, path: str) -> int:
+        named = self._named(path)
+        return named[0] if named is not None else len(self.prefixes)
+
+    def _named(self, path: str) -> tuple[int, str] | None:
+        """The rank of the first folder holding `path`, and its name there."""
+        for rank, prefix in enumerate(self.prefixes):
+            if path.startswith(prefix):
+                return rank, path[len(prefix) :]
+        return None
+
+    def changed(self, path: str, statics: Container[str]) -> None:
+        """Follow a static file put in or taken out (`statics` as it is now)."""
+        named = self._named(path)
+        if named is None:
+            return
+        name = named[1]
+        # The files that may carry this name: one in each folder, the first one offered.
+        offered = next(
+            (
+                prefix + name
+                for rank, prefix in enumerate(self.prefixes)
+                if prefix + name in statics and self._named(prefix + name) == (rank, name)
+            ),
+            None,
+        )
+        folded = fold(name)
+        items = self.items
+        at = bisect.bisect_left(items, (folded, name), key=_image_order)
+        listed = at < len(items) and items[at][0] == name
+        if offered is None:
+            if listed:
+                del items[at]
+        elif listed:
+            items[at] = (name, offered, folded)
+        else:
+            items.insert(at, (name, offered, folded))
 
 
 _CATALOGS: weakref.WeakKeyDictionary[SiteIndex, Catalog] = weakref.WeakKeyDictionary()
