@@ -614,6 +614,44 @@ def test_the_image_lists_follow_static_files_as_they_come_and_go(
             assert catalog.images(dirs) == expected == Catalog(site.index).images(dirs)
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    names=st.lists(st.text(alphabet="ab./-_ A", min_size=1, max_size=8), max_size=40),
+    changes=st.lists(
+        st.tuples(st.text(alphabet="ab./-_ A", min_size=1, max_size=8), st.booleans())
+    ),
+    typed=st.text(alphabet="ab./ ", max_size=3),
+    slug=st.text(alphabet="ab ", max_size=3),
+    limit=st.integers(1, 12),
+)
+def test_image_matches_are_the_best_matches_of_every_image(
+    names: list[str],
+    changes: list[tuple[str, bool]],
+    typed: str,
+    slug: str,
+    limit: int,
+) -> None:
+    """The images offered for what is typed, found through ranges of the sorted names and a
+    search of their text, are those a look at every image gives (`best_matches` of
+    `match_class`, the image named after the review first), also after images come and go."""
+    statics = {f"images/{name}" for name in names}
+    images = catalog_module._Images(("images",), statics)
+    images.matching("a", "", 1)  # its text search made, then kept up to date
+    for name, present in changes:
+        (statics.add if present else statics.discard)(f"images/{name}")
+        images.changed(f"images/{name}", statics)
+    typed, slug = fold(typed), fold(slug)
+
+    def classify(image: tuple[str, str, str]) -> int | None:
+        rank = catalog_module.match_class(image[2], typed)
+        if rank is None:
+            return None
+        return 0 if slug and image[2].rsplit(".", 1)[0] == slug else rank + 1
+
+    expected = catalog_module.best_matches(images.items, classify, limit, classes=4)
+    assert images.matching(typed, slug, limit) == expected
+
+
 @settings(max_examples=50, deadline=None)
 @given(lines=st.lists(st.text(alphabet="ab\n é", max_size=6), max_size=4_500))
 def test_a_search_built_in_steps_is_the_search_built_at_once(lines: list[str]) -> None:

@@ -761,12 +761,22 @@ class Catalog:
         """`(name, path, folded name)` of every static file in the image folders, the name
         relative to its folder, sorted by name (a name in two folders: the first folder's).
         Made on first use (~20 ms for 20,000 images), then kept up to date a file at a time."""
+        return self._images_in(image_dirs).items
+
+    def image_matches(
+        self, image_dirs: tuple[str, ...], typed: str, slug: str, limit: int
+    ) -> tuple[list[tuple[str, str, str]], bool]:
+        """`images` that match folded `typed`, the one named after `slug` first (see
+        `_Images.matching`), at most `limit`, and whether more matched."""
+        return self._images_in(image_dirs).matching(typed, slug, limit)
+
+    def _images_in(self, image_dirs: tuple[str, ...]) -> _Images:
         self.refresh()
         images = self._images.get(image_dirs)
         if images is None:
             self.index.follow_statics()
             images = self._images[image_dirs] = _Images(image_dirs, self.index.statics)
-        return images.items
+        return images
 
 
 def _image_order(item: tuple[str, str, str]) -> tuple[str, str]:
@@ -792,6 +802,7 @@ class _Images:
         self.items = sorted(
             ((name, path, fold(name)) for name, path in first.items()), key=_image_order
         )
+        self._search: TextSearch[tuple[str, str, str]] | None = None  # made on first use
 
     def _rank(self, path: str) -> int:
         named = self._named(path)
@@ -820,16 +831,74 @@ class _Images:
             None,
         )
         folded = fold(name)
-        items = self.items
+        items, search = self.items, self._search
         at = bisect.bisect_left(items, (folded, name), key=_image_order)
         listed = at < len(items) and items[at][0] == name
         if offered is None:
             if listed:
                 del items[at]
+                if search is not None:
+                    search.deleted(at)
         elif listed:
             items[at] = (name, offered, folded)
         else:
             items.insert(at, (name, offered, folded))
+            if search is not None:
+                search.inserted(at, folded)
+
+    def matching(
+        self, typed: str, slug: str, limit: int
+    ) -> tuple[list[tuple[str, str, str]], bool]:
+        """The images for folded `typed`, best first, at most `limit`, and whether more matched:
+        the one named after the review (`slug`, folded), then the names beginning with `typed`,
+        then those with a word beginning with it, then those holding it; each group in the
+        list's order. What `best_matches` makes of `match_class`, without a Python call for
+        each of 20,000 images (7 ms a completion): the first two groups are ranges of the
+        sorted list, the others come from a search of the names' text."""
+        items = self.items
+        named: list[int] = []  # after the review
+        if slug:
+            for at in self._beginning(slug):
+                folded = items[at][2]
+                if folded.rsplit(".", 1)[0] == slug and match_class(folded, typed) is not None:
+                    named.append(at)
+        groups: list[list[int]] = [named, [], [], []]  # by `match_class` + 1 past the first
+        matched = len(named)
+        for at in self._beginning(typed):
+            if at not in named:
+                groups[1].append(at)
+                matched += 1
+                if len(named) + len(groups[1]) > limit:
+                    return self._first(groups, limit), True
+        if typed:
+            if self._search is None:
+                self._search = TextSearch(items, _folded_image)
+            for at in self._search.occurrences(typed):
+                rank = match_class(items[at][2], typed)
+                if rank is None or rank == 0 or at in named:
+                    continue  # a name beginning with it is in its group already
+                matched += 1
+                if len(groups[rank + 1]) < limit:
+                    groups[rank + 1].append(at)
+                if len(named) + len(groups[1]) + len(groups[2]) > limit:
+                    return self._first(groups, limit), True
+        chosen = self._first(groups, limit)
+        return chosen, matched > len(chosen)
+
+    def _beginning(self, prefix: str) -> Iterator[int]:
+        """The places of the names whose folded form begins with `prefix`, in order."""
+        items = self.items
+        at = bisect.bisect_left(items, (prefix, ""), key=_image_order)
+        while at < len(items) and items[at][2].startswith(prefix):
+            yield at
+            at += 1
+
+    def _first(self, groups: list[list[int]], limit: int) -> list[tuple[str, str, str]]:
+        return [self.items[at] for group in groups for at in group][:limit]
+
+
+def _folded_image(item: tuple[str, str, str]) -> str:
+    return item[2]
 
 
 _CATALOGS: weakref.WeakKeyDictionary[SiteIndex, Catalog] = weakref.WeakKeyDictionary()

@@ -360,24 +360,19 @@ def _authors(request: _Request, slot: ValueSlot) -> tuple[list[_Value], bool]:
 
 def _images(request: _Request, slot: ValueSlot) -> tuple[list[_Value], bool]:
     catalog = catalog_for(request.site.index)
-    images = catalog.images(request.settings.image_dirs)
-    entry = request.site.index.entry(request.path)
-    slug = fold(entry.slug) if entry is not None and entry.slug else ""
+    dirs = request.settings.image_dirs
     site_paths = slot.typed.startswith("/")
-    typed = fold(slot.typed.lstrip("/")) if not site_paths else slot.typed.casefold()
-
-    def classify(image: tuple[str, str, str]) -> int | None:
-        _, path, folded = image
-        if site_paths:
-            return 0 if ("/" + path).casefold().startswith(typed) else None
-        rank = match_class(folded, typed)
-        if rank is None:
-            return None
-        if slug and folded.rsplit(".", 1)[0] == slug:
-            return 0  # the image named after this review
-        return rank + 1
-
-    chosen, incomplete = best_matches(images, classify, request.limit, classes=4)
+    if site_paths:  # a path from the site's root, rarely typed: every image is looked at
+        typed = slot.typed.casefold()
+        chosen, incomplete = best_matches(
+            catalog.images(dirs),
+            lambda image: 0 if ("/" + image[1]).casefold().startswith(typed) else None,
+            request.limit,
+        )
+    else:
+        entry = request.site.index.entry(request.path)
+        slug = fold(entry.slug) if entry is not None and entry.slug else ""
+        chosen, incomplete = catalog.image_matches(dirs, fold(slot.typed), slug, request.limit)
     values = []
     for name, path, _ in chosen:
         label = "/" + path if site_paths else name
