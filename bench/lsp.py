@@ -128,6 +128,8 @@ METRICS: tuple[Metric, ...] = (
     Metric("hover_tag_p99_ms", "hover on a tag p99", "ms", 10, "p99 ≤ 10 ms"),
     Metric("symbols_p50_ms", "workspace symbols p50", "ms"),
     Metric("symbols_p99_ms", "workspace symbols p99", "ms", 50, "p99 ≤ 50 ms"),
+    Metric("completion_image_p50_ms", "completion in `image: ` p50", "ms"),
+    Metric("completion_image_p99_ms", "completion in `image: ` p99", "ms", 10, "p99 ≤ 10 ms"),
     Metric("new_link_p50_ms", "a new review: its first completion after `](/content/` p50", "ms"),
     Metric(
         "new_link_p99_ms",
@@ -188,6 +190,7 @@ class Review:
     text: str
     lines: list[str]
     tags_line: int = -1  # the `tags: [` line, -1 if the tags are a block list
+    image_line: int = -1  # the `image: ` line
     salutation_line: int = -1
 
     @property
@@ -203,6 +206,8 @@ class Review:
         for number, line in enumerate(lines):
             if review.tags_line < 0 and line.startswith("tags: ["):
                 review.tags_line = number
+            if review.image_line < 0 and line.startswith("image: "):
+                review.image_line = number
             if review.salutation_line < 0 and line.startswith("_**Dear "):
                 review.salutation_line = number
                 break
@@ -825,6 +830,18 @@ async def measure(
         name="completion_link",
     )
     result["completion_link_items"] = statistics.mean(items(a) for a in answers)
+    if main.image_line >= 0:
+        # In the `image:` value: nothing typed yet, its first letter, and further in.
+        value_at = len("image: ")
+        image_positions = [pos(main.image_line, value_at + n) for n in (0, 1, 4)]
+        answers = await series(
+            types.TEXT_DOCUMENT_COMPLETION,
+            lambda n: types.CompletionParams(
+                text_document=document, position=image_positions[n % len(image_positions)]
+            ),
+            name="completion_image",
+        )
+        result["completion_image_items"] = statistics.mean(items(a) for a in answers)
 
     salutation = main.lines[main.salutation_line]
     salutation_position = pos(
@@ -1212,7 +1229,8 @@ METHOD = """\
 - Keystroke: 200 one-character edits typing a sentence at the end of a body line; each edit
   waits for the diagnostics of its version before the next.
 - Completion: 200 requests at positions in the `tags: [...]` flow list (after `[`, at and
-  inside each tag), and 200 after `[this one](/content/` and `[that one](/content/2015/`.
+  inside each tag), 200 after `[this one](/content/` and `[that one](/content/2015/`, and 200
+  in the `image:` value (nothing typed, after its first letter, after its fourth).
   Hover: 200 on the salutation's addressee, 200 on the tags. Workspace symbols: 200 queries
   drawn from the titles' words (whole words, prefixes, single letters, two words, near misses).
 - A new review: 20 times, a review dated today and not on disk is opened (the newest review
