@@ -813,35 +813,26 @@ async def measure(
             return 0
         return len(answer.items) if hasattr(answer, "items") else len(answer)
 
-    if tag_columns:
+    async def completions(positions: list[types.Position], name: str) -> None:
+        """200 completions at `positions` in turn, recorded under `name`."""
         answers = await series(
             types.TEXT_DOCUMENT_COMPLETION,
             lambda n: types.CompletionParams(
-                text_document=document, position=tag_positions[n % len(tag_positions)]
+                text_document=document, position=positions[n % len(positions)]
             ),
-            name="completion_tags",
+            name=name,
         )
-        result["completion_tags_items"] = statistics.mean(items(a) for a in answers)
-    answers = await series(
-        types.TEXT_DOCUMENT_COMPLETION,
-        lambda n: types.CompletionParams(
-            text_document=document, position=link_positions[n % len(link_positions)]
-        ),
-        name="completion_link",
-    )
-    result["completion_link_items"] = statistics.mean(items(a) for a in answers)
+        result[f"{name}_items"] = statistics.mean(items(a) for a in answers)
+
+    if tag_columns:
+        await completions(tag_positions, "completion_tags")
+    await completions(link_positions, "completion_link")
     if main.image_line >= 0:
         # In the `image:` value: nothing typed yet, its first letter, and further in.
         value_at = len("image: ")
-        image_positions = [pos(main.image_line, value_at + n) for n in (0, 1, 4)]
-        answers = await series(
-            types.TEXT_DOCUMENT_COMPLETION,
-            lambda n: types.CompletionParams(
-                text_document=document, position=image_positions[n % len(image_positions)]
-            ),
-            name="completion_image",
+        await completions(
+            [pos(main.image_line, value_at + n) for n in (0, 1, 4)], "completion_image"
         )
-        result["completion_image_items"] = statistics.mean(items(a) for a in answers)
 
     salutation = main.lines[main.salutation_line]
     salutation_position = pos(

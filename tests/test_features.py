@@ -462,6 +462,17 @@ def add_review(site: LoadedSite, path: str, text: str) -> None:
     site.index.add(entry_for(site.site, source, document, None), document)
 
 
+@contextlib.contextmanager
+def base_site_with(module: object, name: str, value: object) -> Iterator[LoadedSite]:
+    """A copy of the base site, loaded, with `module.name` set to `value` meanwhile (for a
+    property test, which runs many times in one test's temporary folder)."""
+    with pytest.MonkeyPatch.context() as patch, tempfile.TemporaryDirectory() as temporary:
+        patch.setattr(module, name, value)
+        root = Path(temporary) / "site"
+        shutil.copytree(BASE_SITE, root)
+        yield load_site(root)
+
+
 def test_catalog_updates_match_a_fresh_catalog(tmp_path: Path) -> None:
     """Re-adding, changing and removing documents leaves the cached lists exactly as a catalog
     built from scratch would make them."""
@@ -534,13 +545,7 @@ def test_any_edits_leave_the_catalog_as_a_fresh_one(
     """Reviews added, dated again, (un)published, retagged and removed, a few at a time, with
     every list and search built before each refresh: the catalog kept up to date answers as
     one made from scratch (with `few_moves` 0 every move rebuilds the order, with 32 none)."""
-    with contextlib.ExitStack() as stack:
-        stack.enter_context(pytest.MonkeyPatch.context()).setattr(
-            catalog_module, "_FEW_MOVES", few_moves
-        )
-        root = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "site"
-        shutil.copytree(BASE_SITE, root)
-        site = load_site(root)
+    with base_site_with(catalog_module, "_FEW_MOVES", few_moves) as site:
         catalog = catalog_for(site.index)
         catalog_state(catalog, site)
         for batch in (edits[:4], edits[4:8], edits[8:]):
@@ -580,13 +585,7 @@ def test_the_image_lists_follow_static_files_as_they_come_and_go(
     by folded name, as a catalog made from scratch offers them (with the index's log of
     changes cut short, the list is made again)."""
     dirs = ("images", "assets/images/", "img", "images/posters")
-    with contextlib.ExitStack() as stack:
-        stack.enter_context(pytest.MonkeyPatch.context()).setattr(
-            index_module, "_STATIC_LOG", log_kept
-        )
-        root = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "site"
-        shutil.copytree(BASE_SITE, root)
-        site = load_site(root)
+    with base_site_with(index_module, "_STATIC_LOG", log_kept) as site:
         catalog = catalog_for(site.index)
         catalog.images(dirs)
         for batch in (edits[:5], edits[5:10], edits[10:]):
