@@ -376,6 +376,42 @@ def test_the_collector_is_paused_and_what_was_built_can_be_frozen() -> None:
         gc.unfreeze()
 
 
+link_edits = st.lists(
+    st.tuples(
+        st.sampled_from(FILES),
+        st.lists(
+            st.sampled_from(
+                ["/shared/", "/other/", "{% post_url 2016-01-01-claim-1 %}", "/nowhere.html"]
+            ),
+            max_size=3,
+        ),
+        st.booleans(),  # False: the file is removed from the index
+    ),
+    max_size=20,
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(history=link_edits)
+def test_backlinks_follow_every_edit_as_a_table_built_afresh(
+    root: Path, history: list[tuple[str, list[str], bool]]
+) -> None:
+    """Once built, the backlinks table is kept up to date by each edit (links added, dropped,
+    a file removed) and is the table a build from the index as it is now makes."""
+    loaded = load_site(root)
+    loaded.index.backlinks(FILES[0])  # built now, then kept
+    for number, (path, targets, present) in enumerate(history):
+        if present:
+            permalink = PERMALINKS[number % len(PERMALINKS)]
+            body = "".join(f"See [this]({target}).\n" for target in targets)
+            loaded.update(path, review(permalink, True).replace("Body.\n", body))
+        else:
+            loaded.remove(path)
+        assert loaded.index._backlinks == _run(loaded.index._backlinks_built())
+
+
 def test_the_tables_prepared_in_steps_answer_as_those_built_on_demand(root: Path) -> None:
     """`SiteIndex.prepare` builds backlinks and the near-miss tables a slice at a time; a change
     of the index between two steps drops the table being built (built on demand instead)."""
