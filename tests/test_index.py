@@ -412,6 +412,37 @@ def test_backlinks_follow_every_edit_as_a_table_built_afresh(
         assert loaded.index._backlinks == _run(loaded.index._backlinks_built())
 
 
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    history=st.lists(
+        st.tuples(
+            st.sampled_from(FILES),
+            st.lists(st.sampled_from(["mood", "venue", "rating", "title"]), unique=True),
+            st.booleans(),  # False: the file is removed from the index
+        ),
+        max_size=20,
+    )
+)
+def test_front_matter_key_counts_follow_every_edit(
+    root: Path, history: list[tuple[str, list[str], bool]]
+) -> None:
+    """Once counted, how many documents use each front matter key is kept up to date by each
+    edit, and is what a count of the index as it is now gives."""
+    loaded = load_site(root)
+    loaded.index.documents_with_key("title")  # counted now, then kept
+    for path, keys, present in history:
+        if present:
+            loaded.update(path, front([f"{key}: x" for key in keys], None, True))
+        else:
+            loaded.remove(path)
+        assert loaded.index._key_uses == _run(loaded.index._key_uses_built())
+        for key in ("mood", "venue", "rating", "title", "layout"):
+            expected = sum(key in d.entry.data for d in loaded.index.documents.values())
+            assert loaded.index.documents_with_key(key) == expected
+
+
 def test_the_tables_prepared_in_steps_answer_as_those_built_on_demand(root: Path) -> None:
     """`SiteIndex.prepare` builds backlinks and the near-miss tables a slice at a time; a change
     of the index between two steps drops the table being built (built on demand instead)."""

@@ -467,13 +467,11 @@ def _default_keys(ctx: Context) -> set[str]:
 
 def _site_convention(ctx: Context, key: str) -> bool:
     """Whether enough other documents of the site use `key` for it to be the site's own."""
-    uses = 0
-    for path, indexed in ctx.index.documents.items():
-        if path != ctx.path and key in indexed.entry.data:
-            uses += 1
-            if uses >= _CONVENTION_USES:
-                return True
-    return False
+    uses = ctx.index.documents_with_key(key)
+    own = ctx.index.documents.get(ctx.path)
+    if own is not None and key in own.entry.data:
+        uses -= 1  # the document being checked, as the index holds it
+    return uses >= _CONVENTION_USES
 
 
 # -- FM006 -------------------------------------------------------------------------------------
