@@ -17,6 +17,8 @@ from lsp_support import (
 )
 from lsprotocol import types
 
+from letterhead.lsp.server import BATCH_REINDEX
+
 FLAWED = """---
 title: "Flawed"
 author: annaw
@@ -146,6 +148,37 @@ async def test_watched_file_added_makes_dead_link_alive(
     )
     await client.until(lambda: len(client.published[uri(path)]) > count, "a re-check")
     assert "LK001" in codes(client.published[uri(path)][-1].diagnostics)
+
+
+async def test_a_large_batch_of_watched_files_indexes_the_site_again(
+    client: RecordingClient, site: Path
+) -> None:
+    """More files of a site than `BATCH_REINDEX` in one batch (a branch switched): the site is
+    indexed again in the background, and the open review sees what came, then what went."""
+    path = write_review(site, "2015-02-01-flawed.md", FLAWED)
+    client.open(uri(path), FLAWED)
+    assert "LK001" in codes(await client.diagnostics_for(uri(path), 1))
+    batch = [write_review(site, "2015-03-01-new-review.md", NEW_REVIEW)] + [
+        write_review(site, f"2016-01-01-batch-{n}.md", NEW_REVIEW) for n in range(BATCH_REINDEX)
+    ]
+    for change, indexes in ((types.FileChangeType.Created, 2), (types.FileChangeType.Deleted, 3)):
+        if change == types.FileChangeType.Deleted:
+            for added in batch:
+                added.unlink()
+        count = len(client.published[uri(path)])
+        client.workspace_did_change_watched_files(
+            types.DidChangeWatchedFilesParams(
+                changes=[types.FileEvent(uri=uri(added), type=change) for added in batch]
+            )
+        )
+        await client.indexed(indexes)
+        await client.until(
+            lambda count=count: len(client.published[uri(path)]) > count, "a re-check"
+        )
+        dead = "LK001" in codes(client.published[uri(path)][-1].diagnostics)
+        assert dead == (change == types.FileChangeType.Deleted)
+    said = [m.message for m in client.log_messages if "changed at once" in m.message]
+    assert len(said) == 2 and f"{len(batch):,} files of" in said[0]
 
 
 async def test_config_edit_reloads_the_site(client: RecordingClient, site: Path) -> None:

@@ -19,6 +19,7 @@ import os
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Generator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, cast
@@ -981,9 +982,22 @@ def did_change_watched_files(
     updated: set[Path] = set()
     reload: set[Path] = set()
     new_roots: list[Path] = []
+    # A site that many files of come at once (a branch switched, a folder of reviews copied
+    # in) is indexed again in the background, as for a change of its configuration, rather
+    # than read a file at a time here, on the event loop, while requests wait (~0.2 ms a file,
+    # and a deletion used to walk every path of the site).
+    arriving = Counter(
+        state.root
+        for change in params.changes
+        if (path := path_of(change.uri)) is not None
+        and (state := ls.state.innermost(path)) is not None
+    )
+    batched = {root for root, count in arriving.items() if count > BATCH_REINDEX}
     for change in params.changes:
         path = path_of(change.uri)
         if path is None:
+            continue
+        if batched and (site := ls.state.innermost(path)) is not None and site.root in batched:
             continue
         deleted = change.type == types.FileChangeType.Deleted
         outcome = ls.guarded("reading " + change.uri, ls.state.file_changed, path, deleted)
@@ -998,11 +1012,15 @@ def did_change_watched_files(
             reload.add(state.root)
         elif action == "updated":
             updated.add(state.root)
-    for root in reload:
+    for root in batched:
+        if (state := ls.state.sites.get(root)) is not None:
+            ls.log(f"letterhead: {arriving[root]:,} files of {root} changed at once; indexing it")
+            ls.start_indexing(state)
+    for root in reload - batched:
         if (state := ls.state.sites.get(root)) is not None:
             ls.log(f"letterhead: the configuration of {root} changed; reloading the site")
             ls.start_indexing(state)
-    for root in updated - reload:
+    for root in updated - reload - batched:
         if (state := ls.state.sites.get(root)) is not None:
             ls.recheck_open(state, None)
     if new_roots:
@@ -1032,6 +1050,8 @@ async def did_change_configuration(
 
 # How long a pull waits for its site's index when the client cannot be asked to pull again.
 PULL_WAIT_SECONDS = 30.0
+# More files of one site than this in one batch of watched-file changes: index it again.
+BATCH_REINDEX = 200
 
 
 async def document_diagnostic(
