@@ -12,6 +12,7 @@ by a fresh `python -m letterhead serve` for every run, and the client measures:
   set to 0 (`letterhead.diagnostics.debounceMs`), each edit waiting for its publish;
 - completion in `tags: [` and after `](/content/`, hover on the salutation and on a tag;
 - workspace symbol search over varied queries;
+- the references to a review (the reviews linking to it) right after each of 20 edits of it;
 - a new review, as an author starts a letter: a file not yet on disk opened (it comes first of
   the reviews newest first), then its first link completion and a symbol search, each closed
   before the next;
@@ -75,6 +76,7 @@ OPEN_SAMPLES = 20  # reviews with findings opened one after another
 REQUEST_TIMEOUT = 60.0  # seconds for one request or one publish
 RENAME_REPEATS = 3
 NEW_REVIEWS = 20  # new reviews opened one after another, each closed before the next
+REFERENCE_EDITS = 20  # edits of the main review, each followed by a references request
 TYPED = (
     " And I must add that the photography is remarkable throughout, patient and unshowy, and "
     "that the editing gives every scene the time it needs before moving on to the next one, "
@@ -130,6 +132,9 @@ METRICS: tuple[Metric, ...] = (
     Metric("symbols_p99_ms", "workspace symbols p99", "ms", 50, "p99 ≤ 50 ms"),
     Metric("completion_image_p50_ms", "completion in `image: ` p50", "ms"),
     Metric("completion_image_p99_ms", "completion in `image: ` p99", "ms", 10, "p99 ≤ 10 ms"),
+    Metric("references_first_ms", "references to a review, the first request", "ms"),
+    Metric("references_edited_p50_ms", "references to the review just edited p50", "ms"),
+    Metric("references_edited_p99_ms", "references to the review just edited p99", "ms"),
     Metric("new_link_p50_ms", "a new review: its first completion after `](/content/` p50", "ms"),
     Metric(
         "new_link_p99_ms",
@@ -868,6 +873,29 @@ async def measure(
         f"symbols p99 {result['symbols_p99_ms']:.1f} ms"
     )
 
+    # References to the main review (the reviews linking to it): the first request (which may
+    # build the index's backlinks, unless the server was quiet long enough to build them),
+    # then one right after each of some edits of the review: the backlinks must follow edits.
+    references = types.ReferenceParams(
+        text_document=document,
+        position=pos(line, 2),
+        context=types.ReferenceContext(include_declaration=False),
+    )
+    _, seconds = await client.request(types.TEXT_DOCUMENT_REFERENCES, references)
+    result["references_first_ms"] = seconds * 1000
+    after_edit: list[float] = []
+    try:
+        for _ in range(REFERENCE_EDITS):
+            version += 1
+            waiter = client.expect_publish(main.uri, version)
+            client.change(main.uri, version, types.Range(pos(line, 0), pos(line, 0)), "A")
+            await client.wait(waiter, f"diagnostics of version {version}")
+            _, seconds = await client.request(types.TEXT_DOCUMENT_REFERENCES, references)
+            after_edit.append(seconds)
+    finally:  # what was measured is kept when time runs out
+        if after_edit:
+            record("references_edited", after_edit)
+
     # New reviews: each puts a review first of the newest-first order the link completion and
     # symbol search answer from (and its close takes it out again).
     today = dt.date.today().isoformat()
@@ -1224,6 +1252,9 @@ METHOD = """\
   in the `image:` value (nothing typed, after its first letter, after its fourth).
   Hover: 200 on the salutation's addressee, 200 on the tags. Workspace symbols: 200 queries
   drawn from the titles' words (whole words, prefixes, single letters, two words, near misses).
+- References: the references to the main review (the reviews that link to it), once, then 20
+  times a letter typed at the start of its body line and (its diagnostics in) the references
+  again.
 - A new review: 20 times, a review dated today and not on disk is opened (the newest review
   of the site while it is open: the lists the answers come from change their order), then
   the time of its first completion after `](/content/` and of one symbol search; it is closed
