@@ -715,8 +715,7 @@ def warm_up_early(index: SiteIndex) -> None:
 def warm_up(loaded: LoadedSite) -> None:
     """Do once, in the indexing thread, what the first check and completion would do lazily
     (import the rule families, build the feature catalog), so the first didOpen is fast."""
-    all_rules()
-    catalog_for(loaded.index)
+    warm_up_early(loaded.index)  # done already on most ways to an index: then nothing to do
     # Any one review will do: not the first of `checked_paths`, which sorts them all.
     path = next((p for p in loaded.index.documents if p.endswith(CHECKED_SUFFIXES)), None)
     document = loaded.document(path) if path is not None else None
@@ -986,18 +985,15 @@ def did_change_watched_files(
     # in) is indexed again in the background, as for a change of its configuration, rather
     # than read a file at a time here, on the event loop, while requests wait (~0.2 ms a file,
     # and a deletion used to walk every path of the site).
-    arriving = Counter(
-        state.root
+    located = [
+        (change, path, ls.state.innermost(path))
         for change in params.changes
         if (path := path_of(change.uri)) is not None
-        and (state := ls.state.innermost(path)) is not None
-    )
+    ]
+    arriving = Counter(site.root for _, _, site in located if site is not None)
     batched = {root for root, count in arriving.items() if count > BATCH_REINDEX}
-    for change in params.changes:
-        path = path_of(change.uri)
-        if path is None:
-            continue
-        if batched and (site := ls.state.innermost(path)) is not None and site.root in batched:
+    for change, path, site in located:
+        if site is not None and site.root in batched:
             continue
         deleted = change.type == types.FileChangeType.Deleted
         outcome = ls.guarded("reading " + change.uri, ls.state.file_changed, path, deleted)
