@@ -561,9 +561,8 @@ class SiteIndex:
 
     def _key_uses_built(self) -> Generator[None, None, Counter[str]]:
         counts: Counter[str] = Counter()
-        documents = list(self.documents.values())
-        for at in range(0, len(documents), _SLICE):
-            for indexed in documents[at : at + _SLICE]:
+        for documents in _slices(self.documents.values()):
+            for indexed in documents:
                 counts.update(indexed.entry.data.keys())
             yield
         return counts
@@ -577,9 +576,8 @@ class SiteIndex:
 
     def _backlinks_built(self) -> Generator[None, None, dict[str, set[str]]]:
         table: dict[str, set[str]] = {}
-        documents = list(self.documents.values())
-        for at in range(0, len(documents), _SLICE):
-            for indexed in documents[at : at + _SLICE]:
+        for documents in _slices(self.documents.values()):
+            for indexed in documents:
                 for key in indexed.link_keys:
                     table.setdefault(key, set()).add(indexed.path)
             yield
@@ -616,6 +614,14 @@ class SiteIndex:
 # reviews, at most ~7 ms a step: a request that comes meanwhile waits that long).
 _SLICE = 500
 _T = TypeVar("_T")
+
+
+def _slices(values: Iterable[_T]) -> Iterator[list[_T]]:
+    """`values` as they are now, `_SLICE` at a time (a builder of `SiteIndex.prepare` takes
+    a step between two slices; the index may change meanwhile, not what it walks)."""
+    listed = list(values)
+    for at in range(0, len(listed), _SLICE):
+        yield listed[at : at + _SLICE]
 
 
 def _run(steps: Generator[None, None, _T]) -> _T:
@@ -747,9 +753,8 @@ class _NearMisses:
     def built(cls, strings: Iterable[str]) -> Generator[None, None, _NearMisses]:
         """The set of `strings`, filed a slice at a time (see `SiteIndex.prepare`)."""
         near = cls()
-        listed = list(strings)
-        for at in range(0, len(listed), _SLICE):
-            for string in listed[at : at + _SLICE]:
+        for listed in _slices(strings):
+            for string in listed:
                 near._file(string)
             yield
         return near
