@@ -96,6 +96,20 @@ class Metric:
     budget_label: str = ""
 
 
+def percentiles(key: str, label: str, budget: float | None = None) -> tuple[Metric, Metric]:
+    """The p50 and p99 of a series of requests in milliseconds, the budget (if any) the p99's."""
+    return (
+        Metric(f"{key}_p50_ms", f"{label} p50", "ms"),
+        Metric(
+            f"{key}_p99_ms",
+            f"{label} p99",
+            "ms",
+            budget,
+            f"p99 ≤ {budget:g} ms" if budget is not None else "",
+        ),
+    )
+
+
 METRICS: tuple[Metric, ...] = (
     Metric("initialize_ms", "spawn → initialize result", "ms"),
     Metric("index_ready_s", "spawn → index ready (cold index)", "s", 1.5, "≤ 1.5 s"),
@@ -118,39 +132,17 @@ METRICS: tuple[Metric, ...] = (
     Metric("open_first_ms", "didOpen → first diagnostics (first review)", "ms", 20, "≤ 20 ms"),
     Metric("open_p50_ms", "didOpen → first diagnostics, p50 of reviews", "ms", 20, "≤ 20 ms"),
     Metric("open_max_ms", "didOpen → first diagnostics, max of reviews", "ms", 20, "≤ 20 ms"),
-    Metric("keystroke_p50_ms", "keystroke → diagnostics p50", "ms"),
-    Metric("keystroke_p99_ms", "keystroke → diagnostics p99", "ms", 15, "p99 ≤ 15 ms"),
-    Metric("completion_tags_p50_ms", "completion in `tags: [` p50", "ms"),
-    Metric("completion_tags_p99_ms", "completion in `tags: [` p99", "ms", 10, "p99 ≤ 10 ms"),
-    Metric("completion_link_p50_ms", "completion after `](/content/` p50", "ms"),
-    Metric("completion_link_p99_ms", "completion after `](/content/` p99", "ms", 10, "p99 ≤ 10 ms"),
-    Metric("hover_salutation_p50_ms", "hover on the salutation p50", "ms"),
-    Metric("hover_salutation_p99_ms", "hover on the salutation p99", "ms", 10, "p99 ≤ 10 ms"),
-    Metric("hover_tag_p50_ms", "hover on a tag p50", "ms"),
-    Metric("hover_tag_p99_ms", "hover on a tag p99", "ms", 10, "p99 ≤ 10 ms"),
-    Metric("symbols_p50_ms", "workspace symbols p50", "ms"),
-    Metric("symbols_p99_ms", "workspace symbols p99", "ms", 50, "p99 ≤ 50 ms"),
-    Metric("completion_image_p50_ms", "completion in `image: ` p50", "ms"),
-    Metric("completion_image_p99_ms", "completion in `image: ` p99", "ms", 10, "p99 ≤ 10 ms"),
+    *percentiles("keystroke", "keystroke → diagnostics", 15),
+    *percentiles("completion_tags", "completion in `tags: [`", 10),
+    *percentiles("completion_link", "completion after `](/content/`", 10),
+    *percentiles("hover_salutation", "hover on the salutation", 10),
+    *percentiles("hover_tag", "hover on a tag", 10),
+    *percentiles("symbols", "workspace symbols", 50),
+    *percentiles("completion_image", "completion in `image: `", 10),
     Metric("references_first_ms", "references to a review, the first request", "ms"),
-    Metric("references_edited_p50_ms", "references to the review just edited p50", "ms"),
-    Metric("references_edited_p99_ms", "references to the review just edited p99", "ms"),
-    Metric("new_link_p50_ms", "a new review: its first completion after `](/content/` p50", "ms"),
-    Metric(
-        "new_link_p99_ms",
-        "a new review: its first completion after `](/content/` p99",
-        "ms",
-        10,
-        "p99 ≤ 10 ms",
-    ),
-    Metric("new_symbols_p50_ms", "a new review: the next workspace symbol search p50", "ms"),
-    Metric(
-        "new_symbols_p99_ms",
-        "a new review: the next workspace symbol search p99",
-        "ms",
-        50,
-        "p99 ≤ 50 ms",
-    ),
+    *percentiles("references_edited", "references to the review just edited"),
+    *percentiles("new_link", "a new review: its first completion after `](/content/`", 10),
+    *percentiles("new_symbols", "a new review: the next workspace symbol search", 50),
     Metric("rename_ms", "rename tag in ~10% of reviews → WorkspaceEdit", "ms", 1000, "≤ 1 s"),
     Metric("rename_reviews", "rename: reviews using the tag", ""),
     Metric("rename_files", "rename: files in the WorkspaceEdit", ""),
