@@ -6,6 +6,7 @@ Real files in a temporary site, a cache folder of the test's own; each start is 
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import fcntl
 import logging
@@ -116,9 +117,15 @@ def test_names_and_link_targets_are_shared_between_reviews(
             "See [the other one](/2021/03/01/shared-0.html).\n",
             encoding="utf-8",
         )
-    for _ in range(2):  # a cold start, then one from the persistent index
+    # A cold start, then one from the persistent index's snapshot, then one from its records.
+    for start_from in ("files", "snapshot", "records"):
+        if start_from == "records":
+            with contextlib.closing(sqlite3.connect(cache_path(site))) as connection:
+                connection.execute("DELETE FROM snapshot")
+                connection.commit()
         indexed = index_site_cached(site, jobs=workers)
         indexed.persist()
+        assert indexed.from_snapshot == (start_from == "snapshot")
         records = [r for r in indexed.loaded.index.reviews() if "-shared-" in r.path]
         assert len(records) == 40
         for field in ("tags", "categories", "link_keys"):
@@ -128,6 +135,11 @@ def test_names_and_link_targets_are_shared_between_reviews(
         authors = {id(r.entry.data["author"]) for r in records}
         assert len(authors) == 1
         assert len({id(tag) for r in records for tag in r.entry.tags}) == 2
+        # None of them has a heading, and no static file has front matter defaults: one empty
+        # set of anchors between them all, one empty front matter.
+        assert len({id(r.anchors) for r in records}) == 1
+        statics = indexed.loaded.index.statics.values()
+        assert statics and len({id(e.data) for e in statics}) == 1
     assert indexed.reused > 0
 
 

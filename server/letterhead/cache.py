@@ -37,7 +37,14 @@ from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
 import letterhead
-from letterhead.index import NO_NAMES, IndexedDocument, Record, collector_paused, share_strings
+from letterhead.index import (
+    NO_ANCHORS,
+    NO_NAMES,
+    IndexedDocument,
+    Record,
+    collector_paused,
+    share_strings,
+)
 from letterhead.site.kinds import EntryKind, Status
 from letterhead.site.model import Entry
 
@@ -582,7 +589,7 @@ def decode_records(text: str) -> dict[str, CachedFile]:
                 tuple(doc_tags),
                 tuple(doc_categories),
                 tuple(map(intern, link_keys)),
-                frozenset(anchors),
+                frozenset(anchors) if anchors else NO_ANCHORS,
             )
         files[path] = make_file((size, mtime_ns, (entry, indexed)))
     return files
