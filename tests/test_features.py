@@ -37,7 +37,9 @@ from letterhead.features.actions import code_actions
 from letterhead.features.catalog import (
     _LINES_PER_STEP,
     _SEARCH_LINES,
+    VALUE_KEYS,
     Catalog,
+    RankedValue,
     TextSearch,
     catalog_for,
 )
@@ -449,10 +451,23 @@ def catalog_state(catalog: Catalog, site: LoadedSite) -> tuple[object, ...]:
         [(n.text, n.count, n.variants) for n in catalog.ranked_names("tags")],
         [(n.text, n.count) for n in catalog.ranked_names("categories")],
         [(r.path, r.title, r.url, r.built, r.entry.data.get("stars")) for r in newest],
-        catalog.ranked_values("position"),
+        [values_state(catalog, key) for key in VALUE_KEYS],
         catalog.images(site.settings.image_dirs),
         [(search.text, search.starts) for search in searches],
     )
+
+
+def values_state(catalog: Catalog, key: str) -> list[RankedValue]:
+    """A key's ranked values, checked against their counts, their order and their search."""
+    ranked = catalog.ranked_values(key)
+    assert [(value, count) for value, count, _ in ranked] == sorted(
+        ((value, catalog.value_count(key, value)) for value, _, _ in ranked),
+        key=lambda item: (-item[1], fold(item[0]), item[0]),
+    )
+    for typed in ("", "a", "e", "ga", "zo", "up a"):
+        holding = list(catalog.values(key).holding(typed))
+        assert holding == [item for item in ranked if typed in item[2]], typed
+    return ranked
 
 
 def add_review(site: LoadedSite, path: str, text: str) -> None:
@@ -529,6 +544,8 @@ catalog_edits = st.lists(
                 st.booleans(),  # published
                 st.lists(st.sampled_from(["letters", "zebra", "Zebra"]), max_size=2),
                 st.lists(st.sampled_from(["reviews", "on-video"]), max_size=2),
+                st.sampled_from([None, "Gaffer", "gaffer", "Make-up artist"]),  # position
+                st.sampled_from([None, "Zo", "Zora", "Zora W", "Anna"]),  # addressee
             ),
         ),
     ),
@@ -540,7 +557,8 @@ catalog_edits = st.lists(
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(edits=catalog_edits)
 def test_any_edits_leave_the_catalog_as_a_fresh_one(
-    few_moves: int, edits: list[tuple[int, tuple[int, bool, list[str], list[str]] | None]]
+    few_moves: int,
+    edits: list[tuple[int, tuple[int, bool, list[str], list[str], str | None, str | None] | None]],
 ) -> None:
     """Reviews added, dated again, (un)published, retagged and removed, a few at a time, with
     every list and search built before each refresh: the catalog kept up to date answers as
@@ -554,13 +572,18 @@ def test_any_edits_leave_the_catalog_as_a_fresh_one(
                 if edit is None:
                     site.index.remove(path)
                     continue
-                day, published, tags, categories = edit
+                day, published, tags, categories, position, addressee = edit
+                values = "".join(
+                    f"{key}: {value}\n"
+                    for key, value in (("position", position), ("addressee", addressee))
+                    if value is not None
+                )
                 add_review(
                     site,
                     path,
                     f"---\ntitle: Edited {number}\ndate: 2014-06-0{day}\n"
                     f"published: {str(published).lower()}\ntags: [{', '.join(tags)}]\n"
-                    f"categories: [{', '.join(categories)}]\n---\nText.\n",
+                    f"categories: [{', '.join(categories)}]\n{values}---\nText.\n",
                 )
             assert catalog_state(catalog, site) == catalog_state(Catalog(site.index), site)
 

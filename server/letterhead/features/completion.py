@@ -391,8 +391,8 @@ def _corpus_values(request: _Request, slot: ValueSlot) -> tuple[list[_Value], bo
             return None  # typed in this document only
         return match_class(folded, typed)
 
-    ranked = catalog.ranked_values(slot.key)
-    chosen, incomplete = best_matches(ranked, classify, request.limit)
+    candidates = catalog.values(slot.key).holding(typed)
+    chosen, incomplete = best_matches(candidates, classify, request.limit)
     values = []
     for value, count, _ in chosen:
         if value == own_value:
