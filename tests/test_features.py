@@ -477,6 +477,12 @@ def add_review(site: LoadedSite, path: str, text: str) -> None:
     site.index.add(entry_for(site.site, source, document, None), document)
 
 
+def add_static(site: LoadedSite, path: str) -> None:
+    """Put a static file into the index, as a file created outside the editor is."""
+    source = SourceFile(path, EntryKind.STATIC, None, path)
+    site.index.add(entry_for(site.site, source, None, None), None)
+
+
 @contextlib.contextmanager
 def base_site_with(module: object, name: str, value: object) -> Iterator[LoadedSite]:
     """A copy of the base site, loaded, with `module.name` set to `value` meanwhile (for a
@@ -615,8 +621,7 @@ def test_the_image_lists_follow_static_files_as_they_come_and_go(
             for folder, name, present in batch:
                 path = folder + name
                 if present:
-                    source = SourceFile(path, EntryKind.STATIC, None, path)
-                    site.index.add(entry_for(site.site, source, None, None), None)
+                    add_static(site, path)
                 else:
                     site.index.remove(path)
             first: dict[str, tuple[int, str]] = {}
@@ -695,8 +700,9 @@ def test_the_searches_built_while_quiet_are_the_ones_built_on_demand(tmp_path: P
     setup = build(tmp_path, {"text": "---\ntitle: Case\ntags: [letters]\n---\nText.\n"})
     index = setup.site.index
     catalog = catalog_for(index)
-    assert not catalog.searchable
-    steps = catalog.searching()
+    image_dirs = setup.site.settings.image_dirs
+    assert not catalog.searched(image_dirs)
+    steps = catalog.searching(image_dirs)
     next(steps)  # a change of the index between two steps: the search then is dropped
     document = parse_document("---\ntitle: Newer\n---\n")
     path = "_posts/2016-01-01-new.md"
@@ -704,14 +710,47 @@ def test_the_searches_built_while_quiet_are_the_ones_built_on_demand(tmp_path: P
     index.add(entry_for(setup.site.site, source, document, None), document)
     for _ in steps:
         pass
-    assert not catalog.searchable
-    for _ in catalog.searching():
+    assert not catalog.searched(image_dirs)
+    for _ in catalog.searching(image_dirs):
         pass
-    assert catalog.searchable
+    assert catalog.searched(image_dirs)
     fresh = Catalog(index)
-    for field in ("title", "url"):
+    for field in _SEARCH_LINES:
         assert catalog.search(field).text == fresh.search(field).text
     assert "newer" in catalog.search("title").text
+    for key in VALUE_KEYS:
+        assert values_state(catalog, key) == values_state(fresh, key)
+    assert catalog.images(image_dirs) == fresh.images(image_dirs)
+    for typed in ("", "the", "k", "s21"):
+        matches = catalog.image_matches(image_dirs, typed, "", 3)
+        assert matches == fresh.image_matches(image_dirs, typed, "", 3)
+
+
+@pytest.mark.parametrize("step", range(15))
+def test_a_change_at_any_step_of_the_quiet_builds_drops_what_it_interrupts(
+    tmp_path: Path, step: int
+) -> None:
+    """A review and an image put in at any step of `searching`: what was being built is
+    dropped, what is built is kept up to date, and building again ends as a fresh catalog."""
+    setup = build(tmp_path, {"text": "---\ntitle: Case\naddressee: Anna\n---\nText.\n"})
+    index, image_dirs = setup.site.index, setup.site.settings.image_dirs
+    catalog = catalog_for(index)
+    steps = catalog.searching(image_dirs)
+    for _ in itertools.islice(steps, step):
+        pass
+    add_static(setup.site, "images/zz-new-poster.jpg")
+    add_review(setup.site, "_posts/2016-01-01-new.md", "---\ntitle: New\naddressee: Zora\n---\n")
+    catalog.refresh()  # a request between two steps
+    for _ in steps:  # the build interrupted goes on, and drops what it was making
+        pass
+    for _ in catalog.searching(image_dirs):  # which is made again
+        pass
+    assert catalog.searched(image_dirs)
+    fresh = Catalog(index)
+    assert catalog.images(image_dirs) == fresh.images(image_dirs)
+    assert "zz-new-poster.jpg" in [name for name, _, _ in catalog.images(image_dirs)]
+    assert ("Zora", 1, "zora") in catalog.ranked_values("addressee")
+    assert catalog_state(catalog, setup.site) == catalog_state(fresh, setup.site)
 
 
 # -- robustness: random texts --------------------------------------------------------------------

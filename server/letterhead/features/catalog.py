@@ -139,10 +139,12 @@ _SEARCH_LINES: dict[str, Callable[[ReviewRecord], str]] = {
 }
 
 
-# The searches built while the editor is quiet (post ids are searched only after `{% post_url`).
-_PREPARED_SEARCHES = ("title", "url")
-# Lines a step of `TextSearch.building` makes (~1 ms at 20,000 reviews).
+# The searches built while the editor is quiet.
+_PREPARED_SEARCHES = ("title", "url", "post_id")
+# Lines a step of `TextSearch.building` makes (~1 ms at 20,000 reviews), or names folded.
 _LINES_PER_STEP = 2_000
+# Static files a step of `_Images.building` files under their names (~2 ms).
+_IMAGES_PER_STEP = 5_000
 
 
 def _other_as_text(value: Any) -> str | None:
@@ -405,11 +407,29 @@ class RankedValues:
     """
 
     def __init__(self, counter: Counter[str]) -> None:
-        # Folded without `fold`'s cache: thousands of names met once would push out the tags.
-        self.items = sorted(
-            ((value, count, fold_once(value)) for value, count in counter.items()),
-            key=_value_order,
-        )
+        for _ in self._fill(counter):
+            pass
+
+    @classmethod
+    def building(cls, counter: Counter[str]) -> Generator[None, None, RankedValues]:
+        """The values of `counter` ranked, and their search, made a slice at a time (~15 ms in
+        all for the ~10,000 addressees of 20,000 reviews)."""
+        ranked = cls.__new__(cls)
+        yield from ranked._fill(counter)
+        ranked._search = yield from TextSearch.building(ranked.items, _folded_value)
+        return ranked
+
+    def _fill(self, counter: Counter[str]) -> Iterator[None]:
+        counts = list(counter.items())
+        items: list[RankedValue] = []
+        for start in range(0, len(counts), _LINES_PER_STEP):
+            # Folded without `fold`'s cache: thousands of names met once would push out the
+            # tags' folded forms.
+            chunk = counts[start : start + _LINES_PER_STEP]
+            items += [(value, count, fold_once(value)) for value, count in chunk]
+            yield
+        items.sort(key=_value_order)
+        self.items = items
         self._search: TextSearch[RankedValue] | None = None  # made on the first typed query
 
     def recount(self, value: str, old: int, new: int) -> None:
@@ -688,14 +708,20 @@ class Catalog:
         self.refresh()
         return len(self._records)
 
-    @property
-    def searchable(self) -> bool:
-        """Whether the searches `searching` builds are built."""
-        return all(field in self._searches for field in _PREPARED_SEARCHES)
+    def searched(self, image_dirs: tuple[str, ...]) -> bool:
+        """Whether everything `searching` builds is built."""
+        return (
+            all(field in self._searches for field in _PREPARED_SEARCHES)
+            and all(key in self._ranked_values for key in VALUE_KEYS)
+            and image_dirs in self._images
+        )
 
-    def searching(self) -> Iterator[None]:
-        """Build the searches by title and by URL (the first symbol search and the first link
-        completion use them) a slice at a time. A search that a change of the index
+    def searching(self, image_dirs: tuple[str, ...]) -> Iterator[None]:
+        """Build a slice at a time what a first request would otherwise build at once: the
+        searches by title, URL and post id (a first symbol search, link or `{% post_url`
+        completion; 10-30 ms each at 20,000 reviews), each front matter key's ranked values
+        (a first value completion; ~15 ms for the addressees) and the list of images in
+        `image_dirs` (a first `image:` completion; ~25 ms). What a change of the index
         interrupts is dropped, and built on first use as before."""
         for field in _PREPARED_SEARCHES:
             self.refresh()
@@ -707,6 +733,25 @@ class Catalog:
             if self.index.generation != generation or field in self._searches:
                 return
             self._searches[field] = search
+        for key in VALUE_KEYS:
+            self.refresh()
+            if key in self._ranked_values:
+                continue
+            generation = self.index.generation
+            ranked = yield from RankedValues.building(self._counters.get(key, Counter()))
+            yield
+            if self.index.generation != generation or key in self._ranked_values:
+                return
+            self._ranked_values[key] = ranked
+        self.refresh()
+        if image_dirs not in self._images:
+            self.index.follow_statics()
+            generation = self.index.generation
+            images = yield from _Images.building(image_dirs, self.index.statics)
+            yield
+            if self.index.generation != generation or image_dirs in self._images:
+                return
+            self._images[image_dirs] = images
 
     def search(self, field: str) -> TextSearch[ReviewRecord]:
         """The newest-first text search over one field: "title" (title and slug words), "url"
@@ -862,20 +907,42 @@ class _Images:
     relative to its folder) once, with the first folder's file, sorted by folded name."""
 
     def __init__(self, image_dirs: tuple[str, ...], statics: Iterable[str]) -> None:
+        for _ in self._fill(image_dirs, statics):
+            pass
+
+    @classmethod
+    def building(
+        cls, image_dirs: tuple[str, ...], statics: Iterable[str]
+    ) -> Generator[None, None, _Images]:
+        """The images, and their search, made a slice at a time (~35 ms in all for 20,000)."""
+        images = cls.__new__(cls)
+        yield from images._fill(image_dirs, statics)
+        images._search = yield from TextSearch.building(images.items, _folded_image)
+        return images
+
+    def _fill(self, image_dirs: tuple[str, ...], statics: Iterable[str]) -> Iterator[None]:
         self.prefixes = [folder.strip("/") + "/" for folder in image_dirs if folder.strip("/")]
         ranked = [(rank, prefix, len(prefix)) for rank, prefix in enumerate(self.prefixes)]
         first: dict[str, str] = {}  # name -> the first folder's file
-        for path in sorted(statics):  # `_named` written out, for 20,000 files; sorted, the
-            # names come nearly in order, which the sort below takes in one pass
-            for rank, prefix, cut in ranked:
-                if path.startswith(prefix):
-                    held = first.setdefault(path[cut:], path)
-                    if held is not path and self._rank(held) > rank:  # a name in two folders
-                        first[path[cut:]] = path
-                    break
-        self.items = sorted(
-            ((name, path, fold_once(name)) for name, path in first.items()), key=_image_order
-        )
+        # Sorted, the names come nearly in order, which the sort below takes in one pass.
+        paths = sorted(statics)
+        for start in range(0, len(paths), _IMAGES_PER_STEP):
+            for path in paths[start : start + _IMAGES_PER_STEP]:  # `_named` written out
+                for rank, prefix, cut in ranked:
+                    if path.startswith(prefix):
+                        held = first.setdefault(path[cut:], path)
+                        if held is not path and self._rank(held) > rank:  # in two folders
+                            first[path[cut:]] = path
+                        break
+            yield
+        named = list(first.items())
+        items: list[tuple[str, str, str]] = []
+        for start in range(0, len(named), _LINES_PER_STEP):
+            chunk = named[start : start + _LINES_PER_STEP]
+            items += [(name, path, fold_once(name)) for name, path in chunk]
+            yield
+        items.sort(key=_image_order)
+        self.items = items
         self._search: TextSearch[tuple[str, str, str]] | None = None  # made on first use
 
     def _rank(self, path: str) -> int:

@@ -545,10 +545,10 @@ class LetterheadServer(LanguageServer):
           since the last message arrived;
         - once neither a message nor the index has come for `QUIET_SECONDS`, one step
           at a time, the backlinks and dead-link near-miss tables (`SiteIndex.prepare`; 0.1-0.2
-          s each at 20,000 reviews) and the searches by title and by URL that a first symbol
-          search or link completion would build (`Catalog.searching`; 10-30 ms each), never
-          in the middle of a burst of requests; then the generated-code cache is written if it
-          needs to be (`GeneratedCode.save`).
+          s each at 20,000 reviews), then what a first symbol search or completion of a link,
+          a `{% post_url`, a front matter value or an `image:` would build (`Catalog.searching`;
+          10-30 ms each), never in the middle of a burst of requests; then the generated-code
+          cache is written if it needs to be (`GeneratedCode.save`).
 
         What was built lives as long as the index: it is kept out of the collector's walks with
         it (a full collection walking the catalog's lists added 5-7 ms to every 30th request).
@@ -560,7 +560,8 @@ class LetterheadServer(LanguageServer):
             index.categories.preparing(),  # for TX102
         )
         catalog = catalog_for(index)
-        quietly = itertools.chain(index.prepare(), catalog.searching())
+        image_dirs = loaded.settings.image_dirs
+        quietly = itertools.chain(index.prepare(), catalog.searching(image_dirs))
         loop = asyncio.get_running_loop()
         installed = loop.time()
         try:
@@ -591,14 +592,14 @@ class LetterheadServer(LanguageServer):
                     await asyncio.sleep(wait)
                 elif next(quietly, _DONE) is not _DONE:
                     await asyncio.sleep(0)
-                elif index.prepared and catalog.searchable:
+                elif index.prepared and catalog.searched(image_dirs):
                     keep_out_of_collections(reload=False)
                     # What starting and the first messages compiled, kept for the next start:
                     # written while quiet too (marshalling holds the interpreter ~5-10 ms).
                     self.generated_code.save()
                     return
                 else:  # a change of the index dropped a table half-built: again, from there
-                    quietly = itertools.chain(index.prepare(), catalog.searching())
+                    quietly = itertools.chain(index.prepare(), catalog.searching(image_dirs))
         except Exception as error:
             logger.warning("could not prepare what first requests need: %s", error)
 
