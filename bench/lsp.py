@@ -36,6 +36,7 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
+import itertools
 import json
 import math
 import os
@@ -76,6 +77,8 @@ OPEN_SAMPLES = 20  # reviews with findings opened one after another
 REQUEST_TIMEOUT = 60.0  # seconds for one request or one publish
 RENAME_REPEATS = 3
 NEW_REVIEWS = 20  # new reviews opened one after another, each closed before the next
+ADDRESSEE = "addressee: "
+TYPED_VALUES = 200  # completions while typing addressees, one after each letter
 REFERENCE_EDITS = 20  # edits of the main review, each followed by a references request
 TYPED = (
     " And I must add that the photography is remarkable throughout, patient and unshowy, and "
@@ -139,6 +142,7 @@ METRICS: tuple[Metric, ...] = (
     *percentiles("hover_tag", "hover on a tag", 10),
     *percentiles("symbols", "workspace symbols", 50),
     *percentiles("completion_image", "completion in `image: `", 10),
+    *percentiles("completion_value", "completion while typing an `addressee:`", 10),
     Metric("references_first_ms", "references to a review, the first request", "ms"),
     *percentiles("references_edited", "references to the review just edited"),
     *percentiles("new_link", "a new review: its first completion after `](/content/`", 10),
@@ -188,6 +192,7 @@ class Review:
     lines: list[str]
     tags_line: int = -1  # the `tags: [` line, -1 if the tags are a block list
     image_line: int = -1  # the `image: ` line
+    addressee_line: int = -1  # the `addressee: ` line
     salutation_line: int = -1
 
     @property
@@ -205,6 +210,8 @@ class Review:
                 review.tags_line = number
             if review.image_line < 0 and line.startswith("image: "):
                 review.image_line = number
+            if review.addressee_line < 0 and line.startswith(ADDRESSEE):
+                review.addressee_line = number
             if review.salutation_line < 0 and line.startswith("_**Dear "):
                 review.salutation_line = number
                 break
@@ -221,6 +228,12 @@ class Review:
             start = match.start(1) if match.group(1) else match.start(2)
             found.append((name, utf16(line[:start])))
         return found
+
+    def addressee(self) -> str | None:
+        """The front matter's `addressee:` value, as written."""
+        if self.addressee_line < 0:
+            return None
+        return self.lines[self.addressee_line][len(ADDRESSEE) :]
 
     def body_line(self) -> int:
         """The first line of prose after the salutation."""
@@ -831,6 +844,47 @@ async def measure(
             [pos(main.image_line, value_at + n) for n in (0, 1, 4)], "completion_image"
         )
 
+    # Typing a front matter value: the main review's addressee cleared, then the addressees of
+    # other reviews typed in a letter at a time, each edit's diagnostics awaited, then a
+    # completion at the end of the value; the review's own addressee put back afterwards.
+    written = main.addressee()
+    if written is not None:
+        row, value_at = main.addressee_line, len(ADDRESSEE)
+        names = [n for r in plan.samples if r is not main and (n := r.addressee())] or [written]
+
+        async def set_value(old: str, new: str) -> None:
+            nonlocal version
+            version += 1
+            waiter = client.expect_publish(main.uri, version)
+            end = pos(row, value_at + utf16(old))
+            client.change(main.uri, version, types.Range(pos(row, value_at), end), new)
+            await client.wait(waiter, f"diagnostics of version {version}")
+
+        typing: list[float] = []
+        value = written
+        try:
+            for name in itertools.cycle(names):
+                await set_value(value, "")
+                value = ""
+                for character in name:
+                    if len(typing) >= TYPED_VALUES:
+                        break
+                    await set_value(value, value + character)
+                    value += character
+                    _, seconds = await client.request(
+                        types.TEXT_DOCUMENT_COMPLETION,
+                        types.CompletionParams(
+                            text_document=document, position=pos(row, value_at + utf16(value))
+                        ),
+                    )
+                    typing.append(seconds)
+                if len(typing) >= TYPED_VALUES:
+                    break
+        finally:  # what was measured is kept when time runs out
+            if typing:
+                record("completion_value", typing)
+        await set_value(value, written)
+
     salutation = main.lines[main.salutation_line]
     salutation_position = pos(
         main.salutation_line, utf16(salutation[: salutation.index("Dear") + 6])
@@ -1241,7 +1295,10 @@ METHOD = """\
   waits for the diagnostics of its version before the next.
 - Completion: 200 requests at positions in the `tags: [...]` flow list (after `[`, at and
   inside each tag), 200 after `[this one](/content/` and `[that one](/content/2015/`, and 200
-  in the `image:` value (nothing typed, after its first letter, after its fourth).
+  in the `image:` value (nothing typed, after its first letter, after its fourth); and 200
+  while typing front matter values: the review's `addressee:` cleared, then the addressees of
+  the didOpen reviews typed into it a letter at a time, each letter an edit whose diagnostics
+  are awaited, then a completion at the end of the value (the review's own is put back after).
   Hover: 200 on the salutation's addressee, 200 on the tags. Workspace symbols: 200 queries
   drawn from the titles' words (whole words, prefixes, single letters, two words, near misses).
 - References: the references to the main review (the reviews that link to it), once, then 20
