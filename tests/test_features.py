@@ -538,6 +538,21 @@ def test_catalog_updates_match_a_fresh_catalog(tmp_path: Path) -> None:
     assert snapshot(catalog) == snapshot(Catalog(site.index))
 
 
+def test_more_removals_than_the_log_keeps_are_found_all_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(index_module, "_CHANGE_LOG", 1)  # two kept, the rest dropped
+    site = build(tmp_path, {"text": "---\ntitle: Case\n---\nText.\n"}).site
+    catalog = catalog_for(site.index)
+    catalog_state(catalog, site)
+    posts = [path for path in site.index.documents if path.startswith("_posts/")][:3]
+    assert len(posts) == 3
+    for path in posts:
+        site.index.remove(path)
+    assert catalog_state(catalog, site) == catalog_state(Catalog(site.index), site)
+    assert not set(posts) & {record.path for record in catalog.newest_first()}
+
+
 # An edit to a review of `_posts` (numbered 0-3, a day of June 2014 in its name): a new or
 # changed text with a date, a status, tags and categories, or the review removed.
 catalog_edits = st.lists(
@@ -561,15 +576,21 @@ catalog_edits = st.lists(
 
 @pytest.mark.parametrize("few_moves", [0, 2, 32])
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(edits=catalog_edits)
+@given(edits=catalog_edits, log_kept=st.sampled_from([1, 64]))
 def test_any_edits_leave_the_catalog_as_a_fresh_one(
     few_moves: int,
+    log_kept: int,
     edits: list[tuple[int, tuple[int, bool, list[str], list[str], str | None, str | None] | None]],
 ) -> None:
     """Reviews added, dated again, (un)published, retagged and removed, a few at a time, with
     every list and search built before each refresh: the catalog kept up to date answers as
-    one made from scratch (with `few_moves` 0 every move rebuilds the order, with 32 none)."""
-    with base_site_with(catalog_module, "_FEW_MOVES", few_moves) as site:
+    one made from scratch (with `few_moves` 0 every move rebuilds the order, with 32 none;
+    with the index's log of removals cut short, the catalog looks for them itself)."""
+    with (
+        pytest.MonkeyPatch.context() as patch,
+        base_site_with(catalog_module, "_FEW_MOVES", few_moves) as site,
+    ):
+        patch.setattr(index_module, "_CHANGE_LOG", log_kept)
         catalog = catalog_for(site.index)
         catalog_state(catalog, site)
         for batch in (edits[:4], edits[4:8], edits[8:]):
@@ -614,7 +635,7 @@ def test_the_image_lists_follow_static_files_as_they_come_and_go(
     by folded name, as a catalog made from scratch offers them (with the index's log of
     changes cut short, the list is made again)."""
     dirs = ("images", "assets/images/", "img", "images/posters")
-    with base_site_with(index_module, "_STATIC_LOG", log_kept) as site:
+    with base_site_with(index_module, "_CHANGE_LOG", log_kept) as site:
         catalog = catalog_for(site.index)
         catalog.images(dirs)
         for batch in (edits[:5], edits[5:10], edits[10:]):

@@ -443,6 +443,59 @@ def test_front_matter_key_counts_follow_every_edit(
             assert loaded.index.documents_with_key(key) == expected
 
 
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    history=st.lists(
+        st.tuples(
+            st.sampled_from([*FILES[:2], "page-x.md"]),
+            st.sampled_from(["document", "no front matter", "removed"]),
+        ),
+        max_size=20,
+    )
+)
+def test_the_removal_log_names_each_document_that_left(
+    root: Path, history: list[tuple[str, str]]
+) -> None:
+    """Once followed, the index logs each document that leaves it (taken out, or a page whose
+    front matter went: a static file now), once, in order, and no document it replaced."""
+    loaded = load_site(root)
+    index = loaded.index
+    index.follow_removals()
+    since = index.generation
+    left = []
+    page = root / "page-x.md"
+    try:
+        for path, what in history:
+            was = path in index.documents
+            if what == "removed":
+                loaded.remove(path)
+            elif what == "document" or path != "page-x.md":
+                loaded.update(path, front(["title: x"], None, True))
+            else:  # as a file changed on disk is read
+                page.write_text("No front matter.\n", encoding="utf-8")
+                loaded.update(path, None)
+            if was and path not in index.documents:
+                left.append(path)
+            assert index.removal_log is not None
+            assert index.removal_log.paths_after(since) == left
+    finally:
+        page.unlink(missing_ok=True)
+
+
+def test_a_removal_log_cut_short_says_so(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("letterhead.index._CHANGE_LOG", 1)
+    loaded = load_site(root)
+    loaded.index.follow_removals()
+    since = loaded.index.generation
+    for path in FILES[:3]:
+        loaded.remove(path)
+    assert loaded.index.removal_log is not None
+    assert loaded.index.removal_log.paths_after(since) is None  # the first was dropped
+    assert loaded.index.removal_log.paths_after(loaded.index.generation - 1) == [FILES[2]]
+
+
 def test_the_tables_prepared_in_steps_answer_as_those_built_on_demand(root: Path) -> None:
     """`SiteIndex.prepare` builds backlinks and the near-miss tables a slice at a time; a change
     of the index between two steps drops the table being built (built on demand instead)."""

@@ -163,8 +163,8 @@ def _intern_items(values: list[Any]) -> None:
 
 # Front matter values up to this length are interned (names, ids); longer ones are prose.
 _SHARED_LENGTH = 40
-# How many static files' changes `SiteIndex.static_log` keeps at least.
-_STATIC_LOG = 64
+# How many changes a `ChangeLog` keeps at least.
+_CHANGE_LOG = 64
 
 
 def taxonomy_values(value: Any) -> tuple[str, ...]:
@@ -183,6 +183,31 @@ def taxonomy_values(value: Any) -> tuple[str, ...]:
 
 
 _STRINGS_ONLY = frozenset({str})
+
+
+class ChangeLog:
+    """Paths an index changed, as (the index's generation after the change, path), from the
+    generation someone began to follow them; the oldest are dropped past a bound."""
+
+    __slots__ = ("entries", "whole_from")
+
+    def __init__(self, generation: int) -> None:
+        self.entries: list[tuple[int, str]] = []
+        self.whole_from = generation  # every change after this generation is here
+
+    def note(self, generation: int, path: str) -> None:
+        entries = self.entries
+        entries.append((generation, path))
+        if len(entries) > 2 * _CHANGE_LOG:
+            self.whole_from = entries[-_CHANGE_LOG - 1][0]
+            del entries[:-_CHANGE_LOG]
+
+    def paths_after(self, generation: int) -> list[str] | None:
+        """The paths changed after `generation`, in order, or None when the log does not reach
+        back that far (it began later, or its oldest were dropped)."""
+        if generation < self.whole_from:
+            return None
+        return [path for changed, path in self.entries if changed > generation]
 
 
 class SiteIndex:
@@ -218,35 +243,30 @@ class SiteIndex:
     # does not know, and would go stale with the first change anyway).
     _DERIVED = ("_backlinks", "_near_slugs", "_near_post_ids", "_post_id_endings", "_key_uses")
 
-    # The static files put in or taken out since someone began to follow them
-    # (`follow_statics`), as (the generation after the change, path): the completion catalog
-    # keeps its lists of images up to date from it. The oldest are dropped past a bound
-    # (`static_log_from` says from which generation on it is whole); none is kept by default,
-    # nor in a snapshot.
-    static_log: list[tuple[int, str]] | None = None
-    static_log_from = 0
+    # What changed since someone began to follow it (not in a snapshot): the static files put
+    # in or taken out (`follow_statics`; the completion catalog keeps its lists of images up
+    # to date from it), and the documents taken out (`follow_removals`; the catalog finds
+    # them without a pass over every path).
+    static_log: ChangeLog | None = None
+    removal_log: ChangeLog | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         for name in self._DERIVED:
             state[name] = None
         state.pop("static_log", None)
-        state.pop("static_log_from", None)
+        state.pop("removal_log", None)
         return state
 
     def follow_statics(self) -> None:
         """Log the static files that change from now on in `static_log`."""
         if self.static_log is None:
-            self.static_log = []
-            self.static_log_from = self.generation
+            self.static_log = ChangeLog(self.generation)
 
-    def _static_changed(self, path: str) -> None:
-        log = self.static_log
-        if log is not None:
-            log.append((self.generation, path))
-            if len(log) > 2 * _STATIC_LOG:
-                self.static_log_from = log[-_STATIC_LOG - 1][0]
-                del log[:-_STATIC_LOG]
+    def follow_removals(self) -> None:
+        """Log the documents taken out from now on in `removal_log` (not those replaced)."""
+        if self.removal_log is None:
+            self.removal_log = ChangeLog(self.generation)
 
     # -- building -------------------------------------------------------------------------
 
@@ -271,7 +291,7 @@ class SiteIndex:
 
     def insert(self, entry: Entry, indexed: IndexedDocument | None) -> None:
         """Add (or replace) one file from its record (None for static files)."""
-        self.remove(entry.path)
+        was_document = self._take_out(entry.path)
         if indexed is None:
             # Thousands of images: one `.jpg`, and the output path that is the path itself.
             if entry.output_ext is not None:
@@ -302,7 +322,10 @@ class SiteIndex:
             self._key_uses.update(entry.data.keys())
         self.generation += 1
         if indexed is None:
-            self._static_changed(entry.path)
+            if self.static_log is not None:
+                self.static_log.note(self.generation, entry.path)
+            if was_document and self.removal_log is not None:  # a page without front matter now
+                self.removal_log.note(self.generation, entry.path)
 
     def uses(self, path: str, key: str, spelling: str) -> bool:
         """Whether the review at `path` has `spelling` in its `key` list ("tags" or
@@ -313,6 +336,12 @@ class SiteIndex:
         return spelling in (indexed.tags if key == "tags" else indexed.categories)
 
     def remove(self, path: str) -> None:
+        """Take one file out of the index."""
+        if self._take_out(path) and self.removal_log is not None:
+            self.removal_log.note(self.generation, path)
+
+    def _take_out(self, path: str) -> bool:
+        """Take out the file at `path`, if the index has it; whether it was a document."""
         old: Entry | None = None
         indexed = self.documents.pop(path, None)
         if indexed is not None:
@@ -325,7 +354,7 @@ class SiteIndex:
         else:
             old = self.statics.pop(path, None)
         if old is None:
-            return
+            return False
         if old.url is not None:
             key = normalize_url(old.url)
             if key is not None and self._release(self._by_url, "url", key, old):
@@ -345,8 +374,9 @@ class SiteIndex:
                 if key_uses[key] <= 0:
                     del key_uses[key]
         self.generation += 1
-        if indexed is None:
-            self._static_changed(path)
+        if indexed is None and self.static_log is not None:
+            self.static_log.note(self.generation, path)
+        return indexed is not None
 
     def _claim(self, table: dict[str, Entry], kind: str, key: str, entry: Entry) -> bool:
         """Give `key` to `entry` if it wins over the holder (see `_replaces`), else keep it
