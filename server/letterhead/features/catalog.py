@@ -254,17 +254,21 @@ class TextSearch(Generic[T]):
 
     def inserted(self, index: int, line: str) -> None:
         """Take in the line of the item just inserted into `records` at `index`."""
-        start = self.starts[index] if index < len(self.starts) else len(self.text)
+        starts = self.starts
+        start = starts[index] if index < len(starts) else len(self.text)
         new = "\n" + line.replace("\n", " ")
         self.text = self.text[:start] + new + self.text[start:]
-        self.starts[index:] = [start, *(offset + len(new) for offset in self.starts[index:])]
+        shift = len(new)
+        starts[index:] = [offset + shift for offset in starts[index:]]
+        starts.insert(index, start)
 
     def deleted(self, index: int) -> None:
         """Drop the line of the item just deleted from `records` at `index`."""
         start, end = self._bounds(index)
         self.text = self.text[:start] + self.text[end:]
-        del self.starts[index]
-        self.starts[index:] = [offset - (end - start) for offset in self.starts[index:]]
+        starts, shift = self.starts, end - start
+        del starts[index]
+        starts[index:] = [offset - shift for offset in starts[index:]]
 
     def _bounds(self, index: int) -> tuple[int, int]:
         end = self.starts[index + 1] if index + 1 < len(self.starts) else len(self.text)
