@@ -507,7 +507,8 @@ class Catalog:
         `SiteIndex.add` removes a path before inserting it again, so `index.documents` (a dict,
         in insertion order) ends with every document added since the last refresh: walking it
         backwards up to the first document already seen finds them all. Removals show up as a
-        difference in size and cost one full pass (files deleted from the site are rare).
+        difference in size; the index's `removal_log` names them (a pass over every path
+        finds them when it does not reach back far enough).
         A catalog that has seen no document yet takes them all at once (`_take_all`).
         """
         index = self.index
