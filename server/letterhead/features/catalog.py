@@ -388,6 +388,24 @@ def _folded_name(name: RankedName) -> str:
     return name.folded
 
 
+_V = TypeVar("_V")
+
+
+def _folded_in_steps(
+    pairs: list[tuple[str, _V]], order: Callable[[tuple[str, _V, str]], Any]
+) -> Generator[None, None, list[tuple[str, _V, str]]]:
+    """`(text, value, folded text)` for each pair, sorted by `order`, folded `_LINES_PER_STEP`
+    at a time. Folded without `fold`'s cache: thousands of names met once (image names,
+    addressees) would push the tags' folded forms out of it."""
+    items: list[tuple[str, _V, str]] = []
+    for start in range(0, len(pairs), _LINES_PER_STEP):
+        chunk = pairs[start : start + _LINES_PER_STEP]
+        items += [(text, value, fold_once(text)) for text, value in chunk]
+        yield
+    items.sort(key=order)
+    return items
+
+
 # A front matter value as the catalog ranks it: (value, reviews using it, folded value).
 RankedValue = tuple[str, int, str]
 
@@ -424,16 +442,7 @@ class RankedValues:
         return ranked
 
     def _fill(self, counter: Counter[str]) -> Iterator[None]:
-        counts = list(counter.items())
-        items: list[RankedValue] = []
-        for start in range(0, len(counts), _LINES_PER_STEP):
-            # Folded without `fold`'s cache: thousands of names met once would push out the
-            # tags' folded forms.
-            chunk = counts[start : start + _LINES_PER_STEP]
-            items += [(value, count, fold_once(value)) for value, count in chunk]
-            yield
-        items.sort(key=_value_order)
-        self.items = items
+        self.items = yield from _folded_in_steps(list(counter.items()), _value_order)
         self._search: TextSearch[RankedValue] | None = None  # made on the first typed query
 
     def recount(self, value: str, old: int, new: int) -> None:
@@ -954,14 +963,7 @@ class _Images:
                             first[path[cut:]] = path
                         break
             yield
-        named = list(first.items())
-        items: list[tuple[str, str, str]] = []
-        for start in range(0, len(named), _LINES_PER_STEP):
-            chunk = named[start : start + _LINES_PER_STEP]
-            items += [(name, path, fold_once(name)) for name, path in chunk]
-            yield
-        items.sort(key=_image_order)
-        self.items = items
+        self.items = yield from _folded_in_steps(list(first.items()), _image_order)
         self._search: TextSearch[tuple[str, str, str]] | None = None  # made on first use
 
     def _rank(self, path: str) -> int:
