@@ -503,10 +503,10 @@ class Catalog:
         self._latest_users: dict[tuple[str, str], tuple[str, ...]] = {}
         self._seen: dict[str, IndexedDocument] = {}  # every document as last seen
         self._stamps: dict[datetime.datetime, float] = {}  # see `_record`
-        index.follow_removals()
         self._images: dict[tuple[str, ...], _Images] = {}
         self._statics_seen = 0  # the index's generation the image lists follow it up to
         self._searches: dict[str, TextSearch[ReviewRecord]] = {}
+        index.follow_removals()  # see `refresh`
 
     # -- refreshing ---------------------------------------------------------------------------
 
