@@ -54,6 +54,7 @@ from letterhead.findings import TextEdit
 from letterhead.fixes import apply_edits
 from letterhead.positions import LineIndex, Range, Span
 from letterhead.site.model import EntryKind, SourceFile
+from rendering import shown
 
 CASES = Path(__file__).parent / "cases"
 BASE_SITE = CASES / "base-site"
@@ -197,6 +198,9 @@ def run_completion(setup: Setup, spec: dict[str, Any]) -> None:
         assert wanted in by_label[label].detail, by_label[label].detail
     for label, wanted in (spec.get("documentation") or {}).items():
         assert wanted in by_label[label].documentation, by_label[label].documentation
+    for label, wanted in (spec.get("shows") or {}).items():
+        documentation = by_label[label].documentation
+        assert wanted in shown(documentation), (shown(documentation), documentation)
     for label, expected in (spec.get("applied") or {}).items():
         item = by_label[label]
         span = item.replace_span
@@ -217,6 +221,8 @@ def run_hover(setup: Setup, spec: dict[str, Any]) -> None:
         assert wanted in result.markdown, result.markdown
     for unwanted in spec.get("absent", []):
         assert unwanted not in result.markdown, result.markdown
+    for wanted in spec.get("shows", []):
+        assert wanted in shown(result.markdown), (shown(result.markdown), result.markdown)
     if setup.spans:
         assert setup.covered(result.span) == setup.covered(setup.spans[0])
         assert result.span == setup.spans[0]

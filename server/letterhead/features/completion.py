@@ -29,6 +29,7 @@ from letterhead.features.catalog import (
 )
 from letterhead.features.cursor import KeySlot, ValueSlot, ValueStyle, clamp, front_matter_slot
 from letterhead.features.guard import never_raises
+from letterhead.features.markup import code_block, code_span, escaped
 from letterhead.features.template import letter_template, ranked_authors
 from letterhead.features.types import CompletionItem, CompletionKind, Completions
 from letterhead.positions import Span
@@ -126,9 +127,10 @@ def _new_letter(request: _Request) -> Completions:
         insert_text=template.whole(body="$0"),
         replace_span=Span(start, request.offset),
         detail="A new letter: front matter, salutation and signature",
-        documentation="```markdown\n"
-        + letter_template(request.site, request.path, snippet=False).whole()
-        + "```",
+        documentation=code_block(
+            letter_template(request.site, request.path, snippet=False).whole().rstrip("\n"),
+            "markdown",
+        ),
         sort_text="00000",
         filter_text="letter",
         is_snippet=True,
@@ -289,10 +291,11 @@ def _taxonomy_values(request: _Request, slot: ValueSlot) -> tuple[list[_Value], 
         latest = catalog.latest_user(key, name.text, exclude=path)
         record = catalog.record(latest) if latest else None
         if record is not None:
-            lines[0] += f"; last in “{record.title}”" + (f" ({record.day})" if record.day else "")
+            day = f" ({record.day})" if record.day else ""
+            lines[0] += f"; last in “{escaped(record.title)}”{day}"
         if name.variants:
-            spelled = ", ".join(f"`{v}` ({c})" for v, c in name.variants[:5])
-            lines.append(f"Also spelled {spelled}; `{text}` is the established spelling.")
+            spelled = ", ".join(f"{code_span(v)} ({c})" for v, c in name.variants[:5])
+            lines.append(f"Also spelled {spelled}; {code_span(text)} is the established spelling.")
         values.append(
             _Value(
                 text,
@@ -325,7 +328,7 @@ def _layouts(request: _Request, slot: ValueSlot) -> tuple[list[_Value], bool]:
         where = (
             "a theme layout listed in `letterhead: extra_layouts`"
             if name not in request.site.site.layouts
-            else f"`{request.site.site.config.layouts_dir}/{name}.*`"
+            else code_span(f"{request.site.site.config.layouts_dir}/{name}.*")
         )
         values.append(
             _Value(name, _uses(count), f"Layout {where}{letter}; used by {_uses(count)}.")
@@ -353,7 +356,7 @@ def _authors(request: _Request, slot: ValueSlot) -> tuple[list[_Value], bool]:
     for key in chosen:
         name = author_name(details.get(key, {}))
         count = catalog.value_count("author", key) - (key == own)
-        documentation = (f"**{name}** — " if name else "") + f"author of {_uses(count)}"
+        documentation = (f"**{escaped(name)}** — " if name else "") + f"author of {_uses(count)}"
         values.append(_Value(key, name, documentation, f"{key} {name}".strip()))
     return values, incomplete
 
@@ -376,7 +379,7 @@ def _images(request: _Request, slot: ValueSlot) -> tuple[list[_Value], bool]:
     values = []
     for name, path, _ in chosen:
         label = "/" + path if site_paths else name
-        values.append(_Value(label, path, f"`{path}`", label))
+        values.append(_Value(label, path, code_span(path), label))
     return values, incomplete
 
 
@@ -492,11 +495,11 @@ def _urls(request: _Request, replace: Span, typed: str) -> Completions:
 
 def _review_summary(record: ReviewRecord) -> str:
     data = record.entry.data
-    parts = [f"**{record.title}**" + (f" ({record.day})" if record.day else "")]
+    parts = [f"**{escaped(record.title)}**" + (f" ({record.day})" if record.day else "")]
     stars = data.get("stars")
     if isinstance(stars, (int, float)) and not isinstance(stars, bool):
         parts.append(_star_glyphs(float(stars)))
-    parts.append(f"`{record.path}`")
+    parts.append(code_span(record.path))
     return "\n\n".join(parts)
 
 
@@ -545,7 +548,7 @@ def _labels(request: _Request, replace: Span, typed: str) -> Completions:
                 insert_text=definition.label,
                 replace_span=replace,
                 detail=definition.url,
-                documentation=f"`[{definition.label}]: {definition.url}`",
+                documentation=code_span(f"[{definition.label}]: {definition.url}"),
                 sort_text=f"{len(items):05d}",
                 filter_text=definition.label,
             )
@@ -561,8 +564,9 @@ def _liquid_tags(request: _Request, replace: Span, typed: str) -> Completions:
         (
             settings.signature_tag,
             True,
-            f"A block of this site's letters; `{settings.signature_tag} "
-            f"{settings.signature_block}` holds the signature.",
+            f"A block of this site's letters; "
+            f"{code_span(f'{settings.signature_tag} {settings.signature_block}')} holds the "
+            "signature.",
         ),
         *LIQUID_TAGS,
         *((name, False, "A tag of this site's plugins.") for name in settings.liquid_tags),

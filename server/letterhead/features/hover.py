@@ -16,6 +16,7 @@ from letterhead.document import Document, FrontMatterEntry, LiquidBlock, fold
 from letterhead.features.catalog import author_details, author_name, catalog_for
 from letterhead.features.cursor import clamp, contains, entry_at, item_at
 from letterhead.features.guard import never_raises
+from letterhead.features.markup import code_block, code_span, escaped
 from letterhead.features.preview import (
     effective_data,
     salutation_markdown,
@@ -90,10 +91,10 @@ def _key_documentation(site: LoadedSite, key: str) -> str:
     documentation = STANDARD_KEYS.get(key)
     if documentation is None:
         if key in site.settings.known_keys:
-            return f"`{key}`: a key this site's settings list as known (`letterhead: known_keys`)."
-        return f"`{key}`: not a key letterhead knows."
+            return f"{code_span(key)}: a key this site's settings list as known (`letterhead: known_keys`)."
+        return f"{code_span(key)}: not a key letterhead knows."
     required = key in site.settings.required_keys or key in site.settings.letter_required_keys
-    return f"`{key}`{' (required)' if required else ''}: {documentation}"
+    return f"{code_span(key)}{' (required)' if required else ''}: {documentation}"
 
 
 def _value(site: LoadedSite, path: str, key: str, value: Any) -> str | None:
@@ -103,21 +104,22 @@ def _value(site: LoadedSite, path: str, key: str, value: Any) -> str | None:
     if key == "author" and isinstance(value, str):
         details = author_details(site.site)
         if value not in details and value not in site.site.authors:
-            return f"`{value}` is not an author of `_data/authors.yml`."
+            return f"{code_span(value)} is not an author of `_data/authors.yml`."
         name = author_name(details.get(value, {}))
         count = catalog_for(site.index).value_count("author", value)
-        return (f"**{name}** (`{value}`)" if name else f"`{value}`") + f": {_uses(count)}"
+        key_text = code_span(value)
+        return (f"**{escaped(name)}** ({key_text})" if name else key_text) + f": {_uses(count)}"
     if key == "layout" and isinstance(value, str):
         if value in site.site.layouts:
             folder = site.site.config.layouts_dir
             letter = ", a letter layout" if site.settings.is_letter_layout(value) else ""
-            return f"Layout `{value}` (`{folder}/`{letter})"
+            return f"Layout {code_span(value)} ({code_span(folder + '/')}{letter})"
         if value in site.settings.extra_layouts:
-            return f"Layout `{value}` (a theme layout, from `letterhead: extra_layouts`)"
+            return f"Layout {code_span(value)} (a theme layout, from `letterhead: extra_layouts`)"
         return None
     if key == "image":
         found = image_entry(site, value)
-        return f"Image `{found.path}`" if found is not None else None
+        return f"Image {code_span(found.path)}" if found is not None else None
     if key == "stars" and isinstance(value, (int, float)) and not isinstance(value, bool):
         return f"{_stars(float(value))} ({value:g} of 5)"
     return None
@@ -133,28 +135,28 @@ def _taxonomy(site: LoadedSite, path: str, key: str, value: str) -> str:
     noun = "tag" if key == "tags" else "category"
     users = taxonomy.users(value)
     others = len(users) - site.index.uses(path, key, value)
-    lines = [f"**{value}** — {noun} used in {_uses(others)} besides this one"]
+    lines = [f"**{escaped(value)}** — {noun} used in {_uses(others)} besides this one"]
     newest = catalog.newest_users(key, value, _FEW, exclude=path)
     for record in newest:
         day = f" ({record.day})" if record.day else ""
-        lines.append(f"- “{record.title}”{day}")
+        lines.append(f"- “{escaped(record.title)}”{day}")
     if others > len(newest):
         lines.append(f"- … and {others - len(newest)} more")
     spellings = [s for s in taxonomy.spellings(value) if s.text != value]
     canonical = taxonomy.canonical(value)
     if canonical is not None and canonical.text != value and canonical.count > len(users):
         lines.append(
-            f"\nThe established spelling is `{canonical.text}` ({_uses(canonical.count)})."
+            f"\nThe established spelling is {code_span(canonical.text)} ({_uses(canonical.count)})."
         )
     elif spellings:
-        variants = ", ".join(f"`{s.text}` ({s.count})" for s in spellings[:_FEW])
+        variants = ", ".join(f"{code_span(s.text)} ({s.count})" for s in spellings[:_FEW])
         lines.append(f"\nAlso spelled {variants}.")
     policy = site.settings.tags if key == "tags" else site.settings.categories
     alias_of = policy.aliases.get(value) or {fold(a): c for a, c in policy.aliases.items()}.get(
         fold(value)
     )
     if alias_of and alias_of != value:
-        lines.append(f"\nAn alias of `{alias_of}` in this site's settings.")
+        lines.append(f"\nAn alias of {code_span(alias_of)} in this site's settings.")
     return "\n".join(lines)
 
 
@@ -169,7 +171,7 @@ def _salutation(site: LoadedSite, path: str, document: Document) -> str:
     if salutation is not None:
         written = document.text[salutation.span.start : salutation.span.end].strip()
         if written != rendered:
-            lines += ["", "The letter says:", "", "```markdown", written, "```"]
+            lines += ["", "The letter says:", "", code_block(written, "markdown")]
     return "\n".join(lines)
 
 
@@ -185,10 +187,12 @@ def _signature(
 
 def _target_summary(site: LoadedSite, entry: Entry) -> str:
     if entry.kind is EntryKind.STATIC:
-        return f"File `{entry.path}`" + (f" at `{entry.url}`" if entry.url else "")
+        return f"File {code_span(entry.path)}" + (
+            f" at {code_span(entry.url)}" if entry.url else ""
+        )
     data = entry.data
     title = entry.title or entry.path
-    heading = f"**{title}**"
+    heading = f"**{escaped(title)}**"
     if entry.date is not None and entry.kind is not EntryKind.PAGE:
         heading += f" — {entry.date.date().isoformat()}"
     stars = data.get("stars")
@@ -197,11 +201,11 @@ def _target_summary(site: LoadedSite, entry: Entry) -> str:
     lines = [heading]
     image = data.get("image")
     if isinstance(image, str) and image.strip():
-        lines.append(f"Image: `{image.strip()}`")
+        lines.append(f"Image: {code_span(image.strip())}")
     excerpt = _excerpt(site, entry)
     if excerpt:
         lines.append("> " + excerpt)
-    where = f"`{entry.path}`" + (f" · {entry.url}" if entry.url else "")
+    where = code_span(entry.path) + (f" · {escaped(entry.url)}" if entry.url else "")
     lines.append(where)
     if entry.status is not Status.BUILT:
         lines.append(f"⚠ {_STATUS_WORDS.get(entry.status, 'not on the built site')}")
