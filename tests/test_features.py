@@ -47,6 +47,7 @@ from letterhead.features.completion import complete
 from letterhead.features.folding import folding_ranges
 from letterhead.features.hover import hover
 from letterhead.features.links import document_links
+from letterhead.features.markup import as_plain_text
 from letterhead.features.navigation import definition, prepare_rename, references, rename
 from letterhead.features.symbols import document_symbols, workspace_symbols
 from letterhead.features.types import Location, Symbol
@@ -201,6 +202,7 @@ def run_completion(setup: Setup, spec: dict[str, Any]) -> None:
     for label, wanted in (spec.get("shows") or {}).items():
         documentation = by_label[label].documentation
         assert wanted in shown(documentation), (shown(documentation), documentation)
+        assert wanted in as_plain_text(documentation), as_plain_text(documentation)
     for label, expected in (spec.get("applied") or {}).items():
         item = by_label[label]
         span = item.replace_span
@@ -223,6 +225,7 @@ def run_hover(setup: Setup, spec: dict[str, Any]) -> None:
         assert unwanted not in result.markdown, result.markdown
     for wanted in spec.get("shows", []):
         assert wanted in shown(result.markdown), (shown(result.markdown), result.markdown)
+        assert wanted in as_plain_text(result.markdown), as_plain_text(result.markdown)
     if setup.spans:
         assert setup.covered(result.span) == setup.covered(setup.spans[0])
         assert result.span == setup.spans[0]

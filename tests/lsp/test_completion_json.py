@@ -10,6 +10,7 @@ from lsprotocol import types
 from pygls.protocol import default_converter
 
 from letterhead.features.types import CompletionItem, CompletionKind
+from letterhead.lsp.convert import markup
 from letterhead.lsp.requests import _COMPLETION_KINDS, completion_item, insert_text
 from letterhead.positions import Span
 
@@ -21,17 +22,12 @@ RANGE_JSON = {"start": {"line": 3, "character": 7}, "end": {"line": 3, "characte
 def reference(item: CompletionItem, markdown: bool, snippets: bool) -> object:
     """The item as lsprotocol objects, turned into JSON by pygls' converter."""
     new_text, text_format = insert_text(item, snippets)
-    kind = types.MarkupKind.Markdown if markdown else types.MarkupKind.PlainText
     return CONVERTER.unstructure(
         types.CompletionItem(
             label=item.label,
             kind=_COMPLETION_KINDS.get(item.kind, types.CompletionItemKind.Text),
             detail=item.detail or None,
-            documentation=(
-                types.MarkupContent(kind=kind, value=item.documentation)
-                if item.documentation
-                else None
-            ),
+            documentation=markup(item.documentation, markdown) if item.documentation else None,
             sort_text=item.sort_text or None,
             filter_text=item.filter_text or None,
             insert_text_format=text_format,

@@ -86,6 +86,34 @@ async def test_completion_of_tags_in_flow_list(client: RecordingClient, site: Pa
     assert "3" in (item.detail or "")  # used in three reviews
 
 
+async def test_hover_as_plain_text(fresh_plain: RecordingClient, site: Path) -> None:
+    """A client that renders no Markdown is sent what a reader of it would see: the salutation
+    without its emphasis marks, a title with Markdown punctuation without escapes."""
+    client = fresh_plain
+    awkward = site / "_posts" / "2014-08-02-awkward.md"
+    awkward.write_text('---\ntitle: "*Batteries* not_included"\n---\nText.\n', encoding="utf-8")
+    client.workspace_did_change_watched_files(  # read before the review below is opened
+        types.DidChangeWatchedFilesParams(
+            changes=[types.FileEvent(uri=uri(awkward), type=types.FileChangeType.Created)]
+        )
+    )
+    text = REVIEW + "\nSee {% post_url 2014-08-02-awkward %}.\n"
+    path = await open_review(client, site, text)
+    salutation = await client.text_document_hover_async(
+        types.HoverParams(text_document=doc(path), position=position(8, 8))
+    )
+    assert salutation is not None and isinstance(salutation.contents, types.MarkupContent)
+    assert salutation.contents.kind == types.MarkupKind.PlainText
+    assert "Dear Rithy Panh" in salutation.contents.value
+    assert "**" not in salutation.contents.value
+    line = text.split("\n").index("See {% post_url 2014-08-02-awkward %}.")
+    link = await client.text_document_hover_async(
+        types.HoverParams(text_document=doc(path), position=position(line, 20))
+    )
+    assert link is not None and isinstance(link.contents, types.MarkupContent)
+    assert link.contents.value.startswith("*Batteries* not_included — 2014-08-02"), link.contents
+
+
 async def test_completion_without_snippet_support(fresh_plain: RecordingClient, site: Path) -> None:
     """An empty review offers a new letter; as plain text to a client without snippets."""
     client = fresh_plain

@@ -14,6 +14,7 @@ from typing import Any
 
 from lsprotocol import types
 
+from letterhead.features.markup import as_plain_text
 from letterhead.findings import Finding, Fix, Severity, TextEdit
 from letterhead.positions import LineIndex, Position, Range, Span, column_to_units, units_to_column
 
@@ -212,6 +213,7 @@ def same_range(diagnostic: types.Diagnostic, range_: types.Range) -> bool:
 
 
 def markup(text: str, markdown: bool) -> types.MarkupContent:
-    """Markdown when the client renders it, else the same text as plain text."""
-    kind = types.MarkupKind.Markdown if markdown else types.MarkupKind.PlainText
-    return types.MarkupContent(kind=kind, value=text)
+    """Markdown when the client renders it, else what a reader of it would see, as plain text."""
+    if markdown:
+        return types.MarkupContent(kind=types.MarkupKind.Markdown, value=text)
+    return types.MarkupContent(kind=types.MarkupKind.PlainText, value=as_plain_text(text))

@@ -29,6 +29,7 @@ from letterhead.features import links as links_feature
 from letterhead.features import navigation
 from letterhead.features import symbols as symbols_feature
 from letterhead.features.guard import LOGGER as FEATURE_LOGGER
+from letterhead.features.markup import as_plain_text
 from letterhead.features.types import (
     Action,
     ActionKind,
@@ -40,7 +41,7 @@ from letterhead.features.types import (
 )
 from letterhead.findings import Finding, TextEdit
 from letterhead.lsp import convert
-from letterhead.lsp.server import JsonAnswer
+from letterhead.lsp.server import COMPLETION_DOCUMENTATION, JsonAnswer
 from letterhead.lsp.workspace import OpenDocument, SiteState
 from letterhead.positions import Position, Range
 
@@ -216,8 +217,13 @@ def completion_item(
     if item.detail:
         answer["detail"] = item.detail
     if item.documentation:
-        kind = types.MarkupKind.Markdown if markdown else types.MarkupKind.PlainText
-        answer["documentation"] = {"kind": kind.value, "value": item.documentation}
+        if markdown:
+            answer["documentation"] = {"kind": "markdown", "value": item.documentation}
+        else:
+            answer["documentation"] = {
+                "kind": "plaintext",
+                "value": as_plain_text(item.documentation),
+            }
     if item.sort_text:
         answer["sortText"] = item.sort_text
     if item.filter_text:
@@ -240,7 +246,7 @@ def completion(ls: LetterheadServer, params: types.CompletionParams) -> JsonAnsw
         request.offset(params.position),
         COMPLETION_LIMIT,
     )
-    markdown = ls.markdown("text_document.completion.completion_item.documentation_format")
+    markdown = ls.markdown(COMPLETION_DOCUMENTATION)
     snippets = ls.supports("text_document.completion.completion_item.snippet_support")
     ranges: dict[tuple[int, int], dict[str, Any]] = {}
     items = []

@@ -35,6 +35,7 @@ from letterhead import __version__
 from letterhead.check import CHECKED_SUFFIXES, LoadedSite, read_text
 from letterhead.features.catalog import catalog_for
 from letterhead.features.completion import LIMIT as COMPLETION_LIMIT
+from letterhead.features.markup import prepare_plain_text
 from letterhead.index import SiteIndex, collector_paused
 from letterhead.indexer import index_site_cached
 from letterhead.lsp import convert
@@ -462,6 +463,11 @@ class LetterheadServer(LanguageServer):
                 # salutation fix use (its import takes ~0.15 s, a third of a restart).
                 try:
                     prepare_templates()
+                    if not (
+                        self.markdown("text_document.hover.content_format")
+                        and self.markdown(COMPLETION_DOCUMENTATION)
+                    ):
+                        prepare_plain_text()  # for a client's first plain-text answer
                 except Exception as error:  # then the first render loads it, or reports why
                     logger.warning("could not load the template engine: %s", error)
                 # Written once the editor leaves the server quiet (or at shutdown): at 20,000
@@ -1134,6 +1140,9 @@ def create_server() -> LetterheadServer:
 
 
 _DONE = object()  # what `next` gives for a finished step generator
+
+# Where a client says which formats it renders completion documentation in.
+COMPLETION_DOCUMENTATION = "text_document.completion.completion_item.documentation_format"
 
 # How long the server must have had no message or answer (and its index) before it takes a step
 # of its quiet-time work (`_prepare`) or writes the persistent index: an editor quiet for a
