@@ -57,3 +57,7 @@ def test_plain_text_keeps_the_blocks_apart() -> None:
         "khmer rouge — a *tag*\n\n- “S21”\n- “The Missing Picture”\n\nA quote, said.\n\n———\n\n"
         "3. three\n4. four\n\n_**Dear Anna**_\n\na line\nbroken, code and a link"
     )
+
+
+def test_a_loose_list_keeps_each_item_on_its_mark() -> None:
+    assert as_plain_text("- one\n\n- two\n\n  more") == "- one\n\n- two\n\nmore"

@@ -93,23 +93,25 @@ class _PlainText(html.parser.HTMLParser):
         self.parts: list[str] = []
         self.numbers: list[int | None] = []  # the open lists: the next item's number, or None
         self.holding = 0  # how many elements that hold text are open
+        self.marked = False  # a list item's mark was the last thing written
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _HOLDERS:
             self.holding += 1
         if tag in _BLOCKS:
             self._apart("\n\n")
-            if tag in ("ul", "ol"):
-                start = dict(attrs).get("start") if tag == "ol" else None
+            if tag == "ul":
+                self.numbers.append(None)
+            elif tag == "ol":
+                start = dict(attrs).get("start")
                 self.numbers.append(int(start) if start and start.isdigit() else 1)
-                if tag == "ul":
-                    self.numbers[-1] = None
         elif tag == "li":
             self._apart("\n")
             number = self.numbers[-1] if self.numbers else None
             self.parts.append("- " if number is None else f"{number}. ")
             if number is not None:
                 self.numbers[-1] = number + 1
+            self.marked = True  # a paragraph inside the item (a loose list) stays on its line
         elif tag == "hr":
             self._apart("\n\n")
             self.parts.append("———")
@@ -124,11 +126,13 @@ class _PlainText(html.parser.HTMLParser):
             self._apart("\n\n")
 
     def handle_data(self, data: str) -> None:
-        if self.holding or not data.isspace():
-            self.parts.append(data)
+        if data.isspace() and (self.marked or not self.holding):
+            return  # markdown-it's line breaks between elements
+        self.parts.append(data)
+        self.marked = False
 
     def _apart(self, separator: str) -> None:
-        if self.parts:
+        if self.parts and not self.marked:
             self.parts.append(separator)
 
     def text(self) -> str:
