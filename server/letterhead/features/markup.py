@@ -22,15 +22,22 @@ from typing import Any
 _INLINE_SPECIAL = re.compile(r"[\\`*_\[\]<>&~]")
 _BACKTICKS = re.compile(r"`+")
 _LINE_BREAKS = re.compile(r"[\r\n]+")
+# Text a single pair of backticks holds as it is: no backtick, no line break, no space at an end.
+_PLAIN_CODE = re.compile(r"[^`\r\n ](?:[^`\r\n]*[^`\r\n ])?")
 
 
 def escaped(text: str) -> str:
     """`text` as Markdown that shows it as it is, on one line."""
-    return _INLINE_SPECIAL.sub(lambda match: "\\" + match.group(), _one_line(text))
+    text = _one_line(text)
+    if _INLINE_SPECIAL.search(text) is None:  # the common case, without `sub`'s template
+        return text
+    return _INLINE_SPECIAL.sub(r"\\\g<0>", text)
 
 
 def code_span(text: str) -> str:
     """`text` as a code span, whatever backticks it holds (a longer run fences it)."""
+    if _PLAIN_CODE.fullmatch(text):  # the common case (a name, a path), in one C call
+        return f"`{text}`"
     text = _one_line(text)
     if not text.strip():
         return "` `" if not text else f"`{text}`"
@@ -52,7 +59,7 @@ def _longest_backtick_run(text: str) -> int:
 
 
 def _one_line(text: str) -> str:
-    return _LINE_BREAKS.sub(" ", text)
+    return _LINE_BREAKS.sub(" ", text) if "\n" in text or "\r" in text else text
 
 
 # -- plain text ---------------------------------------------------------------------------------
