@@ -78,6 +78,9 @@ REQUEST_TIMEOUT = 60.0  # seconds for one request or one publish
 RENAME_REPEATS = 3
 NEW_REVIEWS = 20  # new reviews opened one after another, each closed before the next
 ADDRESSEE = "addressee: "
+_SITE_DEFINITION = re.compile(r" {0,3}\[([^\]]+)\]:[ \t]*(/\S+)")
+_REFERENCE_LINK = re.compile(r"\[([^\]]+)\]\[([^\]]+)\]")
+_INLINE_SITE_LINK = re.compile(r"\]\((/[^)\s]+)\)")
 TYPED_VALUES = 200  # completions while typing addressees, one after each letter
 REFERENCE_EDITS = 20  # edits of the main review, each followed by a references request
 TYPED = (
@@ -140,6 +143,7 @@ METRICS: tuple[Metric, ...] = (
     *percentiles("completion_link", "completion after `](/content/`", 10),
     *percentiles("hover_salutation", "hover on the salutation", 10),
     *percentiles("hover_tag", "hover on a tag", 10),
+    *percentiles("hover_link", "hover on a link to another review", 10),
     *percentiles("symbols", "workspace symbols", 50),
     *percentiles("completion_image", "completion in `image: `", 10),
     *percentiles("completion_value", "completion while typing an `addressee:`", 10),
@@ -234,6 +238,23 @@ class Review:
         if self.addressee_line < 0:
             return None
         return self.lines[self.addressee_line][len(ADDRESSEE) :]
+
+    def internal_links(self) -> list[tuple[int, int]]:
+        """(line, UTF-16 column) inside each link to a page of the site: the text of a reference
+        link whose definition is a site URL, that URL in its definition, an inline link's URL."""
+        definitions: dict[str, tuple[int, int]] = {}
+        for number, line in enumerate(self.lines):
+            match = _SITE_DEFINITION.match(line)
+            if match is not None:
+                definitions[match.group(1).casefold()] = (number, utf16(line[: match.start(2)]) + 1)
+        found = []
+        for number, line in enumerate(self.lines):
+            for match in _REFERENCE_LINK.finditer(line):
+                if match.group(2).casefold() in definitions:
+                    found.append((number, utf16(line[: match.start(1)]) + 1))
+            for match in _INLINE_SITE_LINK.finditer(line):
+                found.append((number, utf16(line[: match.start(1)]) + 1))
+        return found + list(definitions.values())
 
     def body_line(self) -> int:
         """The first line of prose after the salutation."""
@@ -905,6 +926,20 @@ async def measure(
             name="hover_tag",
         )
         result["hover_tag_answered"] = sum(a is not None for a in answers)
+    # The main review's links to other reviews (below its body line, two lines further down
+    # since the unfinished links were put in): each hover reads the linked review's excerpt.
+    hover_links = [
+        pos(row + (len(links) if row > line else 0), at) for row, at in main.internal_links()
+    ]
+    if hover_links:
+        answers = await series(
+            types.TEXT_DOCUMENT_HOVER,
+            lambda n: types.HoverParams(
+                text_document=document, position=hover_links[n % len(hover_links)]
+            ),
+            name="hover_link",
+        )
+        result["hover_link_answered"] = sum(a is not None for a in answers)
 
     answers = await series(
         types.WORKSPACE_SYMBOL,
@@ -1299,7 +1334,9 @@ METHOD = """\
   while typing front matter values: the review's `addressee:` cleared, then the addressees of
   the didOpen reviews typed into it a letter at a time, each letter an edit whose diagnostics
   are awaited, then a completion at the end of the value (the review's own is put back after).
-  Hover: 200 on the salutation's addressee, 200 on the tags. Workspace symbols: 200 queries
+  Hover: 200 on the salutation's addressee, 200 on the tags, 200 on the review's links to
+  other reviews (a reference link's text, its definition's URL; each hover reads the linked
+  review's excerpt from its file). Workspace symbols: 200 queries
   drawn from the titles' words (whole words, prefixes, single letters, two words, near misses).
 - References: the references to the main review (the reviews that link to it), once, then 20
   times a letter typed at the start of its body line and (its diagnostics in) the references
