@@ -906,40 +906,31 @@ async def measure(
                 record("completion_value", typing)
         await set_value(value, written)
 
+    async def hovers(positions: list[types.Position], name: str) -> None:
+        """200 hovers at `positions` in turn, recorded under `name`, and how many answered."""
+        answers = await series(
+            types.TEXT_DOCUMENT_HOVER,
+            lambda n: types.HoverParams(
+                text_document=document, position=positions[n % len(positions)]
+            ),
+            name=name,
+        )
+        result[f"{name}_answered"] = sum(a is not None for a in answers)
+
     salutation = main.lines[main.salutation_line]
     salutation_position = pos(
         main.salutation_line, utf16(salutation[: salutation.index("Dear") + 6])
     )
-    answers = await series(
-        types.TEXT_DOCUMENT_HOVER,
-        lambda n: types.HoverParams(text_document=document, position=salutation_position),
-        name="hover_salutation",
-    )
-    result["hover_salutation_answered"] = sum(a is not None for a in answers)
+    await hovers([salutation_position], "hover_salutation")
     if tag_columns:
-        hover_tags = [pos(main.tags_line, start + 1) for _, start in tag_columns]
-        answers = await series(
-            types.TEXT_DOCUMENT_HOVER,
-            lambda n: types.HoverParams(
-                text_document=document, position=hover_tags[n % len(hover_tags)]
-            ),
-            name="hover_tag",
-        )
-        result["hover_tag_answered"] = sum(a is not None for a in answers)
+        await hovers([pos(main.tags_line, start + 1) for _, start in tag_columns], "hover_tag")
     # The main review's links to other reviews (below its body line, two lines further down
     # since the unfinished links were put in): each hover reads the linked review's excerpt.
     hover_links = [
         pos(row + (len(links) if row > line else 0), at) for row, at in main.internal_links()
     ]
     if hover_links:
-        answers = await series(
-            types.TEXT_DOCUMENT_HOVER,
-            lambda n: types.HoverParams(
-                text_document=document, position=hover_links[n % len(hover_links)]
-            ),
-            name="hover_link",
-        )
-        result["hover_link_answered"] = sum(a is not None for a in answers)
+        await hovers(hover_links, "hover_link")
 
     answers = await series(
         types.WORKSPACE_SYMBOL,
