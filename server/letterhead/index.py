@@ -291,7 +291,7 @@ class SiteIndex:
 
     def insert(self, entry: Entry, indexed: IndexedDocument | None) -> None:
         """Add (or replace) one file from its record (None for static files)."""
-        was_document = self._take_out(entry.path)
+        self._take_out(entry.path, document_follows=indexed is not None)
         if indexed is None:
             # Thousands of images: one `.jpg`, and the output path that is the path itself.
             if entry.output_ext is not None:
@@ -321,11 +321,8 @@ class SiteIndex:
         if self._key_uses is not None and indexed is not None:
             self._key_uses.update(entry.data.keys())
         self.generation += 1
-        if indexed is None:
-            if self.static_log is not None:
-                self.static_log.note(self.generation, entry.path)
-            if was_document and self.removal_log is not None:  # a page without front matter now
-                self.removal_log.note(self.generation, entry.path)
+        if indexed is None and self.static_log is not None:
+            self.static_log.note(self.generation, entry.path)
 
     def uses(self, path: str, key: str, spelling: str) -> bool:
         """Whether the review at `path` has `spelling` in its `key` list ("tags" or
@@ -337,11 +334,11 @@ class SiteIndex:
 
     def remove(self, path: str) -> None:
         """Take one file out of the index."""
-        if self._take_out(path) and self.removal_log is not None:
-            self.removal_log.note(self.generation, path)
+        self._take_out(path)
 
-    def _take_out(self, path: str) -> bool:
-        """Take out the file at `path`, if the index has it; whether it was a document."""
+    def _take_out(self, path: str, document_follows: bool = False) -> None:
+        """Take out the file at `path`, if the index has it; `document_follows` when a document
+        is put in its place at once (`insert`: then no document left the index)."""
         old: Entry | None = None
         indexed = self.documents.pop(path, None)
         if indexed is not None:
@@ -354,7 +351,7 @@ class SiteIndex:
         else:
             old = self.statics.pop(path, None)
         if old is None:
-            return False
+            return
         if old.url is not None:
             key = normalize_url(old.url)
             if key is not None and self._release(self._by_url, "url", key, old):
@@ -374,9 +371,11 @@ class SiteIndex:
                 if key_uses[key] <= 0:
                     del key_uses[key]
         self.generation += 1
-        if indexed is None and self.static_log is not None:
-            self.static_log.note(self.generation, path)
-        return indexed is not None
+        if indexed is None:
+            if self.static_log is not None:
+                self.static_log.note(self.generation, path)
+        elif not document_follows and self.removal_log is not None:
+            self.removal_log.note(self.generation, path)  # a page without front matter, too
 
     def _claim(self, table: dict[str, Entry], kind: str, key: str, entry: Entry) -> bool:
         """Give `key` to `entry` if it wins over the holder (see `_replaces`), else keep it
