@@ -388,6 +388,7 @@ def _folded_name(name: RankedName) -> str:
     return name.folded
 
 
+_K = TypeVar("_K")
 _V = TypeVar("_V")
 
 
@@ -752,34 +753,44 @@ class Catalog:
         `image_dirs` (a first `image:` completion; ~25 ms). What a change of the index
         interrupts is dropped, and built on first use as before."""
         for field in _PREPARED_SEARCHES:
-            self.refresh()
-            if field in self._searches:
-                continue
-            generation = self.index.generation
-            search = yield from TextSearch.building(self.newest_first(), _SEARCH_LINES[field])
-            yield  # each search is a step of its own, however small the site
-            if self.index.generation != generation or field in self._searches:
+            if not (yield from self._built_quietly(self._searches, field, self._search_building)):
                 return
-            self._searches[field] = search
         for key in VALUE_KEYS:
-            self.refresh()
-            if key in self._ranked_values:
-                continue
-            generation = self.index.generation
-            ranked = yield from RankedValues.building(self._counters.get(key, Counter()))
-            yield
-            if self.index.generation != generation or key in self._ranked_values:
+            if not (
+                yield from self._built_quietly(self._ranked_values, key, self._values_building)
+            ):
                 return
-            self._ranked_values[key] = ranked
+        yield from self._built_quietly(self._images, image_dirs, self._images_building)
+
+    def _built_quietly(
+        self,
+        table: dict[_K, _V],
+        key: _K,
+        building: Callable[[_K], Generator[None, None, _V]],
+    ) -> Generator[None, None, bool]:
+        """`table[key]` made by `building(key)` a step at a time, unless it is there: a step of
+        its own at the end, however small the site; dropped (False) if the index changed
+        meanwhile (what it was made from is no longer the index's) or someone made it first."""
         self.refresh()
-        if image_dirs not in self._images:
-            self.index.follow_statics()
-            generation = self.index.generation
-            images = yield from _Images.building(image_dirs, self.index.statics)
-            yield
-            if self.index.generation != generation or image_dirs in self._images:
-                return
-            self._images[image_dirs] = images
+        if key in table:
+            return True
+        generation = self.index.generation
+        made = yield from building(key)
+        yield
+        if self.index.generation != generation or key in table:
+            return False
+        table[key] = made
+        return True
+
+    def _search_building(self, field: str) -> Generator[None, None, TextSearch[ReviewRecord]]:
+        return TextSearch.building(self.newest_first(), _SEARCH_LINES[field])
+
+    def _values_building(self, key: str) -> Generator[None, None, RankedValues]:
+        return RankedValues.building(self._counters.get(key, Counter()))
+
+    def _images_building(self, image_dirs: tuple[str, ...]) -> Generator[None, None, _Images]:
+        self.index.follow_statics()  # before the images are listed: their changes from then on
+        return _Images.building(image_dirs, self.index.statics)
 
     def search(self, field: str) -> TextSearch[ReviewRecord]:
         """The newest-first text search over one field: "title" (title and slug words), "url"
