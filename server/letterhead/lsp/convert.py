@@ -214,6 +214,12 @@ def same_range(diagnostic: types.Diagnostic, range_: types.Range) -> bool:
 
 def markup(text: str, markdown: bool) -> types.MarkupContent:
     """Markdown when the client renders it, else what a reader of it would see, as plain text."""
+    kind, value = markup_parts(text, markdown)
+    return types.MarkupContent(kind=kind, value=value)
+
+
+def markup_parts(text: str, markdown: bool) -> tuple[types.MarkupKind, str]:
+    """`markup`'s kind and value (for answers written as JSON directly)."""
     if markdown:
-        return types.MarkupContent(kind=types.MarkupKind.Markdown, value=text)
-    return types.MarkupContent(kind=types.MarkupKind.PlainText, value=as_plain_text(text))
+        return types.MarkupKind.Markdown, text
+    return types.MarkupKind.PlainText, as_plain_text(text)

@@ -29,7 +29,6 @@ from letterhead.features import links as links_feature
 from letterhead.features import navigation
 from letterhead.features import symbols as symbols_feature
 from letterhead.features.guard import LOGGER as FEATURE_LOGGER
-from letterhead.features.markup import as_plain_text
 from letterhead.features.types import (
     Action,
     ActionKind,
@@ -217,13 +216,8 @@ def completion_item(
     if item.detail:
         answer["detail"] = item.detail
     if item.documentation:
-        if markdown:
-            answer["documentation"] = {"kind": "markdown", "value": item.documentation}
-        else:
-            answer["documentation"] = {
-                "kind": "plaintext",
-                "value": as_plain_text(item.documentation),
-            }
+        kind, value = convert.markup_parts(item.documentation, markdown)
+        answer["documentation"] = {"kind": kind.value, "value": value}
     if item.sort_text:
         answer["sortText"] = item.sort_text
     if item.filter_text:
