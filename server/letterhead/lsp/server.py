@@ -463,13 +463,16 @@ class LetterheadServer(LanguageServer):
                 # salutation fix use (its import takes ~0.15 s, a third of a restart).
                 try:
                     prepare_templates()
-                    if not (
-                        self.markdown("text_document.hover.content_format")
-                        and self.markdown(COMPLETION_DOCUMENTATION)
-                    ):
-                        prepare_plain_text()  # for a client's first plain-text answer
                 except Exception as error:  # then the first render loads it, or reports why
                     logger.warning("could not load the template engine: %s", error)
+                if not (
+                    self.markdown("text_document.hover.content_format")
+                    and self.markdown(COMPLETION_DOCUMENTATION)
+                ):
+                    try:  # else a client's first plain-text answer loads the Markdown parser
+                        prepare_plain_text()
+                    except Exception as error:
+                        logger.warning("could not load the Markdown parser: %s", error)
                 # Written once the editor leaves the server quiet (or at shutdown): at 20,000
                 # reviews the writing keeps both cores busy for most of a second, and done at
                 # once it doubled the answer times of an editor's first requests.
