@@ -783,19 +783,23 @@ async def measure(
     await client.wait(waiter, "the main review's diagnostics")
     result["main_review"] = main.relative
     result["main_findings"] = len(client.last_diagnostics)
+
+    async def edit(start: types.Position, end: types.Position, text: str) -> float:
+        """One change of the main review; the seconds until the diagnostics of its version."""
+        nonlocal version
+        version += 1
+        waiter = client.expect_publish(main.uri, version)
+        started = time.perf_counter()
+        client.change(main.uri, version, types.Range(start, end), text)
+        arrival = await client.wait(waiter, f"diagnostics of version {version}")
+        return arrival - started
+
     line = main.body_line()
     column = utf16(main.lines[line])
     keystrokes: list[float] = []
     try:
         for character in TYPED[:200]:
-            version += 1
-            waiter = client.expect_publish(main.uri, version)
-            started = time.perf_counter()
-            client.change(
-                main.uri, version, types.Range(pos(line, column), pos(line, column)), character
-            )
-            arrival = await client.wait(waiter, f"diagnostics of version {version}")
-            keystrokes.append(arrival - started)
+            keystrokes.append(await edit(pos(line, column), pos(line, column), character))
             column += utf16(character)
     finally:  # what was measured is kept when time runs out
         if keystrokes:
@@ -805,11 +809,7 @@ async def measure(
 
     # Two unfinished links after the typed sentence, for link completion.
     links = ["Compare [this one](/content/", "And [that one](/content/2015/"]
-    version += 1
-    waiter = client.expect_publish(main.uri, version)
-    insert = "".join("\n" + text for text in links)
-    client.change(main.uri, version, types.Range(pos(line, column), pos(line, column)), insert)
-    await client.wait(waiter, "diagnostics after the links")
+    await edit(pos(line, column), pos(line, column), "".join("\n" + text for text in links))
     link_positions = [pos(line + 1 + i, utf16(text)) for i, text in enumerate(links)]
 
     document = types.TextDocumentIdentifier(uri=main.uri)
@@ -874,12 +874,7 @@ async def measure(
         names = [n for r in plan.samples if r is not main and (n := r.addressee())] or [written]
 
         async def set_value(old: str, new: str) -> None:
-            nonlocal version
-            version += 1
-            waiter = client.expect_publish(main.uri, version)
-            end = pos(row, value_at + utf16(old))
-            client.change(main.uri, version, types.Range(pos(row, value_at), end), new)
-            await client.wait(waiter, f"diagnostics of version {version}")
+            await edit(pos(row, value_at), pos(row, value_at + utf16(old)), new)
 
         typing: list[float] = []
         value = written
@@ -958,10 +953,7 @@ async def measure(
     after_edit: list[float] = []
     try:
         for _ in range(REFERENCE_EDITS):
-            version += 1
-            waiter = client.expect_publish(main.uri, version)
-            client.change(main.uri, version, types.Range(pos(line, 0), pos(line, 0)), "A")
-            await client.wait(waiter, f"diagnostics of version {version}")
+            await edit(pos(line, 0), pos(line, 0), "A")
             _, seconds = await client.request(types.TEXT_DOCUMENT_REFERENCES, references)
             after_edit.append(seconds)
     finally:  # what was measured is kept when time runs out
@@ -1076,12 +1068,7 @@ async def measure(
 
     mark = len(client.logs)
     for character in TYPED[:50]:
-        version += 1
-        waiter = client.expect_publish(main.uri, version)
-        client.change(
-            main.uri, version, types.Range(pos(line, column), pos(line, column)), character
-        )
-        await client.wait(waiter, f"diagnostics of version {version}")
+        await edit(pos(line, column), pos(line, column), character)
         column += utf16(character)
     if found := server_times(mark, CHECK_TIME):
         result["server_keystroke_p50_ms"] = statistics.median(found)
