@@ -592,6 +592,81 @@ def test_symlink_loops_and_links_out_of_the_site(tmp_path: Path) -> None:
     assert inside is not None and inside.kind is EntryKind.PAGE
 
 
+def _real_file_resolved_whole(site: Site, path: str) -> tuple[str, int] | None:
+    """What `Site.real_file` must answer, worked out the plain way: the whole path resolved,
+    held to the site's real root, a regular file; as (real path, inode)."""
+    try:
+        real = os.path.realpath(os.path.join(site.root, path))
+        if not real.startswith(os.path.realpath(site.root) + os.sep):
+            return None
+        info = os.stat(real)
+    except (OSError, ValueError):
+        return None
+    return (real, info.st_ino) if info.st_mode & 0o170000 == 0o100000 else None
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="symbolic links")
+def test_real_file_agrees_with_resolving_the_whole_path(tmp_path: Path) -> None:
+    """`real_file` follows plain paths a part at a time from the real root; for every shape of
+    path and link it must give what resolving the whole path gives."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.md").write_text(front(), "utf-8")
+    (tmp_path / "alias").symlink_to(tmp_path / "site")  # the site opened through a link
+    site = make_site(
+        tmp_path / "site", {}, {"a/page.md": front(), "_posts/2014-01-01-x.md": front()}
+    )
+    site = Site.open(tmp_path / "alias")
+    root = tmp_path / "site"
+    (root / "a" / "loop").symlink_to(root / "a")
+    (root / "a" / "up").symlink_to(root)
+    (root / "out").symlink_to(outside)
+    (root / "out-file.md").symlink_to(outside / "secret.md")
+    (root / "inside-link.md").symlink_to(root / "a" / "page.md")
+    (root / "relative-link.md").symlink_to(Path("a") / "page.md")
+    (root / "dir-link").symlink_to(root / "_posts", target_is_directory=True)
+    (root / "dangling.md").symlink_to(root / "missing.md")
+    (root / "self.md").symlink_to(root / "self.md")
+    (root / "fifo").mkdir()
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(root / "fifo" / "pipe.md")
+    paths = [
+        "a/page.md",
+        "_posts/2014-01-01-x.md",
+        "a",
+        "_posts",
+        "a/loop/page.md",
+        "a/loop/loop/page.md",
+        "a/up/a/page.md",
+        "a/up/out/secret.md",
+        "out/secret.md",
+        "out-file.md",
+        "inside-link.md",
+        "relative-link.md",
+        "dir-link/2014-01-01-x.md",
+        "dangling.md",
+        "self.md",
+        "fifo/pipe.md",
+        "missing.md",
+        "a/page.md/more",
+        "a/../a/page.md",
+        "./a/page.md",
+        "a//page.md",
+        "/a/page.md",
+        "../site/a/page.md",
+        "../outside/secret.md",
+        "",
+        ".",
+        "a/page.md\x00",
+        "a\\page.md",
+        "_config.yml",
+    ]
+    for path in paths:
+        found = site.real_file(path)
+        answer = None if found is None else (found[0], found[1].st_ino)
+        assert answer == _real_file_resolved_whole(site, path), path
+
+
 @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root reads everything")
 def test_unreadable_files_are_skipped(tmp_path: Path) -> None:
     site = make_site(tmp_path, {}, {"a.md": front(), "b.md": front()})

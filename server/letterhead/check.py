@@ -163,7 +163,7 @@ class LoadedSite:
             if found is not None and found[0] == stamp:
                 recent.move_to_end((relative, kind))
                 return found[1]
-        text, problems = read_text(Path(real), self.settings.max_file_bytes)
+        text, problems = read_text(real, self.settings.max_file_bytes)
         document = parse_head(text) if head_only else parse_document(text)
         document.problems[:0] = problems
         recent[(relative, head_only)] = (stamp, document)

@@ -65,6 +65,8 @@ MAX_DATA_FILE_BYTES = 2_000_000
 _MAX_REMEMBERED = 50_000
 
 _HTML_EXTENSIONS = frozenset({".html", ".xhtml", ".htm"})
+# Parts of a relative path that `real_file` leaves to the full resolution.
+_SPECIAL_PARTS = frozenset({"", ".", ".."})
 _OPENING = re.compile(r"---[ \t\r\f\v]*\r?\n")
 _CLOSING = re.compile(r"^(?:---|\.\.\.)[ \t\r\f\v]*\r?$", re.MULTILINE)
 
@@ -274,9 +276,30 @@ class Site:
         return real.startswith(self._real_root + os.sep)
 
     def real_file(self, path: str) -> tuple[str, os.stat_result] | None:
-        """The real location of the site-relative `path` and its status (one `stat`) when it is
-        a file inside the site (links resolved), else None: the one check before reading or
-        describing a file named by the index."""
+        """The real location of the site-relative `path` and its status when it is a file inside
+        the site (links resolved), else None: the one check before reading or describing a file
+        named by the index.
+
+        A plain path (no `.`, `..` or empty part) is followed from the site's real root one part
+        at a time, an `lstat` each: two for `_posts/x.md`, where resolving the whole path took
+        one for every folder above the site too (a rename of a tag reads thousands of reviews).
+        A symbolic link on the way hands the path to the full resolution."""
+        parts = path.split("/")
+        if _SPECIAL_PARTS.isdisjoint(parts) and "\\" not in path and not os.path.isabs(path):
+            current = self._real_root.rstrip(os.sep)  # "" for a site at the file system's root
+            try:
+                for part in parts:
+                    current = current + os.sep + part
+                    info = os.lstat(current)
+                    if stat.S_ISLNK(info.st_mode):
+                        return self._resolved_file(path)
+            except (OSError, ValueError):
+                return None
+            return (current, info) if stat.S_ISREG(info.st_mode) else None
+        return self._resolved_file(path)
+
+    def _resolved_file(self, path: str) -> tuple[str, os.stat_result] | None:
+        """`real_file` for any path: resolved whole, then held to the site's real root."""
         try:
             real = os.path.realpath(os.path.join(self.root, path))  # no pathlib: it interns parts
             if not real.startswith(self._real_root + os.sep):
