@@ -23,9 +23,12 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from letterhead.document import Document, Problem, decode, parse_document
-from letterhead.positions import Span
+from letterhead.positions import LineIndex, Span
 
 DATA = Path(__file__).parent / "data" / "parse"
 _MARK = re.compile("[«»]")
@@ -232,3 +235,24 @@ def test_a_span_is_a_frozen_value() -> None:
     assert dataclasses.replace(span, end=9) == Span(3, 9)
     assert pickle.loads(pickle.dumps(span)) == span == copy.deepcopy(span)
     assert Span(start=1, end=2) == Span(1, 2)
+
+
+# --- line index -------------------------------------------------------------------------------------
+
+_LINE_TEXT = st.lists(st.sampled_from(["a", "é", "😀", " ", "\n", "\r", "\r\n", "\t"])).map("".join)
+
+
+@given(_LINE_TEXT)
+@hypothesis_settings(max_examples=300)
+def test_line_index_splits_lines_as_the_protocol_does(text: str) -> None:
+    """Lines end at LF, CR and CR LF (LSP's three line breaks), whichever way the index finds
+    them (a quicker path takes texts without CR); offsets and positions map both ways."""
+    lines = LineIndex(text)
+    expected = re.split(r"\r\n|\r|\n", text)
+    assert lines.line_count == len(expected)
+    assert [lines.line_text(line) for line in range(lines.line_count)] == expected
+    for offset in range(len(text) + 1):
+        position = lines.position(offset)
+        assert 0 <= position.line < lines.line_count
+        back = lines.offset(position)
+        assert back == offset or text[back:offset] in ("\r", "\n")  # inside a CR LF pair

@@ -79,8 +79,17 @@ class LineIndex:
         # Computed on first use: most documents of a site are checked without a finding, and
         # never need a line number.
         if self._line_starts is None:
+            text = self._text
             starts = [0]
-            starts.extend([match.end() for match in _LINE_BREAK.finditer(self._text)])
+            if "\r" in text:
+                starts.extend([match.end() for match in _LINE_BREAK.finditer(text)])
+            else:  # LF only, nearly every file: `find` is ~2.5 times quicker than the regex
+                find, append = text.find, starts.append
+                at = find("\n")
+                while at >= 0:
+                    at += 1
+                    append(at)
+                    at = find("\n", at)
             self._line_starts = starts
         return self._line_starts
 
