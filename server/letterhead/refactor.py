@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 
 from letterhead.document import Document, FrontMatterEntry, ListItem, ValueStyle
 from letterhead.findings import TextEdit
-from letterhead.positions import Span
+from letterhead.positions import LineIndex, Span
 from letterhead.yamltext import flow_list, quote_of, scalar
 
 TAXONOMY_KEYS = ("tags", "categories")
@@ -57,19 +57,25 @@ def rename_taxonomy(
     documents: Mapping[str, Document], paths: set[str], key: str, old: str, new: str
 ) -> dict[str, list[TextEdit]]:
     """Edits renaming `old` to `new` under `key` in each of `paths` (the reviews that use it)."""
-    return {path: edits for path, edits in rename_steps(documents, paths, key, old, new) if edits}
+    return {
+        path: edits for path, edits, _ in rename_steps(documents, paths, key, old, new) if edits
+    }
 
 
 def rename_steps(
     documents: Mapping[str, Document], paths: set[str], key: str, old: str, new: str
-) -> Iterator[tuple[str, list[TextEdit]]]:
-    """`rename_taxonomy` one document at a time, in path order: (path, its edits, maybe none)
-    for each of `paths`. Reading `documents` may parse a file from disk, so a caller that must
-    stay responsive (the language server) can pause, or stop, between two steps."""
+) -> Iterator[tuple[str, list[TextEdit], LineIndex | None]]:
+    """`rename_taxonomy` one document at a time, in path order: (path, its edits, maybe none,
+    and the lines of the text they were worked out on) for each of `paths`. Reading `documents`
+    may parse a file from disk, so a caller that must stay responsive (the language server) can
+    pause, or stop, between two steps; one that converts the edits' positions has the text's
+    lines at hand, with no second reading of the file."""
     for path in sorted(paths):
         document = documents.get(path)
-        edits = [] if document is None else rename_in_document(path, document, key, old, new)
-        yield path, edits
+        if document is None:
+            yield path, [], None
+        else:
+            yield path, rename_in_document(path, document, key, old, new), document.lines
 
 
 def _dedupe(names: list[str]) -> list[str]:

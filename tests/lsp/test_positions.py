@@ -5,6 +5,7 @@ Expected columns are computed here from the encoded text itself, independently o
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -172,3 +173,50 @@ async def test_edits_in_client_units(encoded: RecordingClient, site: Path) -> No
     lines[line] += " 🎞"
     assert await client.server_text(uri(path)) == "\n".join(lines) + "P.S. ✉"
     await client.diagnostics_for(uri(path), 4)
+
+
+async def test_rename_edits_in_client_units(encoded: RecordingClient, site: Path) -> None:
+    """A site-wide rename's edits are in the client's units, each on the text it was worked out
+    on: the editor's for an open review (here with a line more than on disk), the disk's for
+    the others."""
+    client, encoding = encoded, encoded.encoding  # type: ignore[attr-defined]
+    on_disk = REVIEW.replace(f"[{WIDE}, Letters]", f"[{WIDE}, rename-me]")
+    editor_text = on_disk.replace("author: annaw\n", "author: annaw\nimdb: tt0000001\n")
+    opened_path = site / "_posts" / "2015-02-01-wide.md"
+    closed_path = site / "_posts" / "2015-02-02-wider.md"
+    opened_path.write_text(on_disk, encoding="utf-8")
+    closed_path.write_text(on_disk.replace('"Wide"', '"Wider"'), encoding="utf-8")
+    client.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams(
+            changes=[
+                types.FileEvent(uri=uri(path), type=types.FileChangeType.Created)
+                for path in (opened_path, closed_path)
+            ]
+        )
+    )
+    for _ in range(100):  # until the index holds both
+        query = types.WorkspaceSymbolParams(query="Wider")
+        if await client.workspace_symbol_async(query):
+            break
+        await asyncio.sleep(0.05)
+    client.open(uri(opened_path), editor_text)
+    await client.diagnostics_for(uri(opened_path), 1)
+    line, start, _, _ = client_range(editor_text, "rename-me", encoding)
+    edit = await client.text_document_rename_async(
+        types.RenameParams(
+            text_document=types.TextDocumentIdentifier(uri=uri(opened_path)),
+            position=types.Position(line=line, character=start + 1),
+            new_name="renamed ✓",
+        )
+    )
+    assert edit is not None and edit.document_changes is not None
+    found = {
+        Path(change.text_document.uri).name: [as_tuple(e.range) for e in change.edits]
+        for change in edit.document_changes
+        if isinstance(change, types.TextDocumentEdit)
+    }
+    closed_text = closed_path.read_text(encoding="utf-8")
+    assert found == {
+        opened_path.name: [client_range(editor_text, "rename-me", encoding)],
+        closed_path.name: [client_range(closed_text, "rename-me", encoding)],
+    }

@@ -13,7 +13,7 @@ import functools
 import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -42,7 +42,7 @@ from letterhead.findings import Finding, TextEdit
 from letterhead.lsp import convert
 from letterhead.lsp.server import COMPLETION_DOCUMENTATION, JsonAnswer
 from letterhead.lsp.workspace import OpenDocument, SiteState
-from letterhead.positions import Position, Range
+from letterhead.positions import LineIndex, Position, Range
 
 if TYPE_CHECKING:
     from letterhead.lsp.server import LetterheadServer
@@ -90,14 +90,23 @@ _VERSIONED_EDITS = "workspace.workspace_edit.document_changes"
 
 
 def workspace_edit(
-    ls: LetterheadServer, state: SiteState, edits_by_path: dict[str, list[TextEdit]]
+    ls: LetterheadServer,
+    state: SiteState,
+    edits_by_path: dict[str, list[TextEdit]],
+    lines_of: Mapping[str, LineIndex] | None = None,
 ) -> types.WorkspaceEdit:
-    """One workspace edit; with versioned `documentChanges` when the client supports them."""
+    """One workspace edit; with versioned `documentChanges` when the client supports them.
+    `lines_of` holds, where the caller has them, the lines of the texts the edits were worked
+    out on (else each file's text is found again for its positions, `codec_for`)."""
     versioned = ls.supports(_VERSIONED_EDITS)
     document_changes: list[types.TextDocumentEdit] = []
     changes: dict[str, list[types.TextEdit]] = {}
     for path, edits in sorted(edits_by_path.items()):
-        codec = ls.codec_for(state, path)
+        lines = lines_of.get(path) if lines_of is not None else None
+        if lines is not None:
+            codec = convert.TextCodec(lines, ls.state.encoding)
+        else:
+            codec = ls.codec_for(state, path)
         uri = ls.uri_for(state, path)
         converted = [
             types.TextEdit(range=codec.range(edit.range), new_text=edit.new_text) for edit in edits
@@ -396,6 +405,7 @@ async def rename(ls: LetterheadServer, params: types.RenameParams) -> JsonAnswer
     before = _rename_snapshot(ls, state)
     pieces: list[str] = []  # each file's change in JSON, in path order
     batch: dict[str, list[TextEdit]] = {}
+    lines_of: dict[str, LineIndex] = {}  # the batch's texts, as the steps read them
     try:
         steps = navigation.rename_steps(
             state.loaded,
@@ -406,16 +416,18 @@ async def rename(ls: LetterheadServer, params: types.RenameParams) -> JsonAnswer
         )
         if steps is None:
             return None
-        for count, (path, edits) in enumerate(steps, 1):
+        for count, (path, edits, lines) in enumerate(steps, 1):
             if edits:
                 batch[path] = edits
+                if lines is not None:
+                    lines_of[path] = lines
             if count % RENAME_STEP == 0:
-                pieces += ls.json_pieces(workspace_edit(ls, state, batch))
-                batch = {}
+                pieces += ls.json_pieces(workspace_edit(ls, state, batch, lines_of))
+                batch, lines_of = {}, {}
                 await asyncio.sleep(0)
                 if _rename_snapshot(ls, state) != before:
                     raise JsonRpcContentModified("the site changed during the rename")
-        pieces += ls.json_pieces(workspace_edit(ls, state, batch))
+        pieces += ls.json_pieces(workspace_edit(ls, state, batch, lines_of))
     except JsonRpcException:
         raise
     except Exception:
