@@ -19,6 +19,7 @@ from pathlib import Path
 from letterhead import __version__
 from letterhead.check import (
     LoadedSite,
+    SiteDocuments,
     check_site,
     find_site_root,
     load_site,
@@ -27,6 +28,7 @@ from letterhead.check import (
 )
 from letterhead.findings import Severity, TextEdit
 from letterhead.fixes import apply_edits, plan_fixes
+from letterhead.indexer import CachedIndex, index_site_cached
 from letterhead.parallel import check_paths
 from letterhead.refactor import TAXONOMY_KEYS, rename_taxonomy
 from letterhead.report import FORMATS, RENDERERS, Located
@@ -215,18 +217,23 @@ def write_edits(path: Path, edits: Sequence[TextEdit], max_bytes: int) -> bool:
 # -- tags -------------------------------------------------------------------------------------
 
 
-def _load_one_site(path: Path) -> LoadedSite:
+def _index_one_site(path: Path) -> CachedIndex:
+    """The index of the site holding `path`, through its persistent index (the files changed
+    since are read again; with none yet, all of them, on every core). No review's parse is
+    kept: the taxonomy is the index's, and a rename reads the front matter of its reviews."""
     if not path.exists():
         raise UsageError(f"{path}: no such file or folder")
     root = find_site_root(path)
     if root is None:
         raise UsageError(f"{path}: not inside a Jekyll site (no _config.yml in it or above it)")
-    return load_site(root)
+    return index_site_cached(root)
 
 
 def _tags(arguments: argparse.Namespace) -> int:
-    loaded = _load_one_site(arguments.site)
+    indexed = _index_one_site(arguments.site)
+    loaded = indexed.loaded
     if arguments.rename:
+        indexed.persist(at_once=True)  # what was read, before the rename changes it again
         return _rename(loaded, arguments.kind, *arguments.rename)
     kinds = (("tags", loaded.index.tags), ("categories", loaded.index.categories))
     if arguments.format == "json":
@@ -241,19 +248,21 @@ def _tags(arguments: argparse.Namespace) -> int:
             for key, taxonomy in kinds
         }
         print(json.dumps(report, ensure_ascii=False, indent=2))
-        return EXIT_CLEAN
-    for key, taxonomy in kinds:
-        names = taxonomy.all()
-        print(f"{key} ({len(names)}):")
-        for spelling in names:
-            print(f"  {spelling.count:>6}  {spelling.text}")
-        clusters = taxonomy.clusters()
-        if clusters:
-            print(f"{key} written more than one way ({len(clusters)}):")
-            for canonical, *others in clusters:
-                spelled = ", ".join(f"`{o.text}` ({o.count})" for o in others)
-                print(f"  `{canonical.text}` ({canonical.count}) — also {spelled}")
-        print()
+    else:
+        for key, taxonomy in kinds:
+            names = taxonomy.all()
+            print(f"{key} ({len(names)}):")
+            for spelling in names:
+                print(f"  {spelling.count:>6}  {spelling.text}")
+            clusters = taxonomy.clusters()
+            if clusters:
+                print(f"{key} written more than one way ({len(clusters)}):")
+                for canonical, *others in clusters:
+                    spelled = ", ".join(f"`{o.text}` ({o.count})" for o in others)
+                    print(f"  `{canonical.text}` ({canonical.count}) — also {spelled}")
+            print()
+    sys.stdout.flush()  # the report is out before the persistent index is written
+    indexed.persist(at_once=True)
     return EXIT_CLEAN
 
 
@@ -262,7 +271,8 @@ def _rename(loaded: LoadedSite, key: str, old: str, new: str) -> int:
     users = taxonomy.users(old)
     if not users:
         raise UsageError(f"no review uses the {key[:-1] if key == 'tags' else 'category'} `{old}`")
-    edits = rename_taxonomy(loaded.documents, set(users), key, old, new)
+    documents = SiteDocuments(loaded, head_only=True)  # each review read as it is renamed
+    edits = rename_taxonomy(documents, set(users), key, old, new)
     changed = sum(
         write_edits(loaded.root / path, file_edits, loaded.settings.max_file_bytes)
         for path, file_edits in edits.items()
