@@ -11,7 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from letterhead.cores import MIN_DOCUMENTS_PER_WORKER
+
 BASE_SITE = Path(__file__).parent / "cases" / "base-site"
+REPO = Path(__file__).resolve().parent.parent
 
 FLAWED = """---
 title: "Flawed"
@@ -135,6 +138,40 @@ def test_fix_mends_and_keeps_the_yaml_as_written(site: Path) -> None:
         == FLAWED
     )
     assert result.returncode == 0, result.stdout
+
+
+def test_fix_runs_until_no_fix_is_left(site: Path) -> None:
+    """A fix can uncover another: the misspelt key is mended in one round, and only then is its
+    value a category variant, mended in the next."""
+    path = site / "_posts" / "2014-06-02-misspelt.md"
+    path.write_text(
+        FLAWED.replace("categories:\n  - reviews", "catgories:\n  - Reviews"), encoding="utf-8"
+    )
+    result = run("check", "--fix", str(site))
+    assert "catgories" not in (fixed := path.read_text(encoding="utf-8"))
+    assert "categories:\n  - reviews\n" in fixed
+    rounds = [line for line in result.stderr.splitlines() if line.startswith("letterhead: fixed")]
+    assert len(rounds) == 2, result.stderr
+
+
+def test_fix_on_every_core_mends_what_one_core_mends(tmp_path: Path) -> None:
+    """A site large enough for the check's workers: fixed on two cores and on one, the files and
+    the report after the fixes are the same."""
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        from generate import generate_site
+    finally:
+        sys.path.remove(str(REPO / "bench"))
+    one, two = tmp_path / "one" / "site", tmp_path / "two" / "site"
+    generate_site(one, reviews=2 * MIN_DOCUMENTS_PER_WORKER + 50, seed=5)
+    shutil.copytree(one, two)
+    serial = run("check", "--fix", "--jobs", "1", "site", cwd=one.parent)
+    parallel = run("check", "--fix", "--jobs", "2", "site", cwd=two.parent)
+    assert "letterhead: fixed" in serial.stderr, "the generator plants fixable mistakes"
+    assert (parallel.stdout, parallel.stderr) == (serial.stdout, serial.stderr)
+    files = sorted(p.relative_to(one) for p in one.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(two) for p in two.rglob("*") if p.is_file())
+    assert all((one / f).read_bytes() == (two / f).read_bytes() for f in files)
 
 
 def test_fix_keeps_crlf_and_bom(site: Path) -> None:

@@ -17,22 +17,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from letterhead import __version__
-from letterhead.check import (
-    LoadedSite,
-    SiteDocuments,
-    check_site,
-    find_site_root,
-    load_site,
-    read_text,
-    relative_paths,
-)
-from letterhead.findings import Severity, TextEdit
+from letterhead.check import LoadedSite, SiteDocuments, find_site_root, read_text
+from letterhead.findings import Finding, Severity, TextEdit
 from letterhead.fixes import apply_edits, plan_fixes
 from letterhead.indexer import CachedIndex, index_site_cached
 from letterhead.parallel import check_paths
 from letterhead.refactor import TAXONOMY_KEYS, rename_taxonomy
 from letterhead.report import FORMATS, RENDERERS, Located
 from letterhead.rules import all_rules, find_rule
+from letterhead.settings import Settings
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 MAX_FIX_ROUNDS = 4  # fixes can uncover more fixes (a renamed key, then its value)
@@ -150,10 +143,7 @@ def _check(arguments: argparse.Namespace) -> int:
     failing = False
     for root, paths in sites.items():
         if arguments.fix:
-            loaded = load_site(root)
-            loaded = _fix_site(loaded, relative_paths(loaded, paths))
-            wanted = relative_paths(loaded, paths)
-            findings, settings = check_site(loaded, wanted), loaded.settings
+            findings, wanted, settings = _fix_and_check(root, paths, arguments.jobs)
         else:
             findings, wanted, settings = check_paths(root, paths, arguments.jobs)
         files += len(wanted)
@@ -174,22 +164,28 @@ def printable(text: str) -> str:
     return _LONE_SURROGATE.sub("\ufffd", text)
 
 
-def _fix_site(loaded: LoadedSite, wanted: list[str]) -> LoadedSite:
-    """Apply safe fixes until none is left (or a few rounds have passed), then reload."""
+def _fix_and_check(
+    root: Path, paths: Sequence[Path], jobs: int | None
+) -> tuple[list[Finding], list[str], Settings]:
+    """`check_paths` once the safe fixes are written, round after round until a round has none
+    left to write (or `MAX_FIX_ROUNDS` have written): a fix can uncover another (a renamed key,
+    then its value). Each round is a check as `check` makes it, on every core, reading again
+    from disk what the fixes changed."""
+    findings, wanted, settings = check_paths(root, paths, jobs)
     for _ in range(MAX_FIX_ROUNDS):
-        plan = plan_fixes(check_site(loaded, wanted))
-        written = 0
-        for path, edits in plan.edits_by_path.items():
-            if write_edits(loaded.root / path, edits, loaded.settings.max_file_bytes):
-                written += 1
+        plan = plan_fixes(findings)
+        written = sum(
+            write_edits(root / path, edits, settings.max_file_bytes)
+            for path, edits in plan.edits_by_path.items()
+        )
         if written == 0:
             break
         print(
             f"letterhead: fixed {plan.findings_fixed} finding(s) in {written} file(s)",
             file=sys.stderr,
         )
-        loaded = load_site(loaded.root)
-    return loaded
+        findings, wanted, settings = check_paths(root, paths, jobs)
+    return findings, wanted, settings
 
 
 def write_edits(path: Path, edits: Sequence[TextEdit], max_bytes: int) -> bool:
