@@ -175,39 +175,44 @@ async def test_edits_in_client_units(encoded: RecordingClient, site: Path) -> No
     await client.diagnostics_for(uri(path), 4)
 
 
-async def test_rename_edits_in_client_units(encoded: RecordingClient, site: Path) -> None:
-    """A site-wide rename's edits are in the client's units, each on the text it was worked out
-    on: the editor's for an open review (here with a line more than on disk), the disk's for
-    the others."""
+async def test_site_wide_answers_in_client_units(encoded: RecordingClient, site: Path) -> None:
+    """A site-wide rename's edits, and the references to a tag, are in the client's units, each
+    on the text it was worked out on: the editor's for open reviews (one here with a line more
+    than on disk, another asking), the disk's for the others."""
     client, encoding = encoded, encoded.encoding  # type: ignore[attr-defined]
     on_disk = REVIEW.replace(f"[{WIDE}, Letters]", f"[{WIDE}, rename-me]")
     editor_text = on_disk.replace("author: annaw\n", "author: annaw\nimdb: tt0000001\n")
-    opened_path = site / "_posts" / "2015-02-01-wide.md"
-    closed_path = site / "_posts" / "2015-02-02-wider.md"
-    opened_path.write_text(on_disk, encoding="utf-8")
-    closed_path.write_text(on_disk.replace('"Wide"', '"Wider"'), encoding="utf-8")
+    texts = {  # as the server should see them
+        "2015-02-01-wide.md": editor_text,  # open, changed in the editor
+        "2015-02-02-wider.md": on_disk.replace('"Wide"', '"Wider"'),  # on disk only
+        "2015-02-03-widest.md": on_disk.replace('"Wide"', '"Widest"'),  # open, as on disk
+    }
+    paths = {name: site / "_posts" / name for name in texts}
+    for name, path in paths.items():
+        path.write_text(texts[name] if name != "2015-02-01-wide.md" else on_disk, "utf-8")
     client.workspace_did_change_watched_files(
         types.DidChangeWatchedFilesParams(
             changes=[
                 types.FileEvent(uri=uri(path), type=types.FileChangeType.Created)
-                for path in (opened_path, closed_path)
+                for path in paths.values()
             ]
         )
     )
-    for _ in range(100):  # until the index holds both
-        query = types.WorkspaceSymbolParams(query="Wider")
+    for _ in range(100):  # until the index holds them
+        query = types.WorkspaceSymbolParams(query="Widest")
         if await client.workspace_symbol_async(query):
             break
         await asyncio.sleep(0.05)
-    client.open(uri(opened_path), editor_text)
-    await client.diagnostics_for(uri(opened_path), 1)
-    line, start, _, _ = client_range(editor_text, "rename-me", encoding)
+    for name in ("2015-02-01-wide.md", "2015-02-03-widest.md"):
+        client.open(uri(paths[name]), texts[name])
+        await client.diagnostics_for(uri(paths[name]), 1)
+    asking = types.TextDocumentIdentifier(uri=uri(paths["2015-02-03-widest.md"]))
+    line, start, _, _ = client_range(texts["2015-02-03-widest.md"], "rename-me", encoding)
+    at = types.Position(line=line, character=start + 1)
+    expected = {name: [client_range(text, "rename-me", encoding)] for name, text in texts.items()}
+
     edit = await client.text_document_rename_async(
-        types.RenameParams(
-            text_document=types.TextDocumentIdentifier(uri=uri(opened_path)),
-            position=types.Position(line=line, character=start + 1),
-            new_name="renamed ✓",
-        )
+        types.RenameParams(text_document=asking, position=at, new_name="renamed ✓")
     )
     assert edit is not None and edit.document_changes is not None
     found = {
@@ -215,8 +220,13 @@ async def test_rename_edits_in_client_units(encoded: RecordingClient, site: Path
         for change in edit.document_changes
         if isinstance(change, types.TextDocumentEdit)
     }
-    closed_text = closed_path.read_text(encoding="utf-8")
-    assert found == {
-        opened_path.name: [client_range(editor_text, "rename-me", encoding)],
-        closed_path.name: [client_range(closed_text, "rename-me", encoding)],
-    }
+    assert found == expected
+    context = types.ReferenceContext(include_declaration=True)
+    used = await client.text_document_references_async(
+        types.ReferenceParams(text_document=asking, position=at, context=context)
+    )
+    assert used is not None
+    by_review: dict[str, list[tuple[int, int, int, int]]] = {}
+    for location in used:
+        by_review.setdefault(Path(location.uri).name, []).append(as_tuple(location.range))
+    assert by_review == expected

@@ -369,7 +369,7 @@ def tagged_site(tmp_path: Path) -> Path:
 
 @pytest_lsp.fixture(config=server_config())
 async def tagged_client(lsp_client: RecordingClient, tagged_site: Path) -> Any:
-    settings = {"trace": "verbose"}  # the server logs each rename it finishes
+    settings = {"trace": "verbose"}  # the server logs each site-wide answer it finishes
     await lsp_client.initialize_session(initialize_params(tagged_site, capabilities(), settings))
     await lsp_client.indexed()
     yield
@@ -386,81 +386,95 @@ def _tagged(site: Path) -> set[str]:
     }
 
 
-def _rename_params(site: Path, new_name: str) -> types.RenameParams:
-    return types.RenameParams(
-        text_document=types.TextDocumentIdentifier(uri=uri(site / REVIEW)),
-        position=position(TAGS_LINE, 8),  # `letters`
-        new_name=new_name,
-    )
+# The two site-wide requests that read every review using a tag, worked out in steps: each
+# can be cancelled, and an edit meanwhile makes its answer ContentModified.
+SITE_WIDE = ["rename", "references"]
 
 
-def _renames_logged(client: RecordingClient) -> int:
-    return sum("letterhead: rename in" in m.message for m in client.log_messages)
+def _send(client: RecordingClient, what: str, site: Path, line: int, msg_id: str) -> Any:
+    """Ask for `what` on `letters` in the tags of the review (on `line`); the future answer."""
+    document = types.TextDocumentIdentifier(uri=uri(site / REVIEW))
+    at = position(line, 8)  # `letters`
+    if what == "rename":
+        params: Any = types.RenameParams(text_document=document, position=at, new_name="epistles")
+        return client.protocol.send_request(types.TEXT_DOCUMENT_RENAME, params, msg_id=msg_id)
+    context = types.ReferenceContext(include_declaration=True)
+    params = types.ReferenceParams(text_document=document, position=at, context=context)
+    return client.protocol.send_request(types.TEXT_DOCUMENT_REFERENCES, params, msg_id=msg_id)
 
 
-async def test_rename_is_cancelled_and_the_server_answers_on(
-    tagged_client: RecordingClient, tagged_site: Path
+def _lines_by_review(what: str, answer: Any) -> dict[str, list[int]]:
+    """The lines the answer names in each review: the rename's edits to `epistles` (with the
+    version of an open review's change), the references' locations."""
+    if what == "rename":
+        assert answer is not None and answer.document_changes is not None
+        return {
+            Path(change.text_document.uri).name: [
+                change.text_document.version or 0,
+                *(e.range.start.line for e in change.edits if e.new_text == "epistles"),
+            ]
+            for change in answer.document_changes
+            if isinstance(change, types.TextDocumentEdit)
+        }
+    found: dict[str, list[int]] = {}
+    for location in answer:
+        found.setdefault(Path(location.uri).name, [0]).append(location.range.start.line)
+    return found
+
+
+def _logged(client: RecordingClient, what: str) -> int:
+    return sum(f"letterhead: {what} in" in m.message for m in client.log_messages)
+
+
+@pytest.mark.parametrize("what", SITE_WIDE)
+async def test_site_wide_request_is_cancelled_and_the_server_answers_on(
+    tagged_client: RecordingClient, tagged_site: Path, what: str
 ) -> None:
-    """A rename of a tag used in 3,000 reviews, cancelled at once: the answer is
-    RequestCancelled, the work stops (no rename is ever logged as finished), the next request
-    is answered at once; then the same rename, not cancelled, edits every review."""
+    """A rename of, or the references to, a tag used in 3,000 reviews, cancelled at once: the
+    answer is RequestCancelled, the work stops (none is ever logged as finished), the next
+    request is answered at once; then the same request, not cancelled, names every review."""
     client = tagged_client
     review = tagged_site / REVIEW
     client.open(uri(review), review.read_text(encoding="utf-8"))
     await client.diagnostics_for(uri(review), 1)
 
-    future = client.protocol.send_request(
-        types.TEXT_DOCUMENT_RENAME, _rename_params(tagged_site, "epistles"), msg_id="long"
-    )
+    future = _send(client, what, tagged_site, TAGS_LINE, "long")
     client.cancel_request(types.CancelParams(id="long"))
     with pytest.raises(JsonRpcRequestCancelled):
         await asyncio.wait_for(asyncio.wrap_future(future), 30)
     await assert_answers_at_once(client, review)
 
     started = time.monotonic()
-    edit = await asyncio.wait_for(
-        client.text_document_rename_async(_rename_params(tagged_site, "epistles")), 120
-    )
+    future = _send(client, what, tagged_site, TAGS_LINE, "whole")
+    answer = await asyncio.wait_for(asyncio.wrap_future(future), 120)
     took = time.monotonic() - started
-    assert edit is not None and edit.document_changes is not None
-    edited = {
-        Path(change.text_document.uri).name
-        for change in edit.document_changes
-        if isinstance(change, types.TextDocumentEdit)
-        and all(e.new_text == "epistles" for e in change.edits)
-    }
-    assert edited == _tagged(tagged_site)
-    assert _renames_logged(client) == 1  # the cancelled one never finished
-    print(f"rename across {len(edited)} reviews: {took:.2f} s")
+    found = _lines_by_review(what, answer)
+    assert {name for name, (_, *lines) in found.items() if lines} == _tagged(tagged_site)
+    assert _logged(client, what) == 1  # the cancelled one never finished
+    print(f"{what} across {len(found)} reviews: {took:.2f} s")
 
 
-async def test_rename_answers_content_modified_after_an_edit(
-    tagged_client: RecordingClient, tagged_site: Path
+@pytest.mark.parametrize("what", SITE_WIDE)
+async def test_site_wide_request_answers_content_modified_after_an_edit(
+    tagged_client: RecordingClient, tagged_site: Path, what: str
 ) -> None:
-    """A document of the site edited while the rename is computed: the edits would be stale,
-    so the answer is ContentModified; the next rename sees the new text."""
+    """A document of the site edited while a rename or the references are worked out: the
+    answer would be stale, so it is ContentModified; the next one sees the new text."""
     client = tagged_client
     review = tagged_site / REVIEW
     text = review.read_text(encoding="utf-8")
     client.open(uri(review), text)
     await client.diagnostics_for(uri(review), 1)
-    future = client.protocol.send_request(
-        types.TEXT_DOCUMENT_RENAME, _rename_params(tagged_site, "epistles"), msg_id="stale"
-    )
-    client.change(uri(review), 2, [(types.Range(start=position(1, 7), end=position(1, 7)), "x")])
+    future = _send(client, what, tagged_site, TAGS_LINE, "stale")
+    a_line = "imdb: tt0000001\n"  # before the tags: they move one line down
+    client.change(uri(review), 2, [(types.Range(start=position(1, 0), end=position(1, 0)), a_line)])
     with pytest.raises(JsonRpcException) as raised:  # pygls' client knows no ContentModified
         await asyncio.wait_for(asyncio.wrap_future(future), 60)
     assert raised.value.code == JsonRpcContentModified.CODE  # -32801
-    edit = await asyncio.wait_for(
-        client.text_document_rename_async(_rename_params(tagged_site, "epistles")), 120
-    )
-    assert edit is not None and edit.document_changes is not None
-    mine = [
-        change
-        for change in edit.document_changes
-        if isinstance(change, types.TextDocumentEdit) and change.text_document.uri == uri(review)
-    ]
-    assert len(mine) == 1 and mine[0].text_document.version == 2
+    future = _send(client, what, tagged_site, TAGS_LINE + 1, "fresh")
+    found = _lines_by_review(what, await asyncio.wait_for(asyncio.wrap_future(future), 120))
+    version = 2 if what == "rename" else 0  # a rename's change of an open review is versioned
+    assert found[REVIEW.name] == [version, TAGS_LINE + 1]
     # An outcome, not a failure: nothing in the client's log (sent before the second answer)
     # says that an error happened.
     assert not [m.message for m in client.log_messages if m.type == types.MessageType.Error]

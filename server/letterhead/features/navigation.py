@@ -79,7 +79,7 @@ def _file_location(site: LoadedSite, entry: Entry, fragment: str = "") -> Locati
     if fragment and document is not None:
         for heading in document.headings:
             if heading.anchor == fragment:
-                return Location(entry.path, document.lines.range(heading.span))
+                return Location(entry.path, document.lines.range(heading.span), document.lines)
     return Location(entry.path, _START)
 
 
@@ -144,6 +144,22 @@ def references(
     """Every use of the tag, category or reference label at `offset`; elsewhere in a review,
     the links of other reviews to it. `include_declaration` keeps the use at the cursor itself
     (and a label's definition)."""
+    steps = reference_steps(site, path, document, offset, include_declaration)
+    return [location for found in steps for location in found]
+
+
+def reference_steps(
+    site: LoadedSite,
+    path: str,
+    document: Document,
+    offset: int,
+    include_declaration: bool = True,
+) -> Iterator[list[Location]]:
+    """`references` one file at a time where other files are read (the reviews using a tag or
+    category, those linking to a review): the locations in each, computed only as the caller
+    asks, so that a caller that must stay responsive (the language server) can pause, or stop,
+    between two steps. Unlike `references`, this may raise while it is iterated: its caller
+    guards it."""
     offset = clamp(document, offset)
     found = taxonomy_item_at(document, offset)
     if found is not None:
@@ -153,7 +169,7 @@ def references(
         )
     label = _label_at(document, offset, whole_link=True)
     if label is not None:
-        return _label_uses(path, document, label[1], include_declaration)
+        return iter([_label_uses(path, document, label[1], include_declaration)])
     return _backlinks(site, path)
 
 
@@ -165,10 +181,10 @@ def _taxonomy_uses(
     value: str,
     at: Span,
     include_declaration: bool,
-) -> list[Location]:
+) -> Iterator[list[Location]]:
+    """The uses of `value` under `key`, a review at a time, in path order."""
     taxonomy = site.index.tags if key == "tags" else site.index.categories
     users = set(taxonomy.users(value)) | {path}
-    locations = []
     for user in sorted(users):
         user_document = document if user == path else site.document(user, head_only=True)
         if user_document is None or user_document.front_matter is None:
@@ -176,13 +192,13 @@ def _taxonomy_uses(
         entry = user_document.front_matter.get(key)
         if entry is None:
             continue
-        for item in entry.items or ():
-            if item.value != value:
-                continue
-            if user == path and item.text_span == at and not include_declaration:
-                continue
-            locations.append(Location(user, user_document.lines.range(item.text_span)))
-    return locations
+        lines = user_document.lines
+        yield [
+            Location(user, lines.range(item.text_span), lines)
+            for item in entry.items or ()
+            if item.value == value
+            and not (user == path and item.text_span == at and not include_declaration)
+        ]
 
 
 def _label_at(document: Document, offset: int, whole_link: bool = False) -> tuple[Span, str] | None:
@@ -224,20 +240,20 @@ def _start(span: Span) -> int:
     return span.start
 
 
-def _backlinks(site: LoadedSite, path: str) -> list[Location]:
-    own = site.index.entry(path)
-    if own is None:
-        return []
-    locations = []
+def _backlinks(site: LoadedSite, path: str) -> Iterator[list[Location]]:
+    """The links to the review at `path`, a linking review at a time."""
+    if site.index.entry(path) is None:
+        return
     for user in site.index.backlinks(path):
         user_document = site.document(user)
         if user_document is None:
             continue
-        for target in targets(user_document):
-            linked = resolve(site, user, target)
-            if linked is not None and linked.path == path:
-                locations.append(Location(user, user_document.lines.range(target.span)))
-    return locations
+        lines = user_document.lines
+        yield [
+            Location(user, lines.range(target.span), lines)
+            for target in targets(user_document)
+            if (linked := resolve(site, user, target)) is not None and linked.path == path
+        ]
 
 
 # -- rename --------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from letterhead.findings import Finding, TextEdit
-from letterhead.positions import Range, Span
+from letterhead.positions import LineIndex, Range, Span
 
 
 class CompletionKind(StrEnum):
@@ -62,6 +62,10 @@ class Location:
 
     path: str
     range: Range
+    # The lines of the text `range` was worked out on, where that is another file's: the
+    # protocol's units are counted on them, without reading the file again (references to a
+    # tag read thousands of reviews, more than `LoadedSite.document` keeps).
+    lines: LineIndex | None = field(default=None, compare=False, repr=False)
 
 
 class ActionKind(StrEnum):

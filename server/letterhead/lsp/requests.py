@@ -13,7 +13,7 @@ import functools
 import json
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -142,7 +142,10 @@ def locations(
             continue
         codec = codecs.get(location.path)
         if codec is None:
-            codec = ls.codec_for(request.state, location.path)
+            if location.lines is not None:
+                codec = convert.TextCodec(location.lines, ls.state.encoding)
+            else:
+                codec = ls.codec_for(request.state, location.path)
             codecs[location.path] = codec
         result.append(types.Location(uri=uri, range=codec.range(location.range)))
     return result
@@ -356,18 +359,30 @@ def definition(ls: LetterheadServer, params: types.DefinitionParams) -> list[typ
     return locations(ls, request, found) or None
 
 
-def references(ls: LetterheadServer, params: types.ReferenceParams) -> list[types.Location] | None:
+async def references(ls: LetterheadServer, params: types.ReferenceParams) -> JsonAnswer | None:
+    """The uses of a tag or category, or the links to a review, across the site; a label's uses
+    in the review. The reviews concerned are read and parsed (from disk unless open), thousands
+    for a common tag (1 s at 20,000 reviews for one used by 7,848), so the answer is worked out
+    `in_steps`, as a rename's is."""
     request = request_for(ls, params.text_document.uri, site_wide=True)
     if request is None:
         return None
-    found = navigation.references(
-        request.state.loaded,
-        request.relative,
-        request.parsed,
-        request.offset(params.position),
-        params.context.include_declaration,
-    )
-    return locations(ls, request, found)
+
+    def steps() -> Iterator[list[Location]]:
+        return navigation.reference_steps(
+            request.state.loaded,
+            request.relative,
+            request.parsed,
+            request.offset(params.position),
+            params.context.include_declaration,
+        )
+
+    def pieces_of(batch: list[list[Location]]) -> list[str]:
+        found = [location for step in batch for location in step]
+        return ls.json_items(locations(ls, request, found))
+
+    pieces = await in_steps(ls, request.state, "references", steps, pieces_of)
+    return None if pieces is None else JsonAnswer.array(pieces)
 
 
 def prepare_rename(
@@ -385,62 +400,89 @@ def prepare_rename(
     return types.PrepareRenamePlaceholder(range=request.codec.span(span), placeholder=placeholder)
 
 
-RENAME_STEP = 20  # documents between two returns to the event loop during a rename
+# Documents read between two returns to the event loop in a site-wide request (rename,
+# references).
+SITE_WIDE_STEP = 20
+
+S = TypeVar("S")
+
+
+async def in_steps(
+    ls: LetterheadServer,
+    state: SiteState,
+    what: str,
+    steps: Callable[[], Iterable[S] | None],
+    pieces_of: Callable[[list[S]], list[str]],
+) -> list[str] | None:
+    """The JSON pieces of a site-wide answer whose `steps()` each read a document: `pieces_of`
+    turns each batch of `SITE_WIDE_STEP` steps into JSON, with a return to the event loop after
+    it, where a `$/cancelRequest` is read and cancels this task (pygls answers RequestCancelled)
+    and other requests are answered. If a document or the index changes meanwhile, what is
+    worked out would be stale: the answer is ContentModified. None when `steps()` is (nothing
+    to answer there), and for a failure (logged, as `features.guard` does).
+
+    Written as JSON a batch at a time, an answer about thousands of reviews is never held whole
+    as objects."""
+    started = time.perf_counter()
+    before = _site_snapshot(ls, state)
+    pieces: list[str] = []
+    try:
+        steps_made = steps()
+        if steps_made is None:
+            return None
+        batch: list[S] = []
+        for count, step in enumerate(steps_made, 1):
+            batch.append(step)
+            if count % SITE_WIDE_STEP == 0:
+                pieces += pieces_of(batch)
+                batch = []
+                await asyncio.sleep(0)
+                if _site_snapshot(ls, state) != before:
+                    raise JsonRpcContentModified(f"the site changed during the {what}")
+        pieces += pieces_of(batch)
+    except JsonRpcException:
+        raise
+    except Exception:
+        FEATURE_LOGGER.exception("%s failed", what)
+        return None
+    if ls.verbose():
+        elapsed = (time.perf_counter() - started) * 1000
+        ls.log(f"letterhead: {what} in {elapsed:.1f} ms", types.MessageType.Log)  # as `timed`
+    return pieces
 
 
 async def rename(ls: LetterheadServer, params: types.RenameParams) -> JsonAnswer | None:
-    """A rename, site-wide for a tag or category. Each review that uses it is read and parsed
-    (from disk unless open), so the edits are computed a few documents at a time with a return to
-    the event loop in between: a `$/cancelRequest` is read meanwhile and cancels this task (pygls
-    answers RequestCancelled), and other requests are answered. If a document or the index
-    changes in the meantime, the edits would be stale: the answer is ContentModified.
-
-    The answer (a `WorkspaceEdit`) is written as JSON a step at a time, so that a rename across
-    thousands of reviews never holds them all as objects."""
-    started = time.perf_counter()
+    """A rename, site-wide for a tag or category: each review that uses it is read and parsed
+    (from disk unless open), so the edits are worked out `in_steps`, each file's change as JSON
+    in path order."""
     request = request_for(ls, params.text_document.uri, site_wide=True)
     if request is None:
         return None
     state = request.state
-    before = _rename_snapshot(ls, state)
-    pieces: list[str] = []  # each file's change in JSON, in path order
-    batch: dict[str, list[TextEdit]] = {}
-    lines_of: dict[str, LineIndex] = {}  # the batch's texts, as the steps read them
-    try:
-        steps = navigation.rename_steps(
+
+    def steps() -> Iterator[tuple[str, list[TextEdit], LineIndex | None]] | None:
+        return navigation.rename_steps(
             state.loaded,
             request.relative,
             request.parsed,
             request.offset(params.position),
             params.new_name,
         )
-        if steps is None:
-            return None
-        for count, (path, edits, lines) in enumerate(steps, 1):
-            if edits:
-                batch[path] = edits
-                if lines is not None:
-                    lines_of[path] = lines
-            if count % RENAME_STEP == 0:
-                pieces += ls.json_pieces(workspace_edit(ls, state, batch, lines_of))
-                batch, lines_of = {}, {}
-                await asyncio.sleep(0)
-                if _rename_snapshot(ls, state) != before:
-                    raise JsonRpcContentModified("the site changed during the rename")
-        pieces += ls.json_pieces(workspace_edit(ls, state, batch, lines_of))
-    except JsonRpcException:
-        raise
-    except Exception:
-        FEATURE_LOGGER.exception("rename failed")  # as `features.guard` does: no answer
+
+    def pieces_of(batch: list[tuple[str, list[TextEdit], LineIndex | None]]) -> list[str]:
+        edits = {path: edits for path, edits, _ in batch if edits}
+        lines_of = {path: lines for path, edits, lines in batch if edits and lines is not None}
+        return ls.json_pieces(workspace_edit(ls, state, edits, lines_of))
+
+    pieces = await in_steps(ls, state, "rename", steps, pieces_of)
+    if pieces is None:
         return None
-    if ls.verbose():
-        elapsed = (time.perf_counter() - started) * 1000
-        ls.log(f"letterhead: rename in {elapsed:.1f} ms", types.MessageType.Log)  # as `timed`
     return JsonAnswer.workspace_edit(pieces, ls.supports(_VERSIONED_EDITS))
 
 
-def _rename_snapshot(ls: LetterheadServer, state: SiteState) -> tuple[Any, ...]:
-    """What must not change while a rename is computed: the index and the open documents."""
+def _site_snapshot(ls: LetterheadServer, state: SiteState) -> tuple[Any, ...]:
+    """What must not change while a site-wide answer is worked out: the index and the open
+    documents."""
     versions = tuple((d.uri, d.version, d.document is None) for d in ls.state.open_in(state))
     return (id(state.loaded), state.generation, ls.state.stamp, versions)
 
@@ -605,7 +647,7 @@ def register(server: LetterheadServer) -> None:
         ),
     )(timed(code_actions))
     server.feature(types.TEXT_DOCUMENT_DEFINITION)(timed(definition))
-    server.feature(types.TEXT_DOCUMENT_REFERENCES)(timed(references))
+    server.feature(types.TEXT_DOCUMENT_REFERENCES)(references)  # async, cancellable; timed
     server.feature(types.TEXT_DOCUMENT_PREPARE_RENAME)(timed(prepare_rename))
     server.feature(types.TEXT_DOCUMENT_RENAME, types.RenameOptions(prepare_provider=True))(
         rename  # async, cancellable; times itself

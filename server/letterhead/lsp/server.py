@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
@@ -76,6 +76,11 @@ class JsonAnswer(str):
         if versioned:
             return cls('{"documentChanges":[' + ",".join(pieces) + "]}")
         return cls('{"changes":{' + ",".join(pieces) + "}}")
+
+    @classmethod
+    def array(cls, pieces: list[str]) -> JsonAnswer:
+        """A list from the JSON of its items, in order (`LetterheadServer.json_items`)."""
+        return cls("[" + ",".join(pieces) + "]")
 
 
 class LetterheadProtocol(LanguageServerProtocol):
@@ -311,6 +316,11 @@ class LetterheadServer(LanguageServer):
             or from_fs_path(os.path.join(state.root, relative))
             or ""
         )
+
+    def json_items(self, items: Iterable[Any]) -> list[str]:
+        """The JSON of each of `items` (protocol objects), for `JsonAnswer.array`."""
+        unstructure, dumps = self.protocol._converter.unstructure, json.dumps
+        return [dumps(unstructure(item)) for item in items]
 
     def json_pieces(self, edit: types.WorkspaceEdit) -> list[str]:
         """The JSON of each file's change in `edit`, for `JsonAnswer.workspace_edit`."""
