@@ -156,6 +156,8 @@ METRICS: tuple[Metric, ...] = (
     Metric("rename_files", "rename: files in the WorkspaceEdit", ""),
     Metric("rename_top_ms", "rename the most used tag → WorkspaceEdit", "ms"),
     Metric("rename_top_reviews", "rename: reviews using the most used tag", ""),
+    Metric("references_tag_top_ms", "references to the most used tag", "ms"),
+    Metric("references_tag_top_found", "references to the most used tag: locations", ""),
     Metric("rss_indexed_mib", "server memory after indexing (VmRSS)", "MiB"),
     Metric("hwm_indexed_mib", "server peak memory while indexing (VmHWM at index ready)", "MiB"),
     Metric("peak_mib", "server peak memory (VmHWM at the end)", "MiB", 200, "≤ 200 MiB"),
@@ -1050,6 +1052,20 @@ async def measure(
             f"    rename {plan.rename_top[1]!r} ({plan.rename_top[3]} reviews): "
             f"{result['rename_top_ms']:.0f} ms"
         )
+        # The references to that tag: every review using it read, as by the rename.
+        review, tag, column, _ = plan.rename_top
+        answer, seconds = await client.request(
+            types.TEXT_DOCUMENT_REFERENCES,
+            types.ReferenceParams(
+                text_document=types.TextDocumentIdentifier(uri=review.uri),
+                position=pos(review.tags_line, column + 1),
+                context=types.ReferenceContext(include_declaration=True),
+            ),
+            cap=300,
+        )
+        result["references_tag_top_ms"] = seconds * 1000
+        result["references_tag_top_found"] = len(answer or ())
+        log(f"    references to {tag!r}: {len(answer or ())} in {seconds * 1000:.0f} ms")
 
     # The server's own time per handler, from its log with the trace set to verbose.
     client.settings = VERBOSE_SETTINGS
