@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import pytest_lsp
 from lsp_support import (
     RecordingClient,
@@ -268,6 +269,42 @@ async def test_an_unsaved_new_review_is_checked_and_indexed(
         lambda: "LK001" in codes(client.published[uri(linking)][-1].diagnostics),
         "the link to be dead again",
     )
+
+
+@pytest.mark.parametrize("saved", [True, False], ids=["saved", "unsaved"])
+async def test_a_closed_review_is_indexed_as_its_file_says(
+    client: RecordingClient, site: Path, saved: bool
+) -> None:
+    """A review retitled in the editor is indexed under its new title while open; closed, the
+    index says what its file says: the new title once saved (kept, not read again), the old one
+    when the change was never saved."""
+    path = write_review(
+        site, "2015-02-01-retitled.md", NEW_REVIEW.replace("New Review", "Old Title")
+    )
+    client.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams(
+            changes=[types.FileEvent(uri=uri(path), type=types.FileChangeType.Created)]
+        )
+    )
+    client.open(uri(path), path.read_text(encoding="utf-8"))
+    await client.diagnostics_for(uri(path), 1)
+    retitled = path.read_text(encoding="utf-8").replace("Old Title", "New Title")
+    client.change(uri(path), 2, [(None, retitled)])
+    await client.diagnostics_for(uri(path), 2)
+
+    async def titled(title: str) -> bool:
+        found = await client.workspace_symbol_async(types.WorkspaceSymbolParams(query=title))
+        return any(symbol.name == title for symbol in found or [])
+
+    assert await titled("New Title") and not await titled("Old Title")
+    if saved:
+        path.write_text(retitled, encoding="utf-8")
+    client.text_document_did_close(
+        types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri(path)))
+    )
+    await client.until(lambda: not client.published[uri(path)][-1].diagnostics, "cleared")
+    assert await titled("New Title") is saved
+    assert await titled("Old Title") is not saved
 
 
 # -- configuration ----------------------------------------------------------------------------

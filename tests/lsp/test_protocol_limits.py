@@ -32,6 +32,7 @@ from pygls.exceptions import JsonRpcContentModified, JsonRpcException, JsonRpcRe
 from test_hostile_server import RAW_TIMEOUT, RawServer
 
 from letterhead.lsp.reader import QUIET_SECONDS
+from letterhead.lsp.server import BATCH_REINDEX
 
 REVIEW = Path("_posts") / "2014-05-02-s21.md"
 TAGS_LINE = 9  # `tags: [letters, cambodia, ...]` in the base site's review
@@ -478,3 +479,74 @@ async def test_site_wide_request_answers_content_modified_after_an_edit(
     # An outcome, not a failure: nothing in the client's log (sent before the second answer)
     # says that an error happened.
     assert not [m.message for m in client.log_messages if m.type == types.MessageType.Error]
+
+
+# -- thousands of reviews open at once, as an editor applying a rename opens them ---------------
+
+
+async def test_a_site_wide_recheck_of_thousands_of_open_reviews_lets_requests_through(
+    tagged_client: RecordingClient, tagged_site: Path
+) -> None:
+    """An editor applying a rename opens every review it edits (3,000 here). A change to the
+    tags of one review then makes every open review's findings stale (tag counts): they are
+    checked again a slice at a time, and a request asked while that runs is answered before it
+    ends, not after the last of 3,000 checks; then every review has its fresh diagnostics."""
+    client = tagged_client
+    main = tagged_site / REVIEW
+    client.open(uri(main), main.read_text(encoding="utf-8"))
+    await client.diagnostics_for(uri(main), 1)
+    generated = sorted((tagged_site / "_posts").glob("*-letter-*.md"))
+    uris = [uri(path) for path in generated]
+    for path in generated:
+        client.open(uri(path), path.read_text(encoding="utf-8"))
+    await client.until(lambda: all(client.published.get(u) for u in uris), "every check", 300)
+
+    def rechecked() -> int:
+        return sum(len(client.published[u]) >= 2 for u in uris)
+
+    # A new tag in the open review: every review's tag findings may change.
+    client.change(
+        uri(main),
+        2,
+        [(types.Range(start=position(TAGS_LINE, 7), end=position(TAGS_LINE, 7)), "brand-new, ")],
+    )
+    await client.until(lambda: rechecked() > 0, "the recheck to start", 60)
+    hover = await client.text_document_hover_async(
+        types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=uri(main)),
+            position=position(TAGS_LINE, 9),
+        )
+    )
+    done_when_answered = rechecked()
+    assert hover is not None
+    assert done_when_answered < len(uris), "the hover waited for every check"
+    await client.until(lambda: rechecked() == len(uris), "every recheck", 300)
+    print(f"the hover was answered after {done_when_answered} of {len(uris)} rechecks")
+
+
+async def test_saving_open_reviews_does_not_index_the_site_again(
+    tagged_client: RecordingClient, tagged_site: Path
+) -> None:
+    """Files open in the editor keep the editor's text: the watched-file events an editor
+    sends when it saves thousands of them are no reason to read them, or the site, again."""
+    client = tagged_client
+    generated = sorted((tagged_site / "_posts").glob("*-letter-*.md"))[: BATCH_REINDEX + 50]
+    for path in generated:
+        client.open(uri(path), path.read_text(encoding="utf-8") + "\nP.S. saved.\n")
+    await client.until(
+        lambda: all(client.published.get(uri(path)) for path in generated), "every check", 120
+    )
+    for path in generated:
+        path.write_text(path.read_text(encoding="utf-8") + "\nP.S. saved.\n", encoding="utf-8")
+    client.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams(
+            changes=[
+                types.FileEvent(uri=uri(path), type=types.FileChangeType.Changed)
+                for path in generated
+            ]
+        )
+    )
+    main = tagged_site / REVIEW
+    client.open(uri(main), main.read_text(encoding="utf-8"))
+    await client.diagnostics_for(uri(main), 1)  # read after the watched files
+    assert not [m.message for m in client.log_messages if "indexing it" in m.message]

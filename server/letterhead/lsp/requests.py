@@ -483,8 +483,7 @@ async def rename(ls: LetterheadServer, params: types.RenameParams) -> JsonAnswer
 def _site_snapshot(ls: LetterheadServer, state: SiteState) -> tuple[Any, ...]:
     """What must not change while a site-wide answer is worked out: the index and the open
     documents."""
-    versions = tuple((d.uri, d.version, d.document is None) for d in ls.state.open_in(state))
-    return (id(state.loaded), state.generation, ls.state.stamp, versions)
+    return (id(state.loaded), state.generation, ls.state.stamp, ls.state.edits)
 
 
 # -- symbols, links, folding ---------------------------------------------------------------------

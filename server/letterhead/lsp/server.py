@@ -15,12 +15,13 @@ import hashlib
 import itertools
 import json
 import logging
+import math
 import os
 import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Generator, Iterable, Sequence
+from collections.abc import Callable, Generator, Hashable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
@@ -39,12 +40,14 @@ from letterhead.features.markup import prepare_plain_text
 from letterhead.index import SiteIndex, collector_paused
 from letterhead.indexer import index_site_cached
 from letterhead.lsp import convert
+from letterhead.lsp.checks import Checks
 from letterhead.lsp.codecache import GeneratedCode
 from letterhead.lsp.idle import IdleTrim
 from letterhead.lsp.reader import MessageReader
 from letterhead.lsp.warm import warm_converter
 from letterhead.lsp.workspace import (
     CONFIG_FILE,
+    Dependents,
     OpenDocument,
     SiteState,
     UserSettings,
@@ -229,7 +232,8 @@ class LetterheadServer(LanguageServer):
         self.client_name = "an unnamed client"
         self.loop: asyncio.AbstractEventLoop | None = None
         self.initial_settings = UserSettings()  # from `initializationOptions`, under the client's
-        self.timers: dict[str, asyncio.TimerHandle] = {}
+        self.checks = Checks(self._run_check, self._unchecked_in)
+        self.last_open = -math.inf  # when the last document was opened (`did_open`)
         self.push_diagnostics = True
         self.refresh_diagnostics = False
         self._progress_tokens = 0
@@ -298,9 +302,8 @@ class LetterheadServer(LanguageServer):
     def codec_for(self, state: SiteState, relative: str) -> convert.TextCodec:
         """Positions of another file of the site, as the engine read it (the editor's text, the
         index's, or for files the index keeps no text of, such as layouts, the disk's)."""
-        for document in self.state.open_in(state):
-            if document.relative == relative:
-                return self.codec(document)
+        if (document := self.state.open_at(state, relative)) is not None:
+            return self.codec(document)
         indexed = state.loaded.document(relative, head_only=True)  # recent parses are kept
         if indexed is not None:
             return convert.TextCodec(indexed.lines, self.state.encoding)
@@ -341,14 +344,24 @@ class LetterheadServer(LanguageServer):
         if document.document is not None:
             return
         _, change = self.state.parsed(document)
-        dependents = self.state.dependents_of(document, change)
-        if not dependents:
+        self.recheck_dependents(document, change)
+
+    def recheck_dependents(self, document: OpenDocument, change: Dependents) -> None:
+        """Fresh diagnostics, after the debounce, for the open documents whose findings may
+        change with `document` as `change` says: every one of its site for its tags and
+        categories (their counts), those linking to it for the rest."""
+        state = document.site
+        if state is None or not (change.taxonomy or change.target):
             return
-        if self.push_diagnostics:
-            for other in dependents:
-                self.schedule_check(other)
-        elif self.refresh_diagnostics:
-            self.request_refresh()
+        if not self.push_diagnostics:
+            if self.refresh_diagnostics:
+                self.request_refresh()
+            return
+        if change.taxonomy:
+            self.checks.site(state.root, self.state.settings.debounce_ms / 1000)
+            return
+        for other in self.state.linking_to(document, change):
+            self.schedule_check(other)
 
     # -- diagnostics ---------------------------------------------------------------------------
 
@@ -385,18 +398,27 @@ class LetterheadServer(LanguageServer):
                 uri=document.uri, version=document.version, diagnostics=diagnostics
             )
         )
+        document.published = (self.state.stamp, document.version)
 
     def schedule_check(self, document: OpenDocument, delay_ms: int | None = None) -> None:
         """Re-check a document after the debounce; a newer request replaces an older one."""
-        uri = document.uri
-        if (timer := self.timers.pop(uri, None)) is not None:
-            timer.cancel()
         delay = self.state.settings.debounce_ms if delay_ms is None else delay_ms
-        loop = asyncio.get_running_loop()
-        self.timers[uri] = loop.call_later(delay / 1000, self._run_check, uri)
+        self.checks.document(document.uri, delay / 1000)
+
+    def _unchecked_in(self, root: Hashable) -> list[str]:
+        """The open documents of the site at `root` whose diagnostics were not published for
+        their text as it is and the index as it is (`Checks.site`)."""
+        state = self.state.sites.get(cast(Path, root))
+        if state is None:
+            return []
+        fresh = self.state.stamp
+        return [
+            document.uri
+            for document in self.state.open_in(state)
+            if document.published != (fresh, document.version)
+        ]
 
     def _run_check(self, uri: str) -> None:
-        self.timers.pop(uri, None)
         document = self.state.get(uri)
         if document is None:
             return
@@ -407,13 +429,16 @@ class LetterheadServer(LanguageServer):
 
     def recheck_open(self, state: SiteState | None = None, delay_ms: int | None = 0) -> None:
         """Fresh diagnostics for every open document (of one site): pushed, or a refresh asked."""
-        documents = list(self.state.documents.values())
-        if state is not None:
-            documents = [d for d in documents if d.site is state]
+        sites = [state] if state is not None else list(self.state.sites.values())
         if self.push_diagnostics:
-            for document in documents:
-                self.schedule_check(document, delay_ms)
-        elif self.refresh_diagnostics and documents:
+            delay = self.state.settings.debounce_ms if delay_ms is None else delay_ms
+            for site in sites:
+                self.checks.site(site.root, delay / 1000)
+            if state is None:  # and the documents of no site (never any finding, but cleared)
+                for document in self.state.documents.values():
+                    if document.site is None:
+                        self.schedule_check(document, delay)
+        elif self.refresh_diagnostics and self.state.documents:
             self.request_refresh()
 
     def request_refresh(self) -> None:
@@ -913,9 +938,7 @@ async def _register_dynamic(ls: LetterheadServer) -> None:
 def shutdown(ls: LetterheadServer, params: None) -> None:
     ls._stopping.set()  # a persistent index not written yet is written now
     ls.idle.cancel()
-    for timer in ls.timers.values():
-        timer.cancel()
-    ls.timers.clear()
+    ls.checks.clear()
     for task in ls._indexing.values():
         task.cancel()
     # A persistent index being written is let finish (briefly), so that the next start has it.
@@ -927,6 +950,9 @@ def shutdown(ls: LetterheadServer, params: None) -> None:
 
 # How long `shutdown` waits for the persistent index to be written.
 PERSIST_WAIT_SECONDS = 5.0
+# A document opened this soon after another is checked after the debounce (`did_open`).
+OPEN_BURST_SECONDS = 0.05
+
 # The persistent index is written once the server is quiet (`QUIET_SECONDS`), or at the latest
 # this long after the index is ready, or at shutdown.
 PERSIST_LATEST_SECONDS = 30.0
@@ -942,7 +968,12 @@ def did_open(ls: LetterheadServer, params: types.DidOpenTextDocumentParams) -> N
         ls.log(f"letterhead: {item.uri} belongs to the site at {new_site.root}")
         ls.start_indexing(new_site)
     if ls.push_diagnostics:
-        ls.publish(document)
+        # At once, as a check of its own (`Checks`). An editor applying a rename opens thousands
+        # of reviews in a burst, each followed by its edit: those opened within `OPEN_BURST`
+        # of the one before wait for the debounce, which the edit's own check replaces.
+        now = time.monotonic()
+        burst, ls.last_open = now - ls.last_open < OPEN_BURST_SECONDS, now
+        ls.schedule_check(document, None if burst else 0)
     else:
         ls.guarded("parsing " + item.uri, ls.parse, document)
 
@@ -965,15 +996,15 @@ def did_change(ls: LetterheadServer, params: types.DidChangeTextDocumentParams) 
 
 def did_close(ls: LetterheadServer, params: types.DidCloseTextDocumentParams) -> None:
     uri = params.text_document.uri
-    if (timer := ls.timers.pop(uri, None)) is not None:
-        timer.cancel()
-    document = ls.guarded("closing " + uri, ls.state.close, uri)
+    ls.checks.forget(uri)
+    closed = ls.guarded("closing " + uri, ls.state.close, uri)
     if ls.push_diagnostics:
         ls.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(uri=uri, diagnostics=[])
         )
-    if document is not None and document.site is not None:
-        ls.recheck_open(document.site, None)
+    if closed is not None:
+        document, change = closed  # the index went back to the file on disk
+        ls.recheck_dependents(document, change)
 
 
 def did_save(ls: LetterheadServer, params: types.DidSaveTextDocumentParams) -> None:
@@ -1006,9 +1037,14 @@ def did_change_watched_files(
     # than read a file at a time here, on the event loop, while requests wait (~0.2 ms a file,
     # and a deletion used to walk every path of the site).
     located = [
-        (change, path, ls.state.innermost(path))
+        (change, path, site)
         for change in params.changes
         if (path := path_of(change.uri)) is not None
+        # A file open in the editor keeps the editor's text (an editor saving the reviews a
+        # rename edited sends thousands of these): nothing to read, nor a reason to index again.
+        and not (
+            (site := ls.state.innermost(path)) is not None and ls.state.editor_keeps(site, path)
+        )
     ]
     arriving = Counter(site.root for _, _, site in located if site is not None)
     batched = {root for root, count in arriving.items() if count > BATCH_REINDEX}

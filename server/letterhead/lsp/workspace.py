@@ -20,6 +20,7 @@ from letterhead.check import (
     LoadedSite,
     config_findings,
     find_site_root,
+    read_text,
     settings_for,
 )
 from letterhead.document import Document, parse_document
@@ -74,6 +75,11 @@ class SiteState:
     generation: int = 0  # bumped on every (re)load, so a stale background load is dropped
     pending: list[tuple[Path, bool]] = field(default_factory=list)  # file events while indexing
     load_seconds: float = 0.0
+    # The open documents of the site by site-relative path, in the order they were opened (a
+    # file open under two URIs has two): found without a walk of every open document, which a
+    # site-wide answer would make for each file it names, with thousands open after an editor
+    # applied a rename to every review using a tag.
+    open_at: dict[str, list[OpenDocument]] = field(default_factory=dict)
 
 
 @dataclass
@@ -88,6 +94,8 @@ class OpenDocument:
     indexed: bool = False  # whether the site reads the file as a document (and indexes it)
     findings: list[Finding] | None = None  # for `document`, in the current index
     findings_stamp: int = -1
+    # The index's stamp and the version whose diagnostics were last published.
+    published: tuple[int, int | None] = (-1, None)
 
     @property
     def checked(self) -> bool:
@@ -163,6 +171,7 @@ class Workspace:
         self.documents: dict[str, OpenDocument] = {}
         self.settings = UserSettings()
         self.stamp = 0  # bumped whenever any index changes, so cached findings go stale
+        self.edits = 0  # bumped whenever a document is opened, changed or closed
 
     # -- sites -----------------------------------------------------------------------------
 
@@ -196,9 +205,9 @@ class Workspace:
         removed = [s for r, s in self.sites.items() if r == folder or folder in r.parents]
         for state in removed:
             del self.sites[state.root]
-            for document in self.documents.values():
-                if document.site is state:
-                    document.site, document.relative, document.findings = None, None, None
+            for document in self.open_in(state):
+                document.site, document.relative, document.findings = None, None, None
+            state.open_at.clear()
         return removed
 
     def install(self, state: SiteState, loaded: LoadedSite, seconds: float) -> None:
@@ -215,7 +224,22 @@ class Workspace:
         self.stamp += 1
 
     def open_in(self, state: SiteState) -> list[OpenDocument]:
-        return [d for d in self.documents.values() if d.site is state]
+        return [document for documents in state.open_at.values() for document in documents]
+
+    def editor_keeps(self, state: SiteState, path: Path) -> bool:
+        """Whether a change on disk to the file at `path` (absolute) changes nothing the index
+        holds, the file being open in the editor, whose text wins (`file_changed`); never for
+        the configuration, layouts and data, which reload the site whoever has them open."""
+        try:
+            relative = path.relative_to(state.root).as_posix()
+        except ValueError:
+            return False
+        return relative in state.open_at and not _reloads(state, relative)
+
+    def open_at(self, state: SiteState, relative: str) -> OpenDocument | None:
+        """The editor's document for a file of the site, if it is open (the first opened)."""
+        documents = state.open_at.get(relative)
+        return documents[0] if documents else None
 
     # -- open documents ----------------------------------------------------------------------
 
@@ -223,6 +247,9 @@ class Workspace:
         self, uri: str, text: str, version: int | None, path: Path | None
     ) -> tuple[OpenDocument, SiteState | None]:
         """Track a document the editor opened; also returns its site when that is new."""
+        self.edits += 1
+        if (previous := self.documents.get(uri)) is not None:
+            _take_away(previous)  # opened again without a close: the new text replaces it
         document = OpenDocument(uri, text, version, path)
         self.documents[uri] = document
         if path is None:
@@ -235,23 +262,34 @@ class Workspace:
         except ValueError:
             return document, None
         document.site = state
+        state.open_at.setdefault(document.relative, []).append(document)
         return document, state if new else None
 
     def set_text(self, document: OpenDocument, text: str, version: int | None) -> None:
+        self.edits += 1
         document.text = text
         document.version = version
         document.document = None
         document.findings = None
 
-    def close(self, uri: str) -> OpenDocument | None:
-        """Forget an open document; the index goes back to the file on disk."""
+    def close(self, uri: str) -> tuple[OpenDocument, Dependents] | None:
+        """Forget an open document; the index goes back to the file on disk (what that changed
+        for other documents is the second item)."""
         document = self.documents.pop(uri, None)
         if document is None:
             return None
-        if document.site is not None and document.relative is not None:
-            update_document(document.site.loaded, document.relative, None)
-            self.stamp += 1
-        return document
+        self.edits += 1
+        _take_away(document)
+        state, relative = document.site, document.relative
+        if state is None or relative is None:
+            return document, Dependents()
+        other = self.open_at(state, relative)  # the file open under another URI too (rare)
+        if other is None and document.document is not None and _on_disk(state, document):
+            # Saved before it was closed (as an editor saves the reviews a rename edited): the
+            # index already holds what the file says; only the editor's parse goes.
+            state.loaded.documents.pop(relative, None)
+            return document, Dependents()
+        return document, self._indexed(state, relative, other)
 
     def get(self, uri: str) -> OpenDocument | None:
         return self.documents.get(uri)
@@ -264,16 +302,28 @@ class Workspace:
         if state is None or document.relative is None:
             document.document = parse_document(document.text)
             return document.document, Dependents()
-        loaded, relative = state.loaded, document.relative
+        change = self._indexed(state, document.relative, document)
+        assert document.document is not None
+        return document.document, change
+
+    def _indexed(
+        self, state: SiteState, relative: str, document: OpenDocument | None
+    ) -> Dependents:
+        """Put the editor's text of `document` in the index (None: the file on disk), and say
+        what that changed that other documents depend on."""
+        loaded = state.loaded
         before_entry = loaded.index.entry(relative)
         before = (_signature(before_entry), _taxonomy(relative, loaded.index))
         keys_before = link_keys(before_entry)
-        parsed, document.indexed = update_document(loaded, relative, document.text)
-        document.document = parsed if parsed is not None else parse_document(document.text)
+        if document is not None:
+            parsed, document.indexed = update_document(loaded, relative, document.text)
+            document.document = parsed if parsed is not None else parse_document(document.text)
+        else:
+            update_document(loaded, relative, None)
         self.stamp += 1
         after_entry = loaded.index.entry(relative)
         after = (_signature(after_entry), _taxonomy(relative, loaded.index))
-        return document.document, Dependents(
+        return Dependents(
             taxonomy=before[1] != after[1],
             target=before[0] != after[0],
             keys=frozenset(keys_before | link_keys(after_entry)),
@@ -295,15 +345,13 @@ class Workspace:
         document.findings_stamp = self.stamp
         return findings
 
-    def dependents_of(self, document: OpenDocument, change: Dependents) -> list[OpenDocument]:
-        """Open documents whose findings may change because `document` changed as `change` says:
-        every open review for its tags and categories, the reviews linking to it for the rest."""
+    def linking_to(self, document: OpenDocument, change: Dependents) -> list[OpenDocument]:
+        """The other open documents of its site that link to `document` under a key it had
+        before `change` or has after it (its URL, `post_url` id or path)."""
         state = document.site
-        if state is None or not (change.taxonomy or change.target):
+        if state is None:
             return []
         others = [d for d in self.open_in(state) if d is not document]
-        if change.taxonomy:
-            return others
         index = state.loaded.index
         result = []
         for other in others:
@@ -327,16 +375,12 @@ class Workspace:
             relative = path.relative_to(state.root).as_posix()
         except ValueError:
             return None, "ignored"
-        config = state.loaded.site.config
-        if relative == CONFIG_FILE or relative.split("/", 1)[0] in (
-            config.layouts_dir.strip("/"),
-            config.data_dir.strip("/"),
-        ):
+        if _reloads(state, relative):
             return state, "reload"
         if state.indexing:
             state.pending.append((path, deleted))
             return state, "queued"
-        open_paths = {d.relative for d in self.open_in(state)}
+        open_paths = state.open_at  # the editor's text wins over the disk's
         if relative in open_paths:
             return state, "ignored"  # the editor's text wins over the disk's
         if deleted:
@@ -373,17 +417,46 @@ class Workspace:
 
     def text_of(self, state: SiteState, relative: str) -> str | None:
         """The text the engine used for a file of the site: the editor's, else the indexed one."""
-        for document in self.open_in(state):
-            if document.relative == relative:
-                return document.text
+        if (document := self.open_at(state, relative)) is not None:
+            return document.text
         indexed = state.loaded.document(relative)
         return indexed.text if indexed is not None else None
 
     def uri_of(self, state: SiteState, relative: str) -> str | None:
-        for document in self.open_in(state):
-            if document.relative == relative:
-                return document.uri
-        return None
+        document = self.open_at(state, relative)
+        return document.uri if document is not None else None
+
+
+def _reloads(state: SiteState, relative: str) -> bool:
+    """Whether a change to the site's file at `relative` reloads the site: its configuration,
+    layouts and data."""
+    config = state.loaded.site.config
+    return relative == CONFIG_FILE or relative.split("/", 1)[0] in (
+        config.layouts_dir.strip("/"),
+        config.data_dir.strip("/"),
+    )
+
+
+def _on_disk(state: SiteState, document: OpenDocument) -> bool:
+    """Whether the file of `document` holds its text (read as the index reads files)."""
+    assert document.relative is not None
+    located = state.loaded.site.real_file(document.relative)
+    if located is None:
+        return False
+    text, problems = read_text(located[0], state.loaded.settings.max_file_bytes)
+    return not problems and text == document.text
+
+
+def _take_away(document: OpenDocument) -> None:
+    """Take `document` out of its site's open documents."""
+    if document.site is None or document.relative is None:
+        return
+    documents = document.site.open_at.get(document.relative)
+    if documents is None:
+        return
+    documents[:] = [other for other in documents if other is not document]  # by identity
+    if not documents:
+        del document.site.open_at[document.relative]
 
 
 def _files_below(folder: Path, limit: int) -> list[Path]:

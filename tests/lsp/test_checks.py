@@ -1,0 +1,162 @@
+"""The schedule of open documents' checks (`letterhead.lsp.checks`), on a real event loop.
+
+The checks recorded here stand for the server's (a check publishes a document's findings);
+what is tested is when they run, in what order, and that the loop reads messages between two
+slices of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+import pytest
+
+from letterhead.lsp import checks as checks_module
+from letterhead.lsp.checks import Checks
+
+
+class Recorder:
+    """Checks that take `cost` seconds each, and the order they ran in."""
+
+    def __init__(self, sites: dict[str, list[str]], cost: float = 0.0) -> None:
+        self.sites = sites
+        self.cost = cost
+        self.ran: list[str] = []
+        self.fail: set[str] = set()
+
+    def check(self, uri: str) -> None:
+        self.ran.append(uri)
+        if self.cost:
+            end = time.perf_counter() + self.cost
+            while time.perf_counter() < end:
+                pass
+        if uri in self.fail:
+            raise RuntimeError(f"the check of {uri} failed")
+
+    def documents_of(self, site: object) -> list[str]:
+        return list(self.sites.get(str(site), []))
+
+
+async def settle(seconds: float = 0.05) -> None:
+    await asyncio.sleep(seconds)
+
+
+def make(recorder: Recorder) -> Checks:
+    return Checks(recorder.check, recorder.documents_of)
+
+
+async def test_a_later_call_replaces_an_earlier_one() -> None:
+    recorder = Recorder({})
+    checks = make(recorder)
+    for _ in range(5):  # typing: each edit pushes the check back
+        checks.document("a", 0.02)
+        await asyncio.sleep(0.005)
+    await settle()
+    assert recorder.ran == ["a"]
+
+
+async def test_documents_run_when_due_in_due_order() -> None:
+    recorder = Recorder({})
+    checks = make(recorder)
+    checks.document("late", 0.03)
+    checks.document("soon", 0.01)
+    checks.document("now", 0)
+    await asyncio.sleep(0.005)
+    assert recorder.ran == ["now"]
+    await settle()
+    assert recorder.ran == ["now", "soon", "late"]
+
+
+async def test_a_site_check_covers_its_documents_once_and_after_the_documents_own() -> None:
+    recorder = Recorder({"site": ["a", "b", "c", "d"]})
+    checks = make(recorder)
+    checks.site("site", 0)
+    checks.document("c", 0)  # due on its own as well: checked once, first
+    checks.document("d", 0.03)  # due later on its own: the site's check leaves it to that
+    await asyncio.sleep(0.01)
+    assert recorder.ran == ["c", "a", "b"]
+    await settle()
+    assert recorder.ran == ["c", "a", "b", "d"]
+
+
+async def test_site_checks_coalesce() -> None:
+    recorder = Recorder({"site": ["a", "b"]})
+    checks = make(recorder)
+    for _ in range(50):  # a burst of changes to the site's tags
+        checks.site("site", 0.02)
+    await settle()
+    assert recorder.ran == ["a", "b"]
+
+
+async def test_forgotten_documents_are_not_checked() -> None:
+    recorder = Recorder({"site": ["a", "b"]})
+    checks = make(recorder)
+    checks.document("x", 0)
+    checks.forget("x")
+    await settle()
+    assert recorder.ran == []
+    checks.clear()
+    checks.document("y", 0.01)
+    checks.site("site", 0.01)
+    checks.clear()
+    await settle()
+    assert recorder.ran == []
+
+
+async def test_the_loop_reads_messages_between_two_slices(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A thousand checks due at once run a slice at a time; a message arriving meanwhile (here
+    a callback) is handled after the slice under way, long before the last check."""
+    monkeypatch.setattr(checks_module, "SLICE_SECONDS", 0.01)
+    uris = [f"u{n}" for n in range(1000)]
+    recorder = Recorder({"site": uris}, cost=0.0005)  # 0.5 s of checks in all
+    checks = make(recorder)
+    checks.site("site", 0)
+    answered: list[int] = []
+    loop = asyncio.get_running_loop()
+    loop.call_later(0.05, lambda: answered.append(len(recorder.ran)))
+    await asyncio.sleep(0.1)
+    assert answered, "the message was not handled while the checks ran"
+    assert answered[0] < 400, f"handled only after {answered[0]} checks"
+    while len(recorder.ran) < len(uris):
+        await asyncio.sleep(0.02)
+    assert recorder.ran == uris
+
+
+async def test_a_document_due_on_its_own_goes_before_the_rest_of_a_site_check(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The review being typed in is not kept waiting behind a site's thousand checks."""
+    monkeypatch.setattr(checks_module, "SLICE_SECONDS", 0.01)
+    uris = [f"u{n}" for n in range(1000)]
+    recorder = Recorder({"site": uris}, cost=0.0005)
+    checks = make(recorder)
+    checks.site("site", 0)
+    await asyncio.sleep(0.03)
+    checks.document("typed", 0)
+    await asyncio.sleep(0.03)
+    assert "typed" in recorder.ran
+    assert recorder.ran.index("typed") < 300
+
+
+async def test_a_check_that_raises_does_not_stop_the_others() -> None:
+    recorder = Recorder({"site": ["a", "b", "c"]})
+    recorder.fail.add("a")
+    checks = make(recorder)
+    loop = asyncio.get_running_loop()
+    errors: list[object] = []
+    loop.set_exception_handler(lambda _, context: errors.append(context.get("exception")))
+    checks.site("site", 0)
+    await settle()
+    assert recorder.ran == ["a", "b", "c"]
+    assert len(errors) == 1
+
+
+def test_nothing_runs_without_a_loop_running() -> None:
+    """Scheduling needs the running loop (the server's), as a timer would."""
+    recorder = Recorder({})
+    checks: Checks = make(recorder)
+    schedule: Callable[[], None] = lambda: checks.document("a", 0)  # noqa: E731
+    with pytest.raises(RuntimeError):
+        schedule()
