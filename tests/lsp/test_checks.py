@@ -36,7 +36,8 @@ class Recorder:
             raise RuntimeError(f"the check of {uri} failed")
 
     def documents_of(self, site: object) -> list[str]:
-        return list(self.sites.get(str(site), []))
+        """The site's documents not checked yet (as the server's leaves out the fresh ones)."""
+        return [uri for uri in self.sites.get(str(site), []) if uri not in self.ran]
 
 
 async def settle(seconds: float = 0.05) -> None:
@@ -69,16 +70,36 @@ async def test_documents_run_when_due_in_due_order() -> None:
     assert recorder.ran == ["now", "soon", "late"]
 
 
-async def test_a_site_check_covers_its_documents_once_and_after_the_documents_own() -> None:
+async def test_a_site_check_waits_for_the_documents_due_on_their_own() -> None:
+    """A site's check comes after every check due on its own, later ones included, and covers
+    the site's documents not checked since (the server's `documents_of` leaves out those whose
+    findings are fresh)."""
     recorder = Recorder({"site": ["a", "b", "c", "d"]})
     checks = make(recorder)
     checks.site("site", 0)
-    checks.document("c", 0)  # due on its own as well: checked once, first
-    checks.document("d", 0.03)  # due later on its own: the site's check leaves it to that
+    checks.document("c", 0)
+    checks.document("d", 0.03)
     await asyncio.sleep(0.01)
-    assert recorder.ran == ["c", "a", "b"]
+    assert recorder.ran == ["c"]
     await settle()
-    assert recorder.ran == ["c", "a", "b", "d"]
+    assert recorder.ran == ["c", "d", "a", "b"]
+
+
+async def test_a_burst_of_changes_checks_the_site_once_at_its_end() -> None:
+    """An editor applying a rename: reviews opened and edited one after the other, each edit
+    changing a tag's count (the site's check asked again). The site's documents are checked
+    once, after the burst, not after each edit."""
+    others = [f"other{n}" for n in range(50)]
+    recorder = Recorder({"site": others})
+    recorder.documents_of = lambda site: list(others)  # type: ignore[method-assign]
+    checks = make(recorder)  # (every edit leaves every other review's findings stale)
+    for n in range(20):
+        checks.document(f"edited{n}", 0.01)
+        checks.site("site", 0)
+        await asyncio.sleep(0.004)
+    await settle(0.1)
+    assert sorted(recorder.ran) == sorted([f"edited{n}" for n in range(20)] + others)
+    assert recorder.ran[-len(others) :] == others
 
 
 async def test_site_checks_coalesce() -> None:

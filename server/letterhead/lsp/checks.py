@@ -59,8 +59,12 @@ class Checks:
         self._arm(when)
 
     def site(self, site: Hashable, delay: float) -> None:
-        """Check every document of `site` open at the time in `delay` seconds; a later call for
-        the site replaces this one."""
+        """Check every document of `site` open at the time in `delay` seconds, or once no
+        document is due on its own, if later; a later call for the site replaces this one.
+
+        Waiting for those: each of them may change what the whole site's checks find again (a
+        tag's count), so while an editor applies a rename to thousands of reviews, every open
+        review would be checked again after each of them; waiting, each is checked once."""
         when = self._loop().time() + delay
         self._sites[site] = when
         self._arm(when)
@@ -107,19 +111,21 @@ class Checks:
                 del due[uri]
                 self._with_site.pop(uri, None)
                 self._own[uri] = None
+        if due or self._own:
+            return  # sites wait for the documents due on their own (see `site`)
         for site, when in list(self._sites.items()):
             if when <= now:
                 del self._sites[site]
                 for uri in self._documents_of(site):
-                    if uri not in due and uri not in self._own:
-                        self._with_site[uri] = None
+                    self._with_site[uri] = None
 
     def _next_due(self) -> float:
         heap, due = self._heap, self._due
         while heap and due.get(heap[0][2]) != heap[0][0]:
             heapq.heappop(heap)  # replaced by a later call, or forgotten
-        first = heap[0][0] if heap else _NEVER
-        return min(first, min(self._sites.values(), default=_NEVER))
+        if heap:  # sites wait for these (`_take_due`)
+            return heap[0][0]
+        return min(self._sites.values(), default=_NEVER)
 
     def _drain(self) -> None:
         """Run due checks for a slice, then let the loop read messages and come back."""
