@@ -40,7 +40,7 @@ class Recorder:
         return [uri for uri in self.sites.get(str(site), []) if uri not in self.ran]
 
 
-async def settle(seconds: float = 0.05) -> None:
+async def settle(seconds: float = 0.4) -> None:
     await asyncio.sleep(seconds)
 
 
@@ -52,37 +52,49 @@ async def test_a_later_call_replaces_an_earlier_one() -> None:
     recorder = Recorder({})
     checks = make(recorder)
     for _ in range(5):  # typing: each edit pushes the check back
-        checks.document("a", 0.02)
+        checks.document("a", 0.1)
         await asyncio.sleep(0.005)
     await settle()
     assert recorder.ran == ["a"]
 
 
-async def test_documents_run_when_due_in_due_order() -> None:
-    recorder = Recorder({})
-    checks = make(recorder)
-    checks.document("late", 0.03)
-    checks.document("soon", 0.01)
-    checks.document("now", 0)
-    await asyncio.sleep(0.005)
-    assert recorder.ran == ["now"]
-    await settle()
-    assert recorder.ran == ["now", "soon", "late"]
+# What is asked (a document, or a whole site, and its delay), what has run 20 ms later, and
+# what has run once everything is done. A site's check comes after every check due on its own,
+# later ones included, and covers the site's documents not checked since (the server's
+# `documents_of` leaves out those whose findings are fresh).
+ORDER_CASES = {
+    "documents run when due, in due order": (
+        {},
+        [("document", "late", 0.2), ("document", "soon", 0.1), ("document", "now", 0)],
+        ["now"],
+        ["now", "soon", "late"],
+    ),
+    "a site's check waits for the documents due on their own": (
+        {"site": ["a", "b", "c", "d"]},
+        [("site", "site", 0), ("document", "c", 0), ("document", "d", 0.1)],
+        ["c"],
+        ["c", "d", "a", "b"],
+    ),
+}
 
 
-async def test_a_site_check_waits_for_the_documents_due_on_their_own() -> None:
-    """A site's check comes after every check due on its own, later ones included, and covers
-    the site's documents not checked since (the server's `documents_of` leaves out those whose
-    findings are fresh)."""
-    recorder = Recorder({"site": ["a", "b", "c", "d"]})
+@pytest.mark.parametrize(
+    ("sites", "asked", "soon", "finally_"), ORDER_CASES.values(), ids=ORDER_CASES.keys()
+)
+async def test_order(
+    sites: dict[str, list[str]],
+    asked: list[tuple[str, str, float]],
+    soon: list[str],
+    finally_: list[str],
+) -> None:
+    recorder = Recorder(sites)
     checks = make(recorder)
-    checks.site("site", 0)
-    checks.document("c", 0)
-    checks.document("d", 0.03)
-    await asyncio.sleep(0.01)
-    assert recorder.ran == ["c"]
+    for kind, name, delay in asked:
+        (checks.document if kind == "document" else checks.site)(name, delay)
+    await asyncio.sleep(0.02)
+    assert recorder.ran == soon
     await settle()
-    assert recorder.ran == ["c", "d", "a", "b"]
+    assert recorder.ran == finally_
 
 
 async def test_a_burst_of_changes_checks_the_site_once_at_its_end() -> None:
@@ -94,10 +106,10 @@ async def test_a_burst_of_changes_checks_the_site_once_at_its_end() -> None:
     recorder.documents_of = lambda site: list(others)  # type: ignore[method-assign]
     checks = make(recorder)  # (every edit leaves every other review's findings stale)
     for n in range(20):
-        checks.document(f"edited{n}", 0.01)
+        checks.document(f"edited{n}", 0.1)
         checks.site("site", 0)
         await asyncio.sleep(0.004)
-    await settle(0.1)
+    await settle()
     assert sorted(recorder.ran) == sorted([f"edited{n}" for n in range(20)] + others)
     assert recorder.ran[-len(others) :] == others
 
