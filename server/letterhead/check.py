@@ -42,7 +42,7 @@ def find_site_root(path: Path) -> Path | None:
 def read_text(path: Path | str, max_bytes: int) -> tuple[str, list[Problem]]:
     """A file's text, decoded; what could not be read becomes a Problem, never an exception."""
     try:
-        data = _read_bounded(path, max_bytes)
+        data = read_bounded(path, max_bytes)
     except OSError as error:
         return "", [
             Problem("unreadable", f"the file cannot be read: {error.strerror or error}", Span(0, 0))
@@ -58,7 +58,7 @@ def read_text(path: Path | str, max_bytes: int) -> tuple[str, list[Problem]]:
     return decode(data)
 
 
-def _read_bounded(path: Path | str, max_bytes: int) -> bytes | int:
+def read_bounded(path: Path | str, max_bytes: int) -> bytes | int:
     """The bytes of the file at `path`, or its size when that is over `max_bytes`.
 
     One descriptor, its `fstat` and a read of the size it gives (plus one to see the end):

@@ -17,7 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from letterhead import __version__
-from letterhead.check import LoadedSite, SiteDocuments, find_site_root, read_text
+from letterhead.check import LoadedSite, SiteDocuments, find_site_root, read_bounded
+from letterhead.document import decode
 from letterhead.findings import Finding, Severity, TextEdit
 from letterhead.fixes import apply_edits, plan_fixes
 from letterhead.indexer import CachedIndex, index_site_cached
@@ -190,10 +191,15 @@ def _fix_and_check(
 
 def write_edits(path: Path, edits: Sequence[TextEdit], max_bytes: int) -> bool:
     """Apply text edits to one file, keeping its encoding, byte-order mark and line ends."""
-    text, problems = read_text(path, max_bytes)
+    try:
+        raw = read_bounded(path, max_bytes)
+    except OSError:
+        return False
+    if isinstance(raw, int):
+        return False  # over the size limit: never checked, never rewritten
+    text, problems = decode(raw)
     if problems:
         return False  # never rewrite a file we could not read exactly
-    raw = path.read_bytes()
     new_text, applied = apply_edits(text, edits)
     if applied == 0 or new_text == text:
         return False
