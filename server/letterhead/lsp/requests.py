@@ -102,11 +102,7 @@ def workspace_edit(
     document_changes: list[types.TextDocumentEdit] = []
     changes: dict[str, list[types.TextEdit]] = {}
     for path, edits in sorted(edits_by_path.items()):
-        lines = lines_of.get(path) if lines_of is not None else None
-        if lines is not None:
-            codec = convert.TextCodec(lines, ls.state.encoding)
-        else:
-            codec = ls.codec_for(state, path)
+        codec = ls.codec_for(state, path, lines_of.get(path) if lines_of is not None else None)
         uri = ls.uri_for(state, path)
         converted = [
             types.TextEdit(range=codec.range(edit.range), new_text=edit.new_text) for edit in edits
@@ -142,10 +138,7 @@ def locations(
             continue
         codec = codecs.get(location.path)
         if codec is None:
-            if location.lines is not None:
-                codec = convert.TextCodec(location.lines, ls.state.encoding)
-            else:
-                codec = ls.codec_for(request.state, location.path)
+            codec = ls.codec_for(request.state, location.path, location.lines)
             codecs[location.path] = codec
         result.append(types.Location(uri=uri, range=codec.range(location.range)))
     return result

@@ -54,7 +54,7 @@ from letterhead.lsp.workspace import (
     Workspace,
     find_sites,
 )
-from letterhead.positions import Range
+from letterhead.positions import LineIndex, Range
 from letterhead.render import prepare as prepare_templates
 from letterhead.rules import all_rules
 
@@ -299,9 +299,15 @@ class LetterheadServer(LanguageServer):
             return convert.TextCodec(parsed.lines, self.state.encoding)
         return convert.TextCodec.of(document.text, self.state.encoding)
 
-    def codec_for(self, state: SiteState, relative: str) -> convert.TextCodec:
-        """Positions of another file of the site, as the engine read it (the editor's text, the
-        index's, or for files the index keeps no text of, such as layouts, the disk's)."""
+    def codec_for(
+        self, state: SiteState, relative: str, lines: LineIndex | None = None
+    ) -> convert.TextCodec:
+        """Positions of another file of the site, as the engine read it: on `lines` when the
+        caller has the text it worked on (a site-wide answer reads thousands of files, more
+        than the engine keeps the parses of), else the editor's text, the index's, or for files
+        the index keeps no text of, such as layouts, the disk's."""
+        if lines is not None:
+            return convert.TextCodec(lines, self.state.encoding)
         if (document := self.state.open_at(state, relative)) is not None:
             return self.codec(document)
         indexed = state.loaded.document(relative, head_only=True)  # recent parses are kept
@@ -358,7 +364,7 @@ class LetterheadServer(LanguageServer):
                 self.request_refresh()
             return
         if change.taxonomy:
-            self.checks.site(state.root, self.state.settings.debounce_ms / 1000)
+            self.checks.site(state.root, self._delay(None))
             return
         for other in self.state.linking_to(document, change):
             self.schedule_check(other)
@@ -401,9 +407,13 @@ class LetterheadServer(LanguageServer):
         document.published = (self.state.stamp, document.version)
 
     def schedule_check(self, document: OpenDocument, delay_ms: int | None = None) -> None:
-        """Re-check a document after the debounce; a newer request replaces an older one."""
-        delay = self.state.settings.debounce_ms if delay_ms is None else delay_ms
-        self.checks.document(document.uri, delay / 1000)
+        """Re-check a document after `delay_ms` (None: the debounce); a newer request replaces
+        an older one."""
+        self.checks.document(document.uri, self._delay(delay_ms))
+
+    def _delay(self, delay_ms: int | None) -> float:
+        """`delay_ms` in seconds, the user's debounce for None."""
+        return (self.state.settings.debounce_ms if delay_ms is None else delay_ms) / 1000
 
     def _unchecked_in(self, root: Hashable) -> list[str]:
         """The open documents of the site at `root` whose diagnostics were not published for
@@ -431,13 +441,12 @@ class LetterheadServer(LanguageServer):
         """Fresh diagnostics for every open document (of one site): pushed, or a refresh asked."""
         sites = [state] if state is not None else list(self.state.sites.values())
         if self.push_diagnostics:
-            delay = self.state.settings.debounce_ms if delay_ms is None else delay_ms
             for site in sites:
-                self.checks.site(site.root, delay / 1000)
+                self.checks.site(site.root, self._delay(delay_ms))
             if state is None:  # and the documents of no site (never any finding, but cleared)
                 for document in self.state.documents.values():
                     if document.site is None:
-                        self.schedule_check(document, delay)
+                        self.schedule_check(document, delay_ms)
         elif self.refresh_diagnostics and self.state.documents:
             self.request_refresh()
 
@@ -969,8 +978,8 @@ def did_open(ls: LetterheadServer, params: types.DidOpenTextDocumentParams) -> N
         ls.start_indexing(new_site)
     if ls.push_diagnostics:
         # At once, as a check of its own (`Checks`). An editor applying a rename opens thousands
-        # of reviews in a burst, each followed by its edit: those opened within `OPEN_BURST`
-        # of the one before wait for the debounce, which the edit's own check replaces.
+        # of reviews in a burst, each followed by its edit: those opened within
+        # `OPEN_BURST_SECONDS` of the one before wait for the debounce, which the edit's own check replaces.
         now = time.monotonic()
         burst, ls.last_open = now - ls.last_open < OPEN_BURST_SECONDS, now
         ls.schedule_check(document, None if burst else 0)

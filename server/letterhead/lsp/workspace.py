@@ -380,7 +380,7 @@ class Workspace:
         if state.indexing:
             state.pending.append((path, deleted))
             return state, "queued"
-        open_paths = state.open_at  # the editor's text wins over the disk's
+        open_paths = state.open_at
         if relative in open_paths:
             return state, "ignored"  # the editor's text wins over the disk's
         if deleted:
