@@ -45,8 +45,7 @@ class Checks:
         self._with_site: dict[str, None] = {}  # due now, with their site: after the others
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = _NEVER
-        self._draining = False  # a slice is running
-        self._continuing = False  # the next slice is asked for
+        self._busy = False  # a slice is running, or the next one is asked for
 
     def document(self, uri: str, delay: float) -> None:
         """Check the document at `uri` in `delay` seconds; a later call for it replaces this one
@@ -89,7 +88,7 @@ class Checks:
     # -- running -------------------------------------------------------------------------------
 
     def _arm(self, when: float) -> None:
-        if when >= self._timer_at or self._draining or self._continuing:
+        if when >= self._timer_at or self._busy:
             return  # the timer armed, or the slices running, will come to it
         if self._timer is not None:
             self._timer.cancel()
@@ -98,8 +97,7 @@ class Checks:
 
     def _fire(self) -> None:
         self._timer, self._timer_at = None, _NEVER
-        self._take_due()
-        self._drain()
+        self._run()
 
     def _take_due(self) -> None:
         """Move what is due now to the queues of due checks."""
@@ -127,10 +125,12 @@ class Checks:
             return heap[0][0]
         return min(self._sites.values(), default=_NEVER)
 
-    def _drain(self) -> None:
-        """Run due checks for a slice, then let the loop read messages and come back."""
-        self._draining = True
+    def _run(self) -> None:
+        """Take what is due, run checks for a slice, then let the loop read messages and come
+        back for the next slice, or arm the timer for what comes due next."""
+        self._busy = True
         try:
+            self._take_due()
             deadline = time.perf_counter() + SLICE_SECONDS
             while self._own or self._with_site:
                 queue = self._own if self._own else self._with_site
@@ -141,14 +141,9 @@ class Checks:
                     break
                 self._take_due()
         finally:  # even past a check that raised: the others still run
-            self._draining = False
             if self._own or self._with_site:
-                self._continuing = True
-                self._loop().call_soon(self._continue)
-            elif (when := self._next_due()) < _NEVER:
-                self._arm(when)
-
-    def _continue(self) -> None:
-        self._continuing = False
-        self._take_due()
-        self._drain()
+                self._loop().call_soon(self._run)
+            else:
+                self._busy = False
+                if (when := self._next_due()) < _NEVER:
+                    self._arm(when)
