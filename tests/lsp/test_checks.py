@@ -49,12 +49,16 @@ def make(recorder: Recorder) -> Checks:
 
 
 async def test_a_later_call_replaces_an_earlier_one() -> None:
+    """Typing: each edit pushes the check back. When the first edit's check would have been
+    due (0.3 s after it), nothing has run; the last edit's check runs, once."""
     recorder = Recorder({})
     checks = make(recorder)
-    for _ in range(5):  # typing: each edit pushes the check back
-        checks.document("a", 0.1)
-        await asyncio.sleep(0.005)
-    await settle()
+    for _ in range(5):  # at 0, 50, ..., 200 ms: due at 300, ..., 500 ms
+        checks.document("a", 0.3)
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.1)  # 350 ms: the first edit's time has passed, the last's not
+    assert recorder.ran == []
+    await settle(0.5)
     assert recorder.ran == ["a"]
 
 
