@@ -95,7 +95,10 @@ class LoadedSite:
     # ones in the language server, which keeps the index alone (`keep_documents` False).
     documents: dict[str, Document] = field(default_factory=dict)
     keep_documents: bool = True
-    _recent: OrderedDict[tuple[str, bool], tuple[tuple[int, int], Document]] = field(
+    # The editor's texts of the files it has open, which the index holds instead of the files':
+    # `document` parses one again when its kept parse was let go (`drop_parse`).
+    texts: dict[str, str] = field(default_factory=dict)
+    _recent: OrderedDict[tuple[str, bool], tuple[object, Document]] = field(
         default_factory=OrderedDict, repr=False
     )
 
@@ -117,6 +120,7 @@ class LoadedSite:
         the file as a document (only those are checked).
         """
         site = self.site
+        self.texts.pop(relative, None)
         # The editor's text stands for the file even before it is first saved.
         source = site.classify(relative, on_disk=text is None)
         if source is None or source.excluded or source.kind is EntryKind.STATIC:
@@ -130,6 +134,7 @@ class LoadedSite:
             document = parse_source(site, source, self.settings)
         else:
             document = parse_document(text)
+            self.texts[relative] = text
         self.index.add(entry_for(site, source, document, None), document)
         if text is not None or self.keep_documents:
             self.documents[relative] = document
@@ -140,36 +145,70 @@ class LoadedSite:
     def remove(self, relative: str) -> None:
         self.index.remove(relative)
         self.documents.pop(relative, None)
+        self.texts.pop(relative, None)
+
+    def drop_parse(self, relative: str) -> None:
+        """Let go of the kept parse of an editor's text (the text stays, and `document` parses
+        it again when asked): what an editor with thousands of files open needs to fit."""
+        if relative in self.texts:
+            self.documents.pop(relative, None)
+
+    def keep_parse(self, relative: str, document: Document) -> None:
+        """Keep again the parse of an editor's text, made again after `drop_parse`."""
+        if relative in self.texts:
+            self.documents[relative] = document
+
+    def release(self, relative: str) -> None:
+        """The editor closed `relative` with the file holding its text: the index's record
+        stays (it is the file's), the editor's text and its parse go."""
+        self.texts.pop(relative, None)
+        self.documents.pop(relative, None)
 
     def document(self, relative: str, head_only: bool = False) -> Document | None:
         """The parse of an indexed file: the one kept in memory (every file after `load_site`,
-        open files in the language server), else the file read and parsed again from disk
-        (only its front matter when `head_only`, see `parse_head`)."""
+        open files in the language server), else its text parsed again, the editor's if the
+        index holds that, else the file's (only its front matter when `head_only`, see
+        `parse_head`)."""
         kept = self.documents.get(relative)
         if kept is not None:
             return kept
         if relative not in self.index.documents:
             return None
-        located = self.site.real_file(relative)  # never a file outside the site
-        if located is None:
+        source = self._source_of(relative)
+        if source is None:
             return None
-        real, info = located
-        stamp = (info.st_size, info.st_mtime_ns)
+        stamp, read = source
         # A rename reads each review it edits, then its positions are converted for the client
-        # (`codec_for`): the last few parses are kept, valid while the file is unchanged.
+        # (`codec_for`): the last few parses are kept, valid while the text is the same.
         recent = self._recent
         for kind in (False, True) if head_only else (False,):
             found = recent.get((relative, kind))
             if found is not None and found[0] == stamp:
                 recent.move_to_end((relative, kind))
                 return found[1]
-        text, problems = read_text(real, self.settings.max_file_bytes)
+        text, problems = read()
         document = parse_head(text) if head_only else parse_document(text)
         document.problems[:0] = problems
         recent[(relative, head_only)] = (stamp, document)
         while len(recent) > _RECENT_PARSES:
             recent.popitem(last=False)
         return document
+
+    def _source_of(
+        self, relative: str
+    ) -> tuple[object, Callable[[], tuple[str, list[Problem]]]] | None:
+        """The text the index holds of `relative`: something equal for the same text, and how
+        to read it (the editor's text whose parse was let go, else the file's); None when the
+        file is gone or leads out of the site."""
+        text = self.texts.get(relative)
+        if text is not None:
+            return text, lambda: (text, [])
+        located = self.site.real_file(relative)
+        if located is None:
+            return None
+        real, info = located
+        limit = self.settings.max_file_bytes
+        return (info.st_size, info.st_mtime_ns), lambda: read_text(real, limit)
 
     def checked_paths(self) -> list[str]:
         return sorted(path for path in self.index.documents if path.endswith(CHECKED_SUFFIXES))

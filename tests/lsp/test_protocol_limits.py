@@ -33,6 +33,7 @@ from test_hostile_server import RAW_TIMEOUT, RawServer
 
 from letterhead.lsp.reader import QUIET_SECONDS
 from letterhead.lsp.server import BATCH_REINDEX
+from letterhead.lsp.workspace import KEPT_PARSES
 
 REVIEW = Path("_posts") / "2014-05-02-s21.md"
 TAGS_LINE = 9  # `tags: [letters, cambodia, ...]` in the base site's review
@@ -550,3 +551,80 @@ async def test_saving_open_reviews_does_not_index_the_site_again(
     client.open(uri(main), main.read_text(encoding="utf-8"))
     await client.diagnostics_for(uri(main), 1)  # read after the watched files
     assert not [m.message for m in client.log_messages if "indexing it" in m.message]
+
+
+def _edited(path: Path, number: int) -> str:
+    """A generated review as an editor holds it, unsaved: a line more above its tags, and a
+    link to a page the site does not have (a finding the file on disk does not give)."""
+    text = path.read_text(encoding="utf-8")
+    text = text.replace("\ntags:", "\nimdb: tt0000001\ntags:", 1)
+    return text + f"\nSee [the lost one](/content/lost-{number}/).\n"
+
+
+def _lost_link_lines(client: RecordingClient, address: str) -> list[int]:
+    diagnostics = client.published[address][-1].diagnostics
+    return [d.range.start.line for d in diagnostics if d.code == "LK001"]
+
+
+async def test_reviews_open_beyond_the_kept_parses_answer_from_the_editors_text(
+    tagged_client: RecordingClient, tagged_site: Path
+) -> None:
+    """With more reviews open than the server keeps parses of (an editor applying a rename),
+    the least recently used are let go of, and each is parsed again from the editor's text,
+    never the file's, when it is checked again or read by a site-wide answer."""
+    client = tagged_client
+    main = tagged_site / REVIEW
+    client.open(uri(main), main.read_text(encoding="utf-8"))
+    await client.diagnostics_for(uri(main), 1)
+    generated = sorted((tagged_site / "_posts").glob("*-letter-*.md"))[: KEPT_PARSES + 40]
+    texts = {uri(path): _edited(path, number) for number, path in enumerate(generated)}
+    for address, text in texts.items():
+        client.open(address, text)
+    await client.until(lambda: all(client.published.get(u) for u in texts), "every check", 120)
+    lost_line = {address: len(text.splitlines()) - 1 for address, text in texts.items()}
+    assert {u: _lost_link_lines(client, u) for u in texts} == {u: [n] for u, n in lost_line.items()}
+    stats = await client.protocol.send_request_async("letterhead/serverStats", {})
+    assert stats.openDocuments == stats.editorTexts == len(texts) + 1
+    assert stats.parsesKept.open <= KEPT_PARSES and stats.parsesKept.sites <= KEPT_PARSES
+
+    # A new tag in the main review (after `letters, `): every open review is checked again,
+    # parsed again if its parse was let go, from the editor's text (the file's has no link to
+    # a lost page).
+    after_letters = position(TAGS_LINE, 16)
+    client.change(uri(main), 2, [(types.Range(start=after_letters, end=after_letters), "new, ")])
+    await client.until(
+        lambda: all(len(client.published[u]) >= 2 for u in texts), "every recheck", 120
+    )
+    assert {u: _lost_link_lines(client, u) for u in texts} == {u: [n] for u, n in lost_line.items()}
+
+    # Site-wide answers read the editor's texts: the tags one line below the file's.
+    tags_line = 3  # the generated reviews' `tags:` is their third line on disk
+    for what in SITE_WIDE:
+        answer = await asyncio.wait_for(
+            asyncio.wrap_future(_send(client, what, tagged_site, TAGS_LINE, what)), 120
+        )
+        found = _lines_by_review(what, answer)
+        version = 1 if what == "rename" else 0
+        assert {name: found[name] for name in (Path(u).name for u in texts)} == {
+            Path(u).name: [version, tags_line] for u in texts
+        }, what
+    first = next(iter(texts))  # its parse let go long ago
+    hover = await client.text_document_hover_async(
+        types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=first), position=position(3, 9)
+        )
+    )
+    assert hover is not None and "letters" in str(hover.contents)
+
+    # Closed, every other one saved first: nothing of the editor's texts is held after.
+    for number, (path, (address, text)) in enumerate(zip(generated, texts.items(), strict=True)):
+        if number % 2:
+            path.write_text(text, encoding="utf-8")
+        client.text_document_did_close(
+            types.DidCloseTextDocumentParams(
+                text_document=types.TextDocumentIdentifier(uri=address)
+            )
+        )
+    stats = await client.protocol.send_request_async("letterhead/serverStats", {})
+    assert stats.openDocuments == stats.editorTexts == 1
+    assert stats.parsesKept.open == 1 and stats.parsesKept.sites == 1

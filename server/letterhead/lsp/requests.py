@@ -75,11 +75,8 @@ def request_for(ls: LetterheadServer, uri: str, site_wide: bool = False) -> Requ
         return None
     if site_wide:
         for other in ls.state.open_in(document.site):
-            ls.parse(other)
-    ls.parse(document)
-    parsed = document.document
-    if parsed is None:
-        return None
+            ls.up_to_date(other)
+    parsed = ls.parse(document)
     return Request(document, document.site, document.relative, parsed, ls.codec(document))
 
 
@@ -592,12 +589,9 @@ def folding_ranges(
     document = ls.state.get(params.text_document.uri)
     if document is None:
         return None
-    ls.parse(document)
-    if document.document is None:
-        return None
     return [
         types.FoldingRange(start_line=start, end_line=end, kind=types.FoldingRangeKind.Region)
-        for start, end in folding_feature.folding_ranges(document.document)
+        for start, end in folding_feature.folding_ranges(ls.parse(document))
     ]
 
 

@@ -34,6 +34,7 @@ from pygls.uris import from_fs_path, to_fs_path
 
 from letterhead import __version__
 from letterhead.check import CHECKED_SUFFIXES, LoadedSite, read_text
+from letterhead.document import Document
 from letterhead.features.catalog import catalog_for
 from letterhead.features.completion import LIMIT as COMPLETION_LIMIT
 from letterhead.features.markup import prepare_plain_text
@@ -345,12 +346,16 @@ class LetterheadServer(LanguageServer):
         codec = self.codec_for(state, relative)
         return types.Location(uri=self.uri_for(state, relative), range=codec.range(range_))
 
-    def parse(self, document: OpenDocument) -> None:
-        """Reparse the document if its text changed, and re-check what depends on it."""
-        if document.document is not None:
-            return
-        _, change = self.state.parsed(document)
+    def parse(self, document: OpenDocument) -> Document:
+        """The document's parse; if its text changed, re-check what depends on it."""
+        parsed, change = self.state.parsed(document)
         self.recheck_dependents(document, change)
+        return parsed
+
+    def up_to_date(self, document: OpenDocument) -> None:
+        """Put the document's text in its site's index if it changed, and re-check what
+        depends on it (without keeping its parse, unlike `parse`)."""
+        self.recheck_dependents(document, self.state.up_to_date(document))
 
     def recheck_dependents(self, document: OpenDocument, change: Dependents) -> None:
         """Fresh diagnostics, after the debounce, for the open documents whose findings may
@@ -373,7 +378,7 @@ class LetterheadServer(LanguageServer):
 
     def diagnostics(self, document: OpenDocument) -> list[types.Diagnostic]:
         started = time.perf_counter()
-        self.parse(document)
+        self.up_to_date(document)
         findings = self.state.findings(document)
         codec = self.codec(document)
         state = document.site
@@ -435,7 +440,7 @@ class LetterheadServer(LanguageServer):
         if self.push_diagnostics:
             self.publish(document)
         else:
-            self.guarded("checking " + uri, self.parse, document)
+            self.guarded("checking " + uri, self.up_to_date, document)
 
     def recheck_open(self, state: SiteState | None = None, delay_ms: int | None = 0) -> None:
         """Fresh diagnostics for every open document (of one site): pushed, or a refresh asked."""
@@ -1141,6 +1146,14 @@ def server_stats(ls: LetterheadServer, params: Any) -> dict[str, Any]:
     """Counts of what the server holds (for tests and the soak benchmark)."""
     return {
         "openDocuments": len(ls.state.documents),
+        # Parses held of the editor's texts: by the open documents, and by their sites' indexes
+        # (at most `KEPT_PARSES` of each, however many are open).
+        "parsesKept": {
+            "open": sum(1 for d in ls.state.documents.values() if d.document is not None),
+            "sites": sum(len(site.loaded.documents) for site in ls.state.sites.values()),
+        },
+        # The editor's texts the sites' indexes hold (one per open file of a site).
+        "editorTexts": sum(len(site.loaded.texts) for site in ls.state.sites.values()),
         "sites": len(ls.state.sites),
         # Handlers pygls still tracks; this request's own is one of them.
         "pendingHandlers": len(ls.protocol._request_futures),
