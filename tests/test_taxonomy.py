@@ -106,6 +106,8 @@ def test_any_history_answers_as_a_fresh_build(
         written = [name for _, _, spellings in history for name in spellings]
         probes += [name[:-1] for name in written] + [name + "a" for name in written]
         assert answers(tags, probes) == answers(fresh, probes)
+        for name in written:  # each spelling's users: exactly the paths using it, sorted
+            assert list(tags.users(name)) == sorted(p for p, s in used.items() if name in s)
     finally:
         taxonomy._OVERLAY_FORMS, taxonomy._FORMS_PER_STEP = saved
 

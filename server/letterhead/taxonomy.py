@@ -7,6 +7,7 @@ spelling of a folded form is the one most reviews use.
 
 from __future__ import annotations
 
+from bisect import bisect_left, insort
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -24,10 +25,11 @@ class Spelling:
 class Taxonomy:
     def __init__(self, kind: str) -> None:
         self.kind = kind  # "tag" or "category"
-        # Spelling -> paths of the reviews that use it, in the order they came. Lists, not sets:
-        # a set costs ~40 bytes a path, a list 9, and the uses of a 20,000-review site are
-        # ~100,000 (9 MiB as sets). Asking whether one review uses a spelling goes to that
-        # review's record instead (`SiteIndex.uses`).
+        # Spelling -> paths of the reviews that use it, sorted. Lists, not sets: a set costs
+        # ~40 bytes a path, a list 9, and the uses of a 20,000-review site are ~100,000 (9 MiB as
+        # sets). Sorted, so that a review edited is found in its tags' lists by bisection: the
+        # most used tag of 20,000 reviews has 7,848 (a scan took ~0.3 ms at each edit). Asking
+        # whether one review uses a spelling goes to that review's record (`SiteIndex.uses`).
         self._uses: dict[str, list[str]] = {}
         self._by_fold: dict[str, Counter[str]] = {}  # folded form -> spelling -> count
         # Deletion neighbourhoods of every folded form (as in SymSpell), so that a near-miss
@@ -64,8 +66,10 @@ class Taxonomy:
             users = self._uses.get(text)
             if users is None:
                 self._uses[text] = [path]
-            else:
+            elif users[-1] < path:  # as an index is built, in the order of the paths
                 users.append(path)
+            else:
+                insort(users, path)
             folded = fold(text)
             if folded not in self._by_fold:
                 self._by_fold[folded] = Counter()
@@ -83,10 +87,10 @@ class Taxonomy:
             users = self._uses.get(text)
             if not users:
                 continue
-            try:
-                users.remove(path)  # linear, but only on an edit or a removal of this review
-            except ValueError:
+            at = bisect_left(users, path)
+            if at == len(users) or users[at] != path:
                 continue
+            del users[at]
             if not users:
                 del self._uses[text]
             folded = fold(text)
