@@ -8,14 +8,18 @@ real pipe, the quiet period) is tested through the real server in `test_protocol
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pygls.io_ import run_async
 
-from letterhead.lsp.reader import MessageReader
+from letterhead.lsp.reader import AsyncMessageReader, MessageReader
 
 
 class Chunked(io.RawIOBase):
@@ -136,3 +140,48 @@ def test_every_read_is_heard(texts: list[str], sizes: list[int]) -> None:
         reader.readline()
         reader.read(0)
     assert len(heard) == sum(1 for size in reads if size) > 0
+
+
+class CountingPool(ThreadPoolExecutor):
+    """A thread pool that counts the work given to it."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=1)
+        self.submitted = 0
+
+    def submit(self, *args: Any, **kwargs: Any) -> Future[Any]:
+        self.submitted += 1
+        return super().submit(*args, **kwargs)
+
+
+class Collected:
+    """What pygls' read loop hands its protocol: each message, as plain JSON."""
+
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        return data
+
+    def handle_message(self, message: Any) -> None:
+        self.messages.append(message)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(texts, min_size=1, max_size=6), chunkings)
+def test_pygls_reads_each_message_with_one_trip_to_a_thread(
+    texts: list[str], sizes: list[int]
+) -> None:
+    """Under pygls' own read loop, the messages come out whole and in order, and only the read
+    that frames a message goes to a worker thread (one a message, and one finding the end);
+    its blank line and body are handed over at once."""
+    data = b"".join(frame(request(n, t)) for n, t in enumerate(texts))
+    reader = MessageReader(Chunked(data, sizes), io.BytesIO())  # type: ignore[arg-type]
+    collected, pool = Collected(), CountingPool()
+    try:
+        read = run_async(threading.Event(), AsyncMessageReader(reader, pool), collected)  # type: ignore[arg-type]
+        asyncio.run(asyncio.wait_for(read, 10))
+    finally:
+        pool.shutdown()
+    assert [m["params"]["t"] for m in collected.messages] == texts
+    assert pool.submitted == len(texts) + 1

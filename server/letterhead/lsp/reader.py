@@ -36,12 +36,14 @@ never interleave.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
 import re
 import select
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor
 from typing import Any, BinaryIO, Protocol
 
 logger = logging.getLogger("letterhead.lsp")
@@ -81,6 +83,37 @@ class Structurer(Protocol):
 
 class _EndOfInput(Exception):
     """The client closed the server's input."""
+
+
+class AsyncMessageReader:
+    """pygls' asynchronous reader, over a `MessageReader`.
+
+    pygls reads a message in three parts (its header line, the blank line, its body), and its
+    own reader sends each part's read to a worker thread and waits for the result to come back
+    to the event loop: three trips between threads a message, each needing the interpreter's
+    lock. `MessageReader` holds the whole message after the first read, so only that one goes
+    to a thread; the other two parts are handed over at once.
+    """
+
+    def __init__(self, reader: MessageReader, executor: Executor | None = None) -> None:
+        self.reader = reader
+        self.executor = executor
+
+    def readline(self) -> Awaitable[bytes]:
+        loop = asyncio.get_running_loop()
+        if self.reader.buffered():
+            return _ready(loop, self.reader.readline())
+        return loop.run_in_executor(self.executor, self.reader.readline)
+
+    def readexactly(self, size: int) -> Awaitable[bytes]:
+        return _ready(asyncio.get_running_loop(), self.reader.read(size))
+
+
+def _ready(loop: asyncio.AbstractEventLoop, value: bytes) -> asyncio.Future[bytes]:
+    """A future already holding `value` (awaiting it does not wait for the loop)."""
+    future = loop.create_future()
+    future.set_result(value)
+    return future
 
 
 class MessageReader:
@@ -125,6 +158,10 @@ class MessageReader:
     def read(self, size: int) -> bytes:
         body, self._body = self._body, b""
         return body
+
+    def buffered(self) -> bool:
+        """Whether the next `readline` returns at once (a message's headers were framed)."""
+        return bool(self._lines)
 
     # -- messages ------------------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from typing import Any, BinaryIO, cast
 from lsprotocol import types
 from pygls.capabilities import get_capability
 from pygls.exceptions import JsonRpcContentModified, JsonRpcRequestCancelled
+from pygls.io_ import StdoutWriter, run_async
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
 from pygls.uris import from_fs_path, to_fs_path
@@ -44,7 +45,7 @@ from letterhead.lsp import convert
 from letterhead.lsp.checks import Checks
 from letterhead.lsp.codecache import GeneratedCode
 from letterhead.lsp.idle import IdleTrim
-from letterhead.lsp.reader import MessageReader
+from letterhead.lsp.reader import AsyncMessageReader, MessageReader
 from letterhead.lsp.warm import warm_converter
 from letterhead.lsp.workspace import (
     CONFIG_FILE,
@@ -251,6 +252,28 @@ class LetterheadServer(LanguageServer):
         self.idle = IdleTrim()  # gives freed memory back when the server goes quiet
         # The protocol stack's compiled code, kept for the next start (`serve` installs it).
         self.generated_code = GeneratedCode(None)
+
+    def serve_stdio(self, reader: MessageReader, stdout: BinaryIO) -> None:
+        """Serve the client on `reader` and `stdout` until it is gone: pygls' `start_io`, with
+        its reader of stdin replaced by `AsyncMessageReader`."""
+        self._stop_event = threading.Event()
+        self.protocol.set_writer(StdoutWriter(stdout))
+        try:
+            asyncio.run(
+                run_async(
+                    stop_event=self._stop_event,
+                    reader=AsyncMessageReader(reader, self.thread_pool),
+                    protocol=self.protocol,
+                    logger=logging.getLogger("pygls.server"),
+                    error_handler=self.report_server_error,
+                )
+            )
+        except BrokenPipeError:
+            logger.error("the connection to the client is lost; shutting down")
+        except (KeyboardInterrupt, SystemExit):
+            pass
+        finally:
+            self.shutdown()
 
     # -- what the client can do --------------------------------------------------------------
 
@@ -1224,9 +1247,9 @@ QUIET_SECONDS = 1.0
 PRIME_SECONDS = 0.05
 # How long after a message arrived (`IdleTrim.heard`) or an answer went before `_prepare` takes
 # its next step of what first requests would build. A message takes several turns of the event
-# loop to be read and handled (pygls reads each header line on a worker thread), and a step of
-# 4-20 ms taken at each turn held a didOpen sent 0.06 s after a cold index of 20,000 reviews
-# up for 80-120 ms.
+# loop to be read and handled (its read goes through a worker thread, `AsyncMessageReader`), and
+# a step of 4-20 ms taken at each turn held a didOpen sent 0.06 s after a cold index of 20,000
+# reviews up for 80-120 ms.
 STEP_GAP_SECONDS = 0.02
 # The interpreter's thread switch interval while an indexing thread runs (the default is 5 ms).
 BUSY_SWITCH_INTERVAL = 0.0005
@@ -1254,5 +1277,5 @@ def serve(tcp: str | None = None, generated_code: GeneratedCode | None = None) -
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr
     reader = MessageReader(stdin, stdout, server.protocol, heard=server.idle.heard)
-    server.start_io(cast(BinaryIO, reader), stdout)
+    server.serve_stdio(reader, stdout)
     return 0
