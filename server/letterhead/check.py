@@ -130,12 +130,16 @@ class LoadedSite:
             else:
                 self.remove(relative)
             return (parse_document(text) if text is not None else None), False
-        if text is None:
-            document = parse_source(site, source, self.settings)
-        else:
-            document = parse_document(text)
+        document = (
+            parse_source(site, source, self.settings) if text is None else parse_document(text)
+        )
+        entry = entry_for(site, source, document, None)
+        self.index.add(entry, document)
+        if entry.kind is EntryKind.STATIC:  # a page without front matter: copied as it is
+            self.documents.pop(relative, None)
+            return document, False
+        if text is not None:
             self.texts[relative] = text
-        self.index.add(entry_for(site, source, document, None), document)
         if text is not None or self.keep_documents:
             self.documents[relative] = document
         else:

@@ -171,8 +171,9 @@ def _taxonomy(relative: str, index: SiteIndex) -> tuple[Any, ...]:
 class Workspace:
     """Sites by root and open documents by URI; the engine does the work, this keeps it fresh."""
 
-    def __init__(self, encoding: str = "utf-16") -> None:
+    def __init__(self, encoding: str = "utf-16", kept_parses: int = KEPT_PARSES) -> None:
         self.encoding = encoding
+        self.kept_parses = kept_parses  # the open documents whose parses are kept
         self.sites: dict[Path, SiteState] = {}
         self.documents: dict[str, OpenDocument] = {}
         self.settings = UserSettings()
@@ -333,11 +334,11 @@ class Workspace:
 
     def _keep(self, document: OpenDocument) -> None:
         """Note `document` as the last used of those holding a parse, and let go of the
-        parses of the least recently used beyond `KEPT_PARSES`."""
+        parses of the least recently used beyond `kept_parses`."""
         kept = self._kept
         kept[document.uri] = document
         kept.move_to_end(document.uri)
-        while len(kept) > KEPT_PARSES:
+        while len(kept) > self.kept_parses:
             _, dropped = kept.popitem(last=False)
             dropped.document = None
             if dropped.site is not None and dropped.relative is not None:
