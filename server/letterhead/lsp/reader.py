@@ -143,7 +143,8 @@ class MessageReader:
         except (AttributeError, OSError, ValueError):
             self._fd = None
 
-    # -- what pygls calls (from its thread pool, one call at a time) ---------------------------
+    # -- what pygls calls, one call at a time (`AsyncMessageReader`: the first of a message on a
+    # worker thread, the others on the event loop's) ------------------------------------------
 
     def readline(self) -> bytes:
         if not self._lines:

@@ -179,7 +179,8 @@ class Workspace:
         self.settings = UserSettings()
         self.stamp = 0  # bumped whenever any index changes, so cached findings go stale
         self.edits = 0  # bumped whenever a document is opened, changed or closed
-        # The open documents holding a parse, by URI, the least recently used first.
+        # The open documents that hold a parse (or held one until an edit), by URI, the least
+        # recently used first.
         self._kept: OrderedDict[str, OpenDocument] = OrderedDict()
 
     # -- sites -----------------------------------------------------------------------------
@@ -325,7 +326,7 @@ class Workspace:
         """The document parsed from its current text, and put in its site's index."""
         change = self.up_to_date(document)
         parsed = document.document
-        if parsed is None:  # let go (`KEPT_PARSES`); the index holds its text already
+        if parsed is None:  # let go (`kept_parses`); the index holds its text already
             parsed = document.document = parse_document(document.text)
             if document.site is not None and document.relative is not None:
                 document.site.loaded.keep_parse(document.relative, parsed)
