@@ -378,6 +378,16 @@ async def tagged_client(lsp_client: RecordingClient, tagged_site: Path) -> Any:
     await lsp_client.shutdown_session()
 
 
+@pytest_lsp.fixture(config=server_config())
+async def eager_client(lsp_client: RecordingClient, tagged_site: Path) -> Any:
+    """`tagged_client`, with the debounce at 0: every edit checked at once."""
+    settings = {"trace": "verbose", "diagnostics": {"debounceMs": 0}}
+    await lsp_client.initialize_session(initialize_params(tagged_site, capabilities(), settings))
+    await lsp_client.indexed()
+    yield
+    await lsp_client.shutdown_session()
+
+
 def _tagged(site: Path) -> set[str]:
     """The reviews whose tags hold `letters`: the generated ones and the base site's four."""
     texts = {path.name: path.read_text(encoding="utf-8") for path in (site / "_posts").glob("*.md")}
@@ -628,3 +638,36 @@ async def test_reviews_open_beyond_the_kept_parses_answer_from_the_editors_text(
     stats = await client.protocol.send_request_async("letterhead/serverStats", {})
     assert stats.openDocuments == stats.editorTexts == 1
     assert stats.parsesKept.open == 1 and stats.parsesKept.sites == 1
+
+
+async def test_a_rename_applied_with_no_debounce_checks_each_review_a_few_times(
+    eager_client: RecordingClient, tagged_site: Path
+) -> None:
+    """An editor applying a rename opens every review it edits, then edits it, with the
+    debounce at 0: each review is checked as it is opened and as it is edited, and every edit
+    changes a tag's count, which all open reviews' findings may depend on. That check of the
+    whole site waits for the burst to end (`SITE_RECHECK_SECONDS`), then runs once: each
+    review is checked three times (the last edited twice), not again between every two
+    messages of the burst."""
+    client = eager_client
+    generated = sorted((tagged_site / "_posts").glob("*-letter-*.md"))[:400]
+    uris = [uri(path) for path in generated]
+    letters = types.Range(start=position(2, 7), end=position(2, 14))  # `tags: [letters, ...`
+    for path in generated:
+        client.open(uri(path), path.read_text(encoding="utf-8"))
+        client.change(uri(path), 2, [(letters, "epistles")])
+
+    def edited() -> bool:
+        return all(any(p.version == 2 for p in client.published.get(u, ())) for u in uris)
+
+    await client.until(edited, "every edit's diagnostics", 120)
+    during = sum(len(client.published[u]) for u in uris)
+
+    def rechecked() -> int:
+        return sum(len(client.published[u]) >= 3 for u in uris)
+
+    # Every review but the last edited: its own check came after the last change of the index.
+    await client.until(lambda: rechecked() >= len(uris) - 1, "the site's check", 120)
+    after = sum(len(client.published[u]) for u in uris)
+    print(f"publishes: {during} by the last edit's, {after} after the site's check")
+    assert during <= 2.5 * len(uris) and after <= 3.5 * len(uris)

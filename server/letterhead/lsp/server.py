@@ -383,7 +383,8 @@ class LetterheadServer(LanguageServer):
     def recheck_dependents(self, document: OpenDocument, change: Dependents) -> None:
         """Fresh diagnostics, after the debounce, for the open documents whose findings may
         change with `document` as `change` says: every one of its site for its tags and
-        categories (their counts), those linking to it for the rest."""
+        categories (their counts; `SITE_RECHECK_SECONDS` at the least), those linking to it for
+        the rest."""
         state = document.site
         if state is None or not (change.taxonomy or change.target):
             return
@@ -392,7 +393,7 @@ class LetterheadServer(LanguageServer):
                 self.request_refresh()
             return
         if change.taxonomy:
-            self.checks.site(state.root, self._delay(None))
+            self.checks.site(state.root, max(self._delay(None), SITE_RECHECK_SECONDS))
             return
         for other in self.state.linking_to(document, change):
             self.schedule_check(other)
@@ -989,6 +990,12 @@ def shutdown(ls: LetterheadServer, params: None) -> None:
 PERSIST_WAIT_SECONDS = 5.0
 # A document opened this soon after another is checked after the debounce (`did_open`).
 OPEN_BURST_SECONDS = 0.05
+# The least wait before every open review of a site is checked again for a change of a tag's
+# count, whatever the debounce: each change of a burst puts that check off again (an editor
+# applying a rename opens and edits thousands of reviews, a message every millisecond or two),
+# so it runs once the burst is over. With the debounce at 0 it ran a slice of checks between
+# every two messages: a rename applied to 413 reviews took 22 s (400 in a test: 78,193 checks).
+SITE_RECHECK_SECONDS = 0.1
 
 # The persistent index is written once the server is quiet (`QUIET_SECONDS`), or at the latest
 # this long after the index is ready, or at shutdown.
