@@ -18,7 +18,12 @@ by a fresh `python -m letterhead serve` for every run, and the client measures:
   before the next;
 - rename of a tag used in about a tenth of the reviews (2,000 at 20,000), and of the most used
   tag: time to the WorkspaceEdit (never applied);
-- the server's peak memory (`VmHWM` of its process at the end).
+- the server's peak memory (`VmHWM` of its process at the end);
+- on a second server, started on the persistent index the first wrote: spawn → index ready, a
+  didOpen soon after, its peak memory; then the rename of the most used tag applied as VS Code
+  applies a workspace edit (every file it names opened with its text from disk, then changed
+  by its edits, all sent at once): the time from the first open to the diagnostics of the last
+  file's new version, the server's CPU meanwhile, and its peak memory then.
 
 A request's time runs from just before the client writes it to the moment the answer's JSON
 reaches the client (before pygls turns it into lsprotocol objects, a cost of this Python
@@ -58,6 +63,7 @@ from typing import Any
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 from pygls.protocol import LanguageServerProtocol
+from pygls.uris import to_fs_path
 
 HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
@@ -158,6 +164,14 @@ METRICS: tuple[Metric, ...] = (
     Metric("rename_top_reviews", "rename: reviews using the most used tag", ""),
     Metric("references_tag_top_ms", "references to the most used tag", "ms"),
     Metric("references_tag_top_found", "references to the most used tag: locations", ""),
+    Metric(
+        "applied_rename_s",
+        "restart: the most used tag's rename applied → the last file's diagnostics",
+        "s",
+    ),
+    Metric("applied_rename_cpu_s", "restart: that rename applied, the server's CPU", "s"),
+    Metric("applied_rename_files", "restart: that rename applied, files opened and edited", ""),
+    Metric("applied_rename_peak_mib", "restart: that rename applied, server peak memory", "MiB"),
     Metric("rss_indexed_mib", "server memory after indexing (VmRSS)", "MiB"),
     Metric("hwm_indexed_mib", "server peak memory while indexing (VmHWM at index ready)", "MiB"),
     Metric("peak_mib", "server peak memory (VmHWM at the end)", "MiB", 200, "≤ 200 MiB"),
@@ -593,6 +607,17 @@ def capabilities() -> types.ClientCapabilities:
     )
 
 
+def cpu_seconds(pid: int | None) -> float:
+    """The CPU time a process has used (user and system), in seconds."""
+    if pid is None:
+        return math.nan
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return math.nan
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def memory(pid: int | None) -> dict[str, float]:
     """VmRSS and VmHWM of a process, in MiB."""
     found: dict[str, float] = {}
@@ -661,14 +686,88 @@ async def run_restart(plan: Plan, timeout: float, log: Callable[[str], None]) ->
             client.open(review)
             arrival = await client.wait(waiter, f"diagnostics of {review.relative}")
             result["restart_open_early_ms"] = (arrival - started) * 1000
+        peak = memory(client.pid)
+        if "VmHWM" in peak:
+            result["restart_peak_mib"] = peak["VmHWM"]
+        if plan.rename_top is not None:
+            result.update(await apply_rename(client, plan.rename_top, log))
     except Exception as error:  # a broken server must still leave a report
         log(f"    restart failed: {type(error).__name__}: {error}")
     finally:
         peak = memory(client.pid)
-        if "VmHWM" in peak:
+        if "VmHWM" in peak and "restart_peak_mib" not in result:
             result["restart_peak_mib"] = peak["VmHWM"]
         await stop(client)
     return result
+
+
+async def apply_rename(
+    client: BenchClient, target: tuple[Review, str, int, int], log: Callable[[str], None]
+) -> dict[str, Any]:
+    """The rename of `target`'s tag applied as VS Code applies a workspace edit: each file it
+    names opened (its text from disk) and changed by its edits, all sent at once; then each
+    file's diagnostics for its new version awaited."""
+    review, tag, column, _ = target
+    waiter = client.expect_publish(review.uri, 1)
+    client.open(review)
+    await client.wait(waiter, f"diagnostics of {review.relative}")
+    answer, _ = await client.request(
+        types.TEXT_DOCUMENT_RENAME,
+        types.RenameParams(
+            text_document=types.TextDocumentIdentifier(uri=review.uri),
+            position=pos(review.tags_line, column + 1),
+            new_name=f"{tag} renamed",
+        ),
+        cap=300,
+    )
+    edits = [
+        change
+        for change in (answer.document_changes or ())
+        if isinstance(change, types.TextDocumentEdit) and change.text_document.uri != review.uri
+    ]
+    cpu = cpu_seconds(client.pid)
+    started = time.perf_counter()
+    waiters = []
+    for change in edits:
+        uri = change.text_document.uri
+        text = Path(to_fs_path(uri) or "").read_text(encoding="utf-8")
+        waiters.append((uri, client.expect_publish(uri, 2)))
+        client.text_document_did_open(
+            types.DidOpenTextDocumentParams(
+                text_document=types.TextDocumentItem(
+                    uri=uri, language_id="markdown", version=1, text=text
+                )
+            )
+        )
+        last_first = sorted(
+            change.edits,
+            key=lambda e: (e.range.start.line, e.range.start.character),
+            reverse=True,
+        )
+        client.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+                content_changes=[
+                    types.TextDocumentContentChangePartial(range=e.range, text=e.new_text)
+                    for e in last_first
+                ],
+            )
+        )
+    last = started
+    for uri, waiter in waiters:
+        last = max(last, await client.wait(waiter, f"diagnostics of {uri}", cap=300))
+    figures = {
+        "applied_rename_s": last - started,
+        "applied_rename_cpu_s": cpu_seconds(client.pid) - cpu,
+        "applied_rename_files": len(edits),
+        "applied_rename_peak_mib": memory(client.pid).get("VmHWM", math.nan),
+    }
+    log(
+        f"    rename of {tag!r} applied to {len(edits)} files: {figures['applied_rename_s']:.1f} s, "
+        f"{figures['applied_rename_cpu_s']:.1f} s of CPU, "
+        f"{figures['applied_rename_peak_mib']:.0f} MiB"
+    )
+    return figures
 
 
 async def spawn(timeout: float) -> tuple[BenchClient, float]:
