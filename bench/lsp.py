@@ -607,6 +607,16 @@ def capabilities() -> types.ClientCapabilities:
     )
 
 
+def rename_params(target: tuple[Review, str, int, int]) -> types.RenameParams:
+    """A rename of `target`'s tag (to `<tag> renamed`), asked where its review's tags use it."""
+    review, tag, column, _ = target
+    return types.RenameParams(
+        text_document=types.TextDocumentIdentifier(uri=review.uri),
+        position=pos(review.tags_line, column + 1),
+        new_name=f"{tag} renamed",
+    )
+
+
 def cpu_seconds(pid: int | None) -> float:
     """The CPU time a process has used (user and system), in seconds."""
     if pid is None:
@@ -707,19 +717,11 @@ async def apply_rename(
     """The rename of `target`'s tag applied as VS Code applies a workspace edit: each file it
     names opened (its text from disk) and changed by its edits, all sent at once; then each
     file's diagnostics for its new version awaited."""
-    review, tag, column, _ = target
+    review, tag = target[:2]
     waiter = client.expect_publish(review.uri, 1)
     client.open(review)
     await client.wait(waiter, f"diagnostics of {review.relative}")
-    answer, _ = await client.request(
-        types.TEXT_DOCUMENT_RENAME,
-        types.RenameParams(
-            text_document=types.TextDocumentIdentifier(uri=review.uri),
-            position=pos(review.tags_line, column + 1),
-            new_name=f"{tag} renamed",
-        ),
-        cap=300,
-    )
+    answer, _ = await client.request(types.TEXT_DOCUMENT_RENAME, rename_params(target), cap=300)
     edits = [
         change
         for change in (answer.document_changes or ())
@@ -1109,7 +1111,7 @@ async def measure(
     opened_for_rename: set[str] = {main.uri}
 
     async def rename(target: tuple[Review, str, int, int], repeats: int) -> tuple[list[float], int]:
-        review, tag, column, _ = target
+        review = target[0]
         if review.uri not in opened_for_rename:
             waiter = client.expect_publish(review.uri, 1)
             client.open(review)
@@ -1118,13 +1120,7 @@ async def measure(
         times, files = [], 0
         for _ in range(repeats):
             answer, seconds = await client.request(
-                types.TEXT_DOCUMENT_RENAME,
-                types.RenameParams(
-                    text_document=types.TextDocumentIdentifier(uri=review.uri),
-                    position=pos(review.tags_line, column + 1),
-                    new_name=f"{tag} renamed",
-                ),
-                cap=300,
+                types.TEXT_DOCUMENT_RENAME, rename_params(target), cap=300
             )
             times.append(seconds)
             if answer is not None:
