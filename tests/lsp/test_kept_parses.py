@@ -70,8 +70,10 @@ class Editor:
             text = _variant(path.read_text(encoding="utf-8"), variant)
             document, _ = self.workspace.open(path.as_uri(), text, self.versions, path)
             self.open[name] = document
-            if len(self.open) == 1 and not document.site.ready:  # type: ignore[union-attr]
-                self.workspace.install(document.site, index_site(self.site), 0.0)  # type: ignore[arg-type]
+            state = document.site
+            assert state is not None
+            if not state.ready:  # the first open: the site is indexed as the server would
+                self.workspace.install(state, index_site(self.site), 0.0)
         elif action == "change" and document is not None:
             text = _variant(document.text, variant)
             self.workspace.set_text(document, text, self.versions)
