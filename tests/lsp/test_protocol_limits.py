@@ -670,4 +670,7 @@ async def test_a_rename_applied_with_no_debounce_checks_each_review_a_few_times(
     await client.until(lambda: rechecked() >= len(uris) - 1, "the site's check", 120)
     after = sum(len(client.published[u]) for u in uris)
     print(f"publishes: {during} by the last edit's, {after} after the site's check")
-    assert during <= 2.5 * len(uris) and after <= 3.5 * len(uris)
+    # Three checks a review (the site's once after the burst); a pause of the server within the
+    # burst may start the site's check early, which then checks each review once more. Without
+    # the wait, every review was checked ~195 times.
+    assert during <= 4 * len(uris) and after <= 5 * len(uris)
