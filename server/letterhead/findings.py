@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from letterhead.positions import Range
+from letterhead.positions import LineIndex, Range
 
 
 class Severity(StrEnum):
@@ -37,6 +37,10 @@ class TextEdit:
     path: str
     range: Range
     new_text: str
+    # The lines of the text `range` was worked out on, where the maker has them at hand: the
+    # protocol's units are counted on them, without reading the file again (a rename of a tag
+    # reads thousands of reviews, more than `LoadedSite.document` keeps).
+    lines: LineIndex | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

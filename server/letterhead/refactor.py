@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 
 from letterhead.document import Document, FrontMatterEntry, ListItem, ValueStyle
 from letterhead.findings import TextEdit
-from letterhead.positions import LineIndex, Span
+from letterhead.positions import Span
 from letterhead.yamltext import flow_list, quote_of, scalar
 
 TAXONOMY_KEYS = ("tags", "categories")
@@ -37,7 +37,7 @@ def rename_in_document(
             if len(renamed) == 1 and " " not in renamed[0]
             else flow_list(renamed)
         )
-        return [TextEdit(path, lines.range(entry.value_span), text)]
+        return [TextEdit(path, lines.range(entry.value_span), text, lines)]
     if entry.items is None:
         return []
     present = {item.value for item in entry.items if isinstance(item.value, str)}
@@ -46,10 +46,13 @@ def rename_in_document(
         if item.value != old:
             continue
         if new in present:
-            edits.append(TextEdit(path, lines.range(removal_span(document, entry, item)), ""))
+            edits.append(
+                TextEdit(path, lines.range(removal_span(document, entry, item)), "", lines)
+            )
         else:
             written = document.text[item.span.start : item.span.end]
-            edits.append(TextEdit(path, lines.range(item.span), scalar(new, quote_of(written))))
+            replacement = scalar(new, quote_of(written))
+            edits.append(TextEdit(path, lines.range(item.span), replacement, lines))
     return edits
 
 
@@ -57,25 +60,20 @@ def rename_taxonomy(
     documents: Mapping[str, Document], paths: set[str], key: str, old: str, new: str
 ) -> dict[str, list[TextEdit]]:
     """Edits renaming `old` to `new` under `key` in each of `paths` (the reviews that use it)."""
-    return {
-        path: edits for path, edits, _ in rename_steps(documents, paths, key, old, new) if edits
-    }
+    return {path: edits for path, edits in rename_steps(documents, paths, key, old, new) if edits}
 
 
 def rename_steps(
     documents: Mapping[str, Document], paths: set[str], key: str, old: str, new: str
-) -> Iterator[tuple[str, list[TextEdit], LineIndex | None]]:
-    """`rename_taxonomy` one document at a time, in path order: (path, its edits, maybe none,
-    and the lines of the text they were worked out on) for each of `paths`. Reading `documents`
-    may parse a file from disk, so a caller that must stay responsive (the language server) can
-    pause, or stop, between two steps; one that converts the edits' positions has the text's
-    lines at hand, with no second reading of the file."""
+) -> Iterator[tuple[str, list[TextEdit]]]:
+    """`rename_taxonomy` one document at a time, in path order: (path, its edits, maybe none)
+    for each of `paths`, each edit with the lines of the text it was worked out on. Reading
+    `documents` may parse a file from disk, so a caller that must stay responsive (the language
+    server) can pause, or stop, between two steps."""
     for path in sorted(paths):
         document = documents.get(path)
-        if document is None:
-            yield path, [], None
-        else:
-            yield path, rename_in_document(path, document, key, old, new), document.lines
+        edits = [] if document is None else rename_in_document(path, document, key, old, new)
+        yield path, edits
 
 
 def _dedupe(names: list[str]) -> list[str]:

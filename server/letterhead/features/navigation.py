@@ -28,7 +28,7 @@ from letterhead.features.guard import never_raises
 from letterhead.features.targets import image_entry, resolve, target_at, targets
 from letterhead.features.types import Location
 from letterhead.findings import TextEdit
-from letterhead.positions import LineIndex, Position, Range, Span
+from letterhead.positions import Position, Range, Span
 from letterhead.refactor import rename_steps as refactor_steps
 from letterhead.site.discovery import within_site
 from letterhead.site.model import Entry
@@ -289,12 +289,12 @@ def rename(
     steps = rename_steps(site, path, document, offset, new_name)
     if steps is None:
         return None
-    return {changed: edits for changed, edits, _ in steps if edits}
+    return {changed: edits for changed, edits in steps if edits}
 
 
 def rename_steps(
     site: LoadedSite, path: str, document: Document, offset: int, new_name: str
-) -> Iterator[tuple[str, list[TextEdit], LineIndex | None]] | None:
+) -> Iterator[tuple[str, list[TextEdit]]] | None:
     """`rename` one document at a time: None if there is nothing to rename at `offset` (decided
     at once), else (path, edits) for each document concerned, computed only as the caller asks
     for it, since a tag's rename reads and parses every review that uses it. Unlike `rename`,
@@ -319,5 +319,5 @@ def rename_steps(
     if "[" in new_name or "]" in new_name:
         return None
     locations = _label_uses(path, document, label[1], include_declaration=True)
-    edits = [TextEdit(path, location.range, new_name) for location in locations]
-    return iter([(path, edits, document.lines)])
+    edits = [TextEdit(path, location.range, new_name, document.lines) for location in locations]
+    return iter([(path, edits)])

@@ -13,7 +13,7 @@ import functools
 import json
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -42,7 +42,7 @@ from letterhead.findings import Finding, TextEdit
 from letterhead.lsp import convert
 from letterhead.lsp.server import COMPLETION_DOCUMENTATION, JsonAnswer
 from letterhead.lsp.workspace import OpenDocument, SiteState
-from letterhead.positions import LineIndex, Position, Range
+from letterhead.positions import Position, Range
 
 if TYPE_CHECKING:
     from letterhead.lsp.server import LetterheadServer
@@ -90,16 +90,15 @@ def workspace_edit(
     ls: LetterheadServer,
     state: SiteState,
     edits_by_path: dict[str, list[TextEdit]],
-    lines_of: Mapping[str, LineIndex] | None = None,
 ) -> types.WorkspaceEdit:
     """One workspace edit; with versioned `documentChanges` when the client supports them.
-    `lines_of` holds, where the caller has them, the lines of the texts the edits were worked
-    out on (else each file's text is found again for its positions, `codec_for`)."""
+    Positions are converted on the lines the edits carry, else on each file's text found again
+    (`codec_for`)."""
     versioned = ls.supports(_VERSIONED_EDITS)
     document_changes: list[types.TextDocumentEdit] = []
     changes: dict[str, list[types.TextEdit]] = {}
     for path, edits in sorted(edits_by_path.items()):
-        codec = ls.codec_for(state, path, lines_of.get(path) if lines_of is not None else None)
+        codec = ls.codec_for(state, path, edits[0].lines if edits else None)
         uri = ls.uri_for(state, path)
         converted = [
             types.TextEdit(range=codec.range(edit.range), new_text=edit.new_text) for edit in edits
@@ -450,7 +449,7 @@ async def rename(ls: LetterheadServer, params: types.RenameParams) -> JsonAnswer
         return None
     state = request.state
 
-    def steps() -> Iterator[tuple[str, list[TextEdit], LineIndex | None]] | None:
+    def steps() -> Iterator[tuple[str, list[TextEdit]]] | None:
         return navigation.rename_steps(
             state.loaded,
             request.relative,
@@ -459,10 +458,8 @@ async def rename(ls: LetterheadServer, params: types.RenameParams) -> JsonAnswer
             params.new_name,
         )
 
-    def pieces_of(batch: list[tuple[str, list[TextEdit], LineIndex | None]]) -> list[str]:
-        edits = {path: edits for path, edits, _ in batch if edits}
-        lines_of = {path: lines for path, edits, lines in batch if edits and lines is not None}
-        return ls.json_pieces(workspace_edit(ls, state, edits, lines_of))
+    def pieces_of(batch: list[tuple[str, list[TextEdit]]]) -> list[str]:
+        return ls.json_pieces(workspace_edit(ls, state, {path: e for path, e in batch if e}))
 
     pieces = await in_steps(ls, state, "rename", steps, pieces_of)
     if pieces is None:
