@@ -1014,7 +1014,8 @@ def did_open(ls: LetterheadServer, params: types.DidOpenTextDocumentParams) -> N
     if ls.push_diagnostics:
         # At once, as a check of its own (`Checks`). An editor applying a rename opens thousands
         # of reviews in a burst, each followed by its edit: those opened within
-        # `OPEN_BURST_SECONDS` of the one before wait for the debounce, which the edit's own check replaces.
+        # `OPEN_BURST_SECONDS` of the one before wait for the debounce, which the edit's own
+        # check replaces.
         now = time.monotonic()
         burst, ls.last_open = now - ls.last_open < OPEN_BURST_SECONDS, now
         ls.schedule_check(document, None if burst else 0)
