@@ -42,6 +42,7 @@ from letterhead.features.catalog import (
     RankedValue,
     TextSearch,
     catalog_for,
+    catalog_of,
 )
 from letterhead.features.completion import complete
 from letterhead.features.folding import folding_ranges
@@ -436,6 +437,7 @@ def catalog_state(catalog: Catalog, site: LoadedSite) -> tuple[object, ...]:
     """Everything a catalog has made (building whatever it had not), to compare a catalog kept
     up to date with one made from scratch."""
     assert catalog.review_count() == sum(1 for _ in site.index.reviews())
+    assert site.index.review_count == catalog.review_count()
     newest = catalog.newest_first()  # newest first, ties by path, undated last
     assert newest == sorted(newest, key=lambda r: (-r.stamp, r.path))
     latest = []  # the newest user of each name other than each review, remembered per name
@@ -604,24 +606,61 @@ def test_any_edits_leave_the_catalog_as_a_fresh_one(
         catalog_state(catalog, site)
         for batch in (edits[:4], edits[4:8], edits[8:]):
             for number, edit in batch:
-                path = f"_posts/2014-06-0{number % 3 + 1}-edited-{number}.md"
-                if edit is None:
-                    site.index.remove(path)
-                    continue
-                day, published, tags, categories, position, addressee = edit
-                values = "".join(
-                    f"{key}: {value}\n"
-                    for key, value in (("position", position), ("addressee", addressee))
-                    if value is not None
-                )
-                add_review(
-                    site,
-                    path,
-                    f"---\ntitle: Edited {number}\ndate: 2014-06-0{day}\n"
-                    f"published: {str(published).lower()}\ntags: [{', '.join(tags)}]\n"
-                    f"categories: [{', '.join(categories)}]\n{values}---\nText.\n",
-                )
+                edit_review(site, number, edit)
             assert catalog_state(catalog, site) == catalog_state(Catalog(site.index), site)
+
+
+def edit_review(
+    site: LoadedSite,
+    number: int,
+    edit: tuple[int, bool, list[str], list[str], str | None, str | None] | None,
+) -> None:
+    """One of `catalog_edits`' edits made to the index."""
+    path = f"_posts/2014-06-0{number % 3 + 1}-edited-{number}.md"
+    if edit is None:
+        site.index.remove(path)
+        return
+    day, published, tags, categories, position, addressee = edit
+    values = "".join(
+        f"{key}: {value}\n"
+        for key, value in (("position", position), ("addressee", addressee))
+        if value is not None
+    )
+    add_review(
+        site,
+        path,
+        f"---\ntitle: Edited {number}\ndate: 2014-06-0{day}\n"
+        f"published: {str(published).lower()}\ntags: [{', '.join(tags)}]\n"
+        f"categories: [{', '.join(categories)}]\n{values}---\nText.\n",
+    )
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    edits=catalog_edits,
+    steps=st.lists(st.integers(0, 3), min_size=1, max_size=12),
+    asked_after=st.integers(0, 12),
+)
+def test_a_catalog_taken_in_steps_answers_as_a_fresh_one(
+    edits: list[tuple[int, tuple[int, bool, list[str], list[str], str | None, str | None] | None]],
+    steps: list[int],
+    asked_after: int,
+) -> None:
+    """The first take of every review a few documents a step (`Catalog.taking`, as the server
+    makes it once the index is ready), with the index edited between steps and the catalog
+    used before the last (which finishes it): it answers as a catalog made at once."""
+    with base_site_with(catalog_module, "_RECORDS_PER_STEP", 2) as site:
+        catalog = catalog_of(site.index)
+        taking = catalog.taking()
+        for at, (number, edit) in enumerate(edits):
+            for _ in range(steps[at % len(steps)]):
+                next(taking, None)
+            edit_review(site, number, edit)
+            if at == asked_after:
+                assert catalog.review_count() == site.index.review_count
+        assert catalog_state(catalog, site) == catalog_state(Catalog(site.index), site)
+        assert next(taking, "done") == "done"
+        assert list(catalog.taking()) == []  # a catalog that has taken everything takes no step
 
 
 image_edits = st.lists(

@@ -179,6 +179,7 @@ def near(text: str) -> list[str]:
 
 
 def check_lookups(index: SiteIndex, words: list[str]) -> None:
+    assert index.review_count == sum(1 for _ in index.reviews())
     slugs = [_last_segment_slug(key) for key, _ in index.urls()]
     post_ids = list(index.post_ids())
     for slug in {variant for text in slugs + words for variant in near(text)}:

@@ -171,6 +171,7 @@ def same_as_fresh(root: Path, indexed: CachedIndex) -> None:
     assert sorted(index.post_ids()) == sorted(fresh.index.post_ids())
     assert index.tags.all() == fresh.index.tags.all()
     assert index.categories.all() == fresh.index.categories.all()
+    assert index.review_count == fresh.index.review_count == sum(1 for _ in index.reviews())
     assert index.backlinks("_posts/2021-04-01-many-0.md") == fresh.index.backlinks(
         "_posts/2021-04-01-many-0.md"
     )

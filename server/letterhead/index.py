@@ -243,6 +243,7 @@ class SiteIndex:
         # Bumped by every add and remove, so that caches built from the index (features/) can
         # tell they are stale without comparing the whole index.
         self.generation = 0
+        self.review_count = 0  # documents that are reviews (`IndexedDocument.is_review`)
 
     # What is derived on demand from the maps above, and built again after a pickle (an index
     # snapshot holds only what it is made of: these hold classes the snapshot's unpickler
@@ -313,6 +314,7 @@ class SiteIndex:
         else:
             self.documents[entry.path] = indexed
             if indexed.is_review:
+                self.review_count += 1
                 self.tags.add(entry.path, indexed.tags)
                 self.categories.add(entry.path, indexed.categories)
             if entry.post_id and self._claim(self._by_post_id, "post_id", entry.post_id, entry):
@@ -351,6 +353,7 @@ class SiteIndex:
         if indexed is not None:
             old = indexed.entry
             if indexed.is_review:
+                self.review_count -= 1
                 self.tags.remove(path, indexed.tags)
                 self.categories.remove(path, indexed.categories)
             if old.post_id and self._release(self._by_post_id, "post_id", old.post_id, old):

@@ -28,8 +28,8 @@ from letterhead.site.model import Site, SourceFile
 logger = logging.getLogger("letterhead.snapshot")
 
 # Bumped whenever what a snapshot holds changes shape (the cache's fingerprint includes it).
-SNAPSHOT_FORMAT = 6  # 2: `listed`; 3: `stamped`; 4: `SiteIndex._key_uses`; 5: sorted uses;
-# 6: `SiteIndex._suggested`
+SNAPSHOT_FORMAT = 7  # 2: `listed`; 3: `stamped`; 4: `SiteIndex._key_uses`; 5: sorted uses;
+# 6: `SiteIndex._suggested`; 7: `SiteIndex.review_count`
 
 # Everything an index is made of, by (module, name); nothing else may be named in a snapshot.
 _ALLOWED = frozenset(

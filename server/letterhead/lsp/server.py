@@ -36,7 +36,7 @@ from pygls.uris import from_fs_path, to_fs_path
 from letterhead import __version__
 from letterhead.check import CHECKED_SUFFIXES, LoadedSite, read_text
 from letterhead.document import Document
-from letterhead.features.catalog import catalog_for
+from letterhead.features.catalog import catalog_of
 from letterhead.features.completion import LIMIT as COMPLETION_LIMIT
 from letterhead.features.markup import prepare_plain_text
 from letterhead.index import SiteIndex, collector_paused
@@ -586,7 +586,7 @@ class LetterheadServer(LanguageServer):
         self.guarded("installing the index", self.state.install, state, loaded, seconds)
         keep_out_of_collections(reload)
         self.guarded("replaying file changes", self.state.replay_pending, state)
-        reviews = catalog_for(loaded.index).review_count()
+        reviews = loaded.index.review_count
         summary = (
             f"{len(loaded.index.documents)} documents ({reviews} reviews), "
             f"{len(loaded.index.tags.all())} tags, in {seconds:.2f} s "
@@ -620,11 +620,12 @@ class LetterheadServer(LanguageServer):
         """Build before anyone waits on them what first requests would build at once, a step
         of a few milliseconds at a time, so that a request waits for a step at most:
 
-        - at once, what the first completion in a tag list and the first check of a review
-          with a tag of its own build (`Catalog.priming`, `Taxonomy.preparing`; ~0.15 s in all
-          at 20,000 reviews; built in one go, it held up the first didOpen after indexing by
-          as much on a busy machine), a step at a time once `STEP_GAP_SECONDS` have passed
-          since the last message arrived;
+        - at once, the catalog's records of every review (`Catalog.taking`; ~50 ms at 20,000
+          reviews, which the index is ready without), then what the first completion in a tag
+          list and the first check of a review with a tag of its own build
+          (`Catalog.priming`, `Taxonomy.preparing`; ~0.15 s in all; built in one go, it held
+          up the first didOpen after indexing by as much on a busy machine), a step at a time
+          once `STEP_GAP_SECONDS` have passed since the last message arrived;
         - once neither a message nor the index has come for `QUIET_SECONDS`, one step
           at a time, the backlinks and dead-link near-miss tables (`SiteIndex.prepare`; 0.1-0.2
           s each at 20,000 reviews), then what a first symbol search or completion of a link,
@@ -636,12 +637,13 @@ class LetterheadServer(LanguageServer):
         it (a full collection walking the catalog's lists added 5-7 ms to every 30th request).
         A step that fails leaves the rest to be built on first use."""
         index = loaded.index
+        catalog = catalog_of(index)  # brought up to date by its first steps
         primed = itertools.chain(
-            catalog_for(index).priming(COMPLETION_LIMIT),
+            catalog.taking(),
+            catalog.priming(COMPLETION_LIMIT),
             index.tags.preparing(),  # for TX002
             index.categories.preparing(),  # for TX102
         )
-        catalog = catalog_for(index)
         image_dirs = loaded.settings.image_dirs
         quietly = itertools.chain(index.prepare(), catalog.searching(image_dirs))
         loop = asyncio.get_running_loop()
@@ -788,11 +790,10 @@ def keep_out_of_collections(reload: bool) -> None:
 
 def warm_up_early(index: SiteIndex) -> None:
     """The part of `warm_up` that needs the index only (`index_site_cached`'s `meanwhile`): a
-    restart does it while the site is still being listed (at 20,000 reviews it fills the 10-25
-    ms wait for the listing), and the catalog takes in the files that changed afterwards as it
-    would an editor's; a new index does it before the snapshot's child is forked."""
+    restart does it while the site may still be being listed; a new index does it before the
+    snapshot's child is forked. The completion catalog is not made here: the index is ready
+    without it, and `_prepare` makes it in steps right after."""
     all_rules()
-    catalog_for(index)
 
 
 def warm_up(loaded: LoadedSite) -> None:
