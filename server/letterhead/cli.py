@@ -329,10 +329,20 @@ def _explain(arguments: argparse.Namespace) -> int:
 
 def _serve(arguments: argparse.Namespace) -> int:
     from letterhead.lsp.codecache import GeneratedCode
+    from letterhead.lsp.headstart import HeadStart
+    from letterhead.lsp.reader import MessageReader
 
+    reader = head_start = None
+    if not arguments.tcp:
+        # The sites of the client's `initialize`, waiting on stdin, listed on another core
+        # while this one imports the protocol stack.
+        reader = MessageReader(sys.stdin.buffer, sys.stdout.buffer)
+        head_start = HeadStart.read(reader)
     # Before the protocol stack's import, which compiles most of what the cache keeps.
     generated_code = GeneratedCode.for_this_interpreter()
     generated_code.install()
     from letterhead.lsp.server import serve  # the protocol stack, imported only here
 
-    return serve(tcp=arguments.tcp, generated_code=generated_code)
+    return serve(
+        tcp=arguments.tcp, generated_code=generated_code, reader=reader, head_start=head_start
+    )

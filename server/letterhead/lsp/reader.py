@@ -42,6 +42,7 @@ import logging
 import os
 import re
 import select
+import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from typing import Any, BinaryIO, Protocol
@@ -163,6 +164,24 @@ class MessageReader:
     def buffered(self) -> bool:
         """Whether the next `readline` returns at once (a message's headers were framed)."""
         return bool(self._lines)
+
+    def peek(self, wait: float) -> bytes | None:
+        """The body of the next message, without taking it (`readline` frames it as ever),
+        if its header block and all its bytes are in, or come within `wait` seconds; else None,
+        as for input that does not start with a well-formed header block. Never answers."""
+        deadline = time.monotonic() + wait
+        while True:
+            if not self._lines:
+                parsed = self._header_block()
+                if parsed is not None:
+                    end, length = parsed
+                    if length is None:
+                        return None
+                    if len(self._buffer) >= end + length:
+                        return bytes(self._buffer[end : end + length])
+            left = deadline - time.monotonic()
+            if self._lines or left <= 0 or not self._fill(left):
+                return None
 
     # -- messages ------------------------------------------------------------------------------
 

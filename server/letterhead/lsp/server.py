@@ -31,7 +31,7 @@ from pygls.exceptions import JsonRpcContentModified, JsonRpcRequestCancelled
 from pygls.io_ import StdoutWriter, run_async
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
-from pygls.uris import from_fs_path, to_fs_path
+from pygls.uris import from_fs_path
 
 from letterhead import __version__
 from letterhead.check import CHECKED_SUFFIXES, LoadedSite, read_text
@@ -44,6 +44,7 @@ from letterhead.indexer import index_site_cached
 from letterhead.lsp import convert
 from letterhead.lsp.checks import Checks
 from letterhead.lsp.codecache import GeneratedCode
+from letterhead.lsp.headstart import HeadStart, path_of, workspace_folders
 from letterhead.lsp.idle import IdleTrim
 from letterhead.lsp.reader import AsyncMessageReader, MessageReader
 from letterhead.lsp.warm import warm_converter
@@ -252,6 +253,10 @@ class LetterheadServer(LanguageServer):
         self.idle = IdleTrim()  # gives freed memory back when the server goes quiet
         # The protocol stack's compiled code, kept for the next start (`serve` installs it).
         self.generated_code = GeneratedCode(None)
+        # The sites' listings begun before the protocol stack's import (`serve` hands it over),
+        # and how many indexes took theirs from it.
+        self.head_start = HeadStart()
+        self.listed_early = 0
 
     def serve_stdio(self, reader: MessageReader, stdout: BinaryIO) -> None:
         """Serve the client on `reader` and `stdout` until it is gone: pygls' `start_io`, with
@@ -492,11 +497,14 @@ class LetterheadServer(LanguageServer):
         previous = self._indexing.get(state.root)
         if previous is not None and not previous.done():
             previous.cancel()
+        if state.generation:  # a listing begun early is for the site's first index only
+            self.head_start.close(state.root)
         state.generation += 1
         state.indexing = True
         self._indexing[state.root] = asyncio.ensure_future(self._index(state, state.generation))
 
     async def _index(self, state: SiteState, generation: int) -> None:
+        listed = self.head_start.take(state.root)  # before any `await`: see `start_indexing`
         started = time.perf_counter()
         loop = asyncio.get_running_loop()
         future: asyncio.Future[LoadedSite] = loop.create_future()
@@ -523,7 +531,10 @@ class LetterheadServer(LanguageServer):
                 try:
                     with collector_paused(freeze=True):  # the index is for keeps
                         indexed = index_site_cached(
-                            state.root, progress=from_thread, meanwhile=warm_up_early
+                            state.root,
+                            progress=from_thread,
+                            meanwhile=warm_up_early,
+                            started=listed,
                         )
                         warm_up(indexed.loaded)
                 except BaseException as error:
@@ -531,6 +542,7 @@ class LetterheadServer(LanguageServer):
                     return
                 counts["reused"], counts["read"] = indexed.reused, indexed.read
                 counts["snapshot"] = int(indexed.from_snapshot)
+                self.listed_early += indexed.listed_early
                 loop.call_soon_threadsafe(_settle, future, indexed.loaded, None)
                 # Off the way to a ready index: the template engine hover previews and the
                 # salutation fix use (its import takes ~0.15 s, a third of a restart).
@@ -747,6 +759,8 @@ class LetterheadServer(LanguageServer):
             )
         for state in found:
             self.start_indexing(state)
+        # What was listed early for a site not indexed now (taken by the indexing otherwise).
+        self.head_start.close_all_but({state.root for state in found})
 
     # -- settings ------------------------------------------------------------------------------
 
@@ -852,19 +866,6 @@ def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | Non
         future.set_result(result)
 
 
-def path_of(uri: str) -> Path | None:
-    """The absolute path a `file:` URI names (symbolic links resolved), else None."""
-    if not uri.startswith("file:"):
-        return None
-    path = to_fs_path(uri)
-    if not path:
-        return None
-    try:
-        return Path(path).resolve()
-    except (OSError, RuntimeError, ValueError):
-        return Path(path).absolute()
-
-
 # -- handlers: lifecycle ---------------------------------------------------------------------
 
 
@@ -876,15 +877,11 @@ def initialize(ls: LetterheadServer, params: types.InitializeParams) -> None:
     ls.client_name = f"{info.name} {info.version or ''}".strip() if info else "an unnamed client"
     ls.push_diagnostics = not ls.supports("text_document.diagnostic")
     ls.refresh_diagnostics = ls.supports("workspace.diagnostics.refresh_support")
-    folders: list[Path] = []
-    for folder in params.workspace_folders or ():
-        if (path := path_of(folder.uri)) is not None:
-            folders.append(path)
-    if not folders and params.root_uri and (path := path_of(params.root_uri)) is not None:
-        folders.append(path)
-    if not folders and params.root_path:
-        folders.append(Path(params.root_path).resolve())
-    ls.folders = folders
+    ls.folders = workspace_folders(
+        (folder.uri for folder in params.workspace_folders or ()),
+        params.root_uri,
+        params.root_path,
+    )
     if params.process_id:
         watch_client_process(params.process_id)
     if isinstance(params.initialization_options, dict):
@@ -976,6 +973,7 @@ async def _register_dynamic(ls: LetterheadServer) -> None:
 
 def shutdown(ls: LetterheadServer, params: None) -> None:
     ls._stopping.set()  # a persistent index not written yet is written now
+    ls.head_start.close_all_but(())  # a client that never sent `initialized`
     ls.idle.cancel()
     ls.checks.clear()
     for task in ls._indexing.values():
@@ -1195,6 +1193,8 @@ def server_stats(ls: LetterheadServer, params: Any) -> dict[str, Any]:
         "indexesPrepared": sum(1 for site in ls.state.sites.values() if site.loaded.index.prepared),
         # The interpreter's thread switch interval: short only while an indexing thread works.
         "switchIntervalMs": sys.getswitchinterval() * 1000,
+        # Sites whose first index took the listing begun before the protocol stack's import.
+        "listedEarly": ls.listed_early,
         # The protocol stack's generated code: pieces taken from the cache, and compiled.
         "generatedCode": {
             "reused": ls.generated_code.hits,
@@ -1264,15 +1264,23 @@ STEP_GAP_SECONDS = 0.02
 BUSY_SWITCH_INTERVAL = 0.0005
 
 
-def serve(tcp: str | None = None, generated_code: GeneratedCode | None = None) -> int:
+def serve(
+    tcp: str | None = None,
+    generated_code: GeneratedCode | None = None,
+    reader: MessageReader | None = None,
+    head_start: HeadStart | None = None,
+) -> int:
     """Run the language server on stdio, or on TCP (`HOST:PORT`) for debugging;
-    `generated_code` is the cache installed before the protocol stack was imported."""
+    `generated_code` is the cache installed before the protocol stack was imported, `reader`
+    the reader of stdin made then and `head_start` the listings it began."""
     logging.basicConfig(
         level=logging.WARNING, stream=sys.stderr, format="letterhead: %(levelname)s %(message)s"
     )
     server = create_server()
     if generated_code is not None:
         server.generated_code = generated_code
+    if head_start is not None:
+        server.head_start = head_start
     logging.getLogger("letterhead").addHandler(ClientLogHandler(server))
     logging.getLogger("pygls.protocol.json_rpc").addFilter(ExpectedOutcomes())
     if tcp:
@@ -1285,6 +1293,8 @@ def serve(tcp: str | None = None, generated_code: GeneratedCode | None = None) -
     # stdout carries the protocol: anything else printed would corrupt it.
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr
-    reader = MessageReader(stdin, stdout, server.protocol, heard=server.idle.heard)
+    if reader is None:
+        reader = MessageReader(stdin, stdout)
+    reader.protocol, reader.heard = server.protocol, server.idle.heard
     server.serve_stdio(reader, stdout)
     return 0
