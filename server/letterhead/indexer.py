@@ -388,7 +388,9 @@ class _Listing:
         return self._child is not None and self._digest is None
 
     def close(self) -> None:
-        """Stop and reap a child whose rows were never asked for."""
+        """Stop and reap a child whose rows were never asked for, and let go of the files
+        listed (a listing begun early stays referenced until the indexing thread ends)."""
+        self._rows = self._sources = None
         if self._child is not None:
             (pid, connection), self._child = self._child, None
             connection.close()
@@ -436,6 +438,7 @@ class _Listing:
         if self._sources is None:
             assert self._rows is not None
             self._sources = [self._make(row) for row in self._rows]
+            self._rows = None  # the tuples the sources replace (~11 MiB at 20,000 reviews)
         return self._sources
 
     def source(self, at: int) -> SourceFile:
