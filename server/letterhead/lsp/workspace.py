@@ -87,12 +87,11 @@ class SiteState:
     open_at: dict[str, list[OpenDocument]] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(slots=True)
 class OpenDocument:
     uri: str
     text: str
     version: int | None
-    path: Path | None  # absolute; None for a URI that is not a file
     site: SiteState | None = None
     relative: str | None = None  # site-relative, `/`-separated
     document: Document | None = None  # the parse of `text`, None until needed or let go
@@ -263,7 +262,7 @@ class Workspace:
         if (previous := self.documents.get(uri)) is not None:
             _take_away(previous)  # opened again without a close: the new text replaces it
             self._kept.pop(uri, None)
-        document = OpenDocument(uri, text, version, path)
+        document = OpenDocument(uri, text, version)
         self.documents[uri] = document
         if path is None:
             return document, None
