@@ -142,6 +142,11 @@ def summary(engine: dict[str, Any], server: dict[str, Any]) -> str:
         for key in ("open_first_ms", "restart_open_early_ms")
         if (v := median_at(server, at, key)) is not None
     ]
+    peaks = [
+        v
+        for key in ("peak_mib", "restart_peak_mib", "applied_rename_peak_mib")
+        if (v := median_at(server, at, key)) is not None
+    ]
     rows: list[tuple[str, str, float | None, float | None, str, str]] = [
         # figure, budget label, value, budget, unit, where measured
         ("cold index, spawn to index ready", "≤ 1.5 s", median_at(server, at, "index_ready_s"),
@@ -159,8 +164,8 @@ def summary(engine: dict[str, Any], server: dict[str, Any]) -> str:
          50, "ms", "lsp (worse of the queries' and those after a new review)"),
         ("rename of a tag used in 2,000 reviews", "≤ 1 s", median_at(server, at, "rename_ms"),
          1000, "ms", "lsp"),
-        ("server peak memory", "≤ 200 MiB", median_at(server, at, "peak_mib"), 200, "MiB",
-         "lsp (VmHWM)"),
+        ("server peak memory", "≤ 200 MiB", max(peaks) if peaks else None, 200, "MiB",
+         "lsp (VmHWM: worst of the session's, the restart's and its applied rename's)"),
         ("`letterhead check` of the whole site", "≤ 4 s",
          statistics.median(check) if check else None, 4.0, "s", "engine (CLI wall time)"),
     ]  # fmt: skip

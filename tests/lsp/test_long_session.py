@@ -27,6 +27,7 @@ async def stats(client: RecordingClient) -> dict[str, int]:
         "pending": result.pendingHandlers,
         "trims": result.memoryTrims,
         "prepared": result.indexesPrepared,
+        "all prepared": result.sitesPrepared,
     }
 
 
@@ -82,9 +83,11 @@ async def test_the_index_tables_are_built_once_the_server_is_quiet(
     address = uri(path)
     client.open(address, path.read_text(encoding="utf-8"))
     assert await client.server_text(address) is not None
+    assert (await stats(client))["all prepared"] == 0  # not quiet for a second since ready
     for _ in range(20):
         # Each stats request is a message, after which the server waits for quiet again.
         await asyncio.sleep(server.QUIET_SECONDS * 2)
-        if (await stats(client))["prepared"] == 1:
+        if (await stats(client))["all prepared"] == 1:
             break
-    assert (await stats(client))["prepared"] == 1
+    counts = await stats(client)
+    assert counts["prepared"] == 1 and counts["all prepared"] == 1, counts

@@ -693,6 +693,7 @@ class LetterheadServer(LanguageServer):
                     # What starting and the first messages compiled, kept for the next start:
                     # written while quiet too (marshalling holds the interpreter ~5-10 ms).
                     self.generated_code.save()
+                    state.prepared = loaded
                     return
                 else:  # a change of the index dropped a table half-built: again, from there
                     quietly = itertools.chain(index.prepare(), catalog.searching(image_dirs))
@@ -1191,6 +1192,8 @@ def server_stats(ls: LetterheadServer, params: Any) -> dict[str, Any]:
         "memoryTrims": ls.idle.trims,
         # Sites whose index has its backlinks and near-miss tables built (`SiteIndex.prepare`).
         "indexesPrepared": sum(1 for site in ls.state.sites.values() if site.loaded.index.prepared),
+        # Sites whose current index has everything the quiet steps build (`_prepare`).
+        "sitesPrepared": sum(1 for site in ls.state.sites.values() if site.prepared is site.loaded),
         # The interpreter's thread switch interval: short only while an indexing thread works.
         "switchIntervalMs": sys.getswitchinterval() * 1000,
         # Sites whose first index took the listing begun before the protocol stack's import.

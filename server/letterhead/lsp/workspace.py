@@ -85,6 +85,8 @@ class SiteState:
     # site-wide answer would make for each file it names, with thousands open after an editor
     # applied a rename to every review using a tag.
     open_at: dict[str, list[OpenDocument]] = field(default_factory=dict)
+    # The index whose tables for first requests are all built (the server's quiet work).
+    prepared: LoadedSite | None = None
 
 
 @dataclass(slots=True)
