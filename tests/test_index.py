@@ -410,7 +410,20 @@ def test_backlinks_follow_every_edit_as_a_table_built_afresh(
             loaded.update(path, review(permalink, True).replace("Body.\n", body))
         else:
             loaded.remove(path)
-        assert loaded.index._backlinks == _run(loaded.index._backlinks_built())
+        table = loaded.index._backlinks
+        assert table == _run(loaded.index._backlinks_built())
+        scanned: dict[str, set[str]] = {}
+        for indexed in loaded.index.documents.values():
+            for key in indexed.link_keys:
+                scanned.setdefault(key, set()).add(indexed.path)
+        assert table is not None
+        assert {
+            key: {users} if isinstance(users, str) else set(users) for key, users in table.items()
+        } == scanned
+        # One user as itself, more as a sorted list of distinct paths.
+        assert all(
+            isinstance(u, str) or (len(u) > 1 and u == sorted(set(u))) for u in table.values()
+        )
 
 
 @settings(
