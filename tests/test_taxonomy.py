@@ -213,3 +213,81 @@ def test_forms_merged_while_the_tables_are_prepared_are_not_lost(
     assert sum(1 for _ in preparing) >= 1
     assert tags.near_miss("epsilo") == taxonomy.Spelling("epsilon", 1)
     assert tags.near_miss("deltaa") == taxonomy.Spelling("delta", 1)
+
+
+# -- near misses: the answer of a scan of every form, without the scan --------------------------
+
+# Names long enough for two typos (8 letters and more), digits for numbered names, and letters
+# that fold together.
+long_names = st.text(alphabet="abcdefgh é1-", min_size=1, max_size=22)
+
+
+def typos(name: str, where: int, kind: int) -> str:
+    """`name` with one typo at `where`: a letter dropped, added, changed or two swapped."""
+    at = where % (len(name) + 1)
+    if kind == 0:
+        return name[:at] + name[at + 1 :]
+    if kind == 1:
+        return name[:at] + "x" + name[at:]
+    if kind == 2:
+        return name[:at] + "x" + name[at + 1 :]
+    return name[:at] + name[at + 1 : at + 2] + name[at : at + 1] + name[at + 2 :]
+
+
+def scanned_near_miss(tags: Taxonomy, text: str, exclude_path: str | None) -> object:
+    """`Taxonomy.near_miss` as a comparison of `text` with every form in use."""
+    folded = fold(text)
+    if len(folded) < 4 or len(folded) > taxonomy._MAX_INDEXED_LENGTH:
+        return None
+    limit = 1 if len(folded) < 8 else taxonomy._MAX_DISTANCE
+    best = None
+    for other, counter in tags._by_fold.items():
+        if (
+            other == folded
+            or len(other) > taxonomy._MAX_INDEXED_LENGTH
+            or other.translate(taxonomy._DIGITS) == folded.translate(taxonomy._DIGITS)
+            or abs(len(other) - len(folded)) > limit
+        ):
+            continue
+        distance = taxonomy._bounded_distance(folded, other, limit)
+        if distance > limit:
+            continue
+        spelling, count = max(counter.items(), key=lambda item: (item[1], item[0]))
+        users = tags.users(spelling)
+        if exclude_path is not None and list(users) == [exclude_path]:
+            continue
+        candidate = (distance, -count, spelling)
+        if best is None or candidate < best:
+            best = candidate
+    return None if best is None else (best[2], -best[1])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    uses=st.lists(st.tuples(paths, st.lists(long_names, max_size=4)), max_size=12),
+    probes=st.lists(
+        st.tuples(st.integers(0, 40), st.integers(0, 3), st.integers(0, 3)), max_size=12
+    ),
+    extra=st.lists(long_names, max_size=4),
+)
+def test_a_near_miss_is_what_a_scan_of_every_form_finds(
+    uses: list[tuple[str, list[str]]], probes: list[tuple[int, int, int]], extra: list[str]
+) -> None:
+    """Typos of the names in use, one or two, anywhere in the name (before and after its
+    eighth letter too), and unrelated names: the near miss found through the deletion keys is
+    the one a comparison with every form finds (the keys may bring extra candidates, never
+    lose one)."""
+    tags = Taxonomy("tag")
+    for path, spellings in uses:
+        tags.add(path, spellings)
+    written = [name for _, spellings in uses for name in spellings]
+    texts = list(extra)
+    for number, (where, kind, second) in enumerate(probes):
+        if written:
+            name = typos(written[number % len(written)], where, kind)
+            texts.append(typos(name, where * 7 + 3, second) if number % 2 else name)
+    for text in texts:
+        for exclude in (None, "_posts/2020-01-01-r.md"):
+            found = tags.near_miss(text, exclude_path=exclude)
+            expected = scanned_near_miss(tags, text, exclude)
+            assert (None if found is None else (found.text, found.count)) == expected, text

@@ -327,21 +327,38 @@ _MAX_INDEXED_LENGTH = 64  # longer names are not typo-checked (and cost nothing 
 
 
 def _deletion_keys(text: str) -> set[int]:
-    """The keys of `text` with up to two characters deleted (one for short names), `text`
-    included. Each pair of positions is deleted once (`i <= j` over the shortened text), where
-    deleting from each variant of the round before made every pair twice."""
+    """The keys of `text`'s first `_PREFIX` characters with up to two of them deleted (one for
+    names shorter than 8), those characters themselves included. Each pair of positions is
+    deleted once (`i <= j` over the shortened text), where deleting from each variant of the
+    round before made every pair twice.
+
+    Only a prefix, as SymSpell does: two names a distance d apart (insertions, deletions,
+    substitutions, adjacent swaps) have prefixes of the same length that d deletions from each
+    make equal (an edit costs at most one deletion on each side, and an insertion that shifts
+    one name's prefix past the other's end costs one more on the side it shifts, in place of
+    one it spares there). So no near miss is lost; names that share a beginning become more
+    candidates, which the distance check drops. A name of 20 letters had 211 keys, now 56: at
+    20,000 reviews the tags' tables took 10.5 MiB, now 5.6 MiB (a lookup, only ever made for
+    a tag no other review uses, 140 -> 234 us on average; 3.8 MiB and 425 us with 8)."""
     length = len(text)
     if length > _MAX_INDEXED_LENGTH:
         return {hash(text) & _KEY_MASK}
-    variants = [text[:i] + text[i + 1 :] for i in range(length)]
+    prefix = text[:_PREFIX]
+    size = len(prefix)
+    variants = [prefix[:i] + prefix[i + 1 :] for i in range(size)]
     if length >= 8:  # a second deletion (`_MAX_DISTANCE`)
         variants += [
             shorter[:j] + shorter[j + 1 :]
             for i, shorter in enumerate(variants)
-            for j in range(i, length - 1)
+            for j in range(i, size - 1)
         ]
-    variants.append(text)
+    variants.append(prefix)
     return {hash(variant) & _KEY_MASK for variant in variants}
+
+
+# How many first characters of a name give its deletion keys (at least 8: shorter names are
+# never cut, so the one deletion they get stays enough).
+_PREFIX = 10
 
 
 _KEY_MASK = 0x3FFFFFFF
