@@ -530,3 +530,46 @@ def test_the_tables_prepared_in_steps_answer_as_those_built_on_demand(root: Path
     interrupted.update(path, (root / path).read_text(encoding="utf-8"))  # the same text
     assert list(preparing) == [] and not interrupted.index.prepared
     assert {p: interrupted.index.backlinks(p) for p in paths} == expected
+
+
+def test_an_edited_review_keeps_the_objects_of_what_it_left_as_it_was(root: Path) -> None:
+    """A review's text put in the index again (an editor's check at each keystroke) keeps the
+    strings, names and link keys it did not change as the very objects of the record it
+    replaces: that one shares them with the rest of the index, a new parse has copies."""
+    loaded = load_site(root)
+    lines = ["title: A claim", "layout: review", "author: annaw"]
+    lines.append("tags: [khmer rouge, documentary, cinema]")
+    body = "See [this](/other/) and [that](/shared/).\n\n## A heading\n"
+    loaded.update(FILES[0], front(lines, None, True).replace("Body.\n", body))
+    before = loaded.index.documents[FILES[0]]
+    lines[2] = "author: leilap"  # a value changed
+    lines[3] = "tags: [khmer rouge, documentaries, cinema]"  # and one tag
+    text = front(lines, None, True).replace("Body.\n", body + "More.\n")
+    loaded.update(FILES[0], text)
+    after = loaded.index.documents[FILES[0]]
+    assert after.entry is not before.entry and after == loaded.index.documents[FILES[0]]
+    assert after.tags == ("khmer rouge", "documentaries", "cinema")
+    kept = [(a is b) for a, b in zip(after.tags, before.tags, strict=True)]
+    assert kept == [True, False, True]  # the new one is the parse's own
+    for key in ("title", "layout"):
+        assert after.entry.data[key] is before.entry.data[key]
+    assert after.entry.data["author"] == "leilap"
+    assert after.entry.url is before.entry.url and after.entry.title is before.entry.title
+    assert after.link_keys is before.link_keys and after.anchors is before.anchors
+    # What changes is the new record's own: a permalink changes the URL and output path.
+    loaded.update(FILES[0], front(lines, "/moved/", True))
+    moved = loaded.index.documents[FILES[0]].entry
+    assert (moved.url, moved.output_path) == ("/moved/", "moved/index.html")
+    loaded.update(FILES[0], text)
+    after = loaded.index.documents[FILES[0]]
+    # And nothing of it differs from a record made afresh (with no record to replace).
+    other = load_site(root)
+    other.remove(FILES[0])
+    other.update(FILES[0], text)
+    fresh = other.index.documents[FILES[0]]
+    assert (after.entry, after.tags, after.link_keys, after.anchors) == (
+        fresh.entry,
+        fresh.tags,
+        fresh.link_keys,
+        fresh.anchors,
+    )
