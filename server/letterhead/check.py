@@ -8,6 +8,7 @@ never following a path outside the site root.
 from __future__ import annotations
 
 import os
+import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -96,8 +97,9 @@ class LoadedSite:
     documents: dict[str, Document] = field(default_factory=dict)
     keep_documents: bool = True
     # The editor's texts of the files it has open, which the index holds instead of the files':
-    # `document` parses one again when its kept parse was let go (`drop_parse`).
-    texts: dict[str, str] = field(default_factory=dict)
+    # `document` parses one again when its kept parse was let go (`drop_parse`), which also
+    # hands over the text packed (`pack_text`).
+    texts: dict[str, str | bytes] = field(default_factory=dict)
     _recent: OrderedDict[tuple[str, bool], tuple[object, Document]] = field(
         default_factory=OrderedDict, repr=False
     )
@@ -151,11 +153,17 @@ class LoadedSite:
         self.documents.pop(relative, None)
         self.texts.pop(relative, None)
 
-    def drop_parse(self, relative: str) -> None:
+    def drop_parse(self, relative: str, packed: tuple[str | bytes, bytes] | None = None) -> None:
         """Let go of the kept parse of an editor's text (the text stays, and `document` parses
-        it again when asked): what an editor with thousands of files open needs to fit."""
-        if relative in self.texts:
-            self.documents.pop(relative, None)
+        it again when asked): what an editor with thousands of files open needs to fit.
+        `packed` is (a text, its `pack_text`): kept instead if it is the text the index holds
+        (a file open under two names has two)."""
+        held = self.texts.get(relative)
+        if held is None:
+            return
+        self.documents.pop(relative, None)
+        if packed is not None and (held is packed[0] or held == packed[0]):
+            self.texts[relative] = packed[1]
 
     def keep_parse(self, relative: str, document: Document) -> None:
         """Keep again the parse of an editor's text, made again after `drop_parse`."""
@@ -206,7 +214,7 @@ class LoadedSite:
         file is gone or leads out of the site."""
         text = self.texts.get(relative)
         if text is not None:
-            return text, lambda: (text, [])
+            return text, lambda: (unpack_text(text), [])
         located = self.site.real_file(relative)
         if located is None:
             return None
@@ -249,6 +257,20 @@ class SiteDocuments(Mapping[str, Document]):
 
 def settings_for(site: Site) -> tuple[Settings, list[SettingProblem]]:
     return Settings.from_mapping(site.config.letterhead)
+
+
+def pack_text(text: str) -> bytes:
+    """An editor's text kept small while nothing uses it (`unpack_text` gives it back): about
+    40% of its size for a review's prose, for ~30 us at 3 KB (and ~5 us to unpack). An editor
+    that applied the rename of a tag used by 7,847 reviews has each of them open."""
+    return zlib.compress(text.encode("utf-8", "surrogatepass"), 1)
+
+
+def unpack_text(text: str | bytes) -> str:
+    """The text `pack_text` packed (a text not packed as it is)."""
+    if isinstance(text, str):
+        return text
+    return zlib.decompress(text).decode("utf-8", "surrogatepass")
 
 
 def parse_source(

@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lsp_support import BASE_SITE
 
+from letterhead.check import unpack_text
 from letterhead.indexer import index_site
 from letterhead.lsp.workspace import OpenDocument, Workspace
 
@@ -130,6 +131,14 @@ def test_letting_parses_go_changes_no_answer(
             loaded = next(iter(bounded.workspace.sites.values())).loaded
             held = {name for name, d in bounded.open.items() if d.indexed}
             assert set(loaded.texts) == held
+            assert {name: unpack_text(text) for name, text in loaded.texts.items()} == {
+                name: bounded.open[name].text for name in held
+            }
+            # Beyond the parse kept, the texts are packed, the editor's and the site's alike.
+            for name, document in bounded.open.items():
+                if document.document is None and not document.stale:
+                    assert isinstance(document.stored, bytes), name
+                    assert name not in held or isinstance(loaded.texts[name], bytes), name
     kept = [d for d in bounded.workspace.documents.values() if d.document is not None]
     assert len(kept) <= 1
     for state in bounded.workspace.sites.values():

@@ -21,8 +21,10 @@ from letterhead.check import (
     LoadedSite,
     config_findings,
     find_site_root,
+    pack_text,
     read_text,
     settings_for,
+    unpack_text,
 )
 from letterhead.document import Document, parse_document
 from letterhead.findings import Finding
@@ -92,7 +94,9 @@ class SiteState:
 @dataclass(slots=True)
 class OpenDocument:
     uri: str
-    text: str
+    # The editor's text (`text`), packed (`pack_text`) once the document is no longer among
+    # the `kept_parses` last used, until it is edited again.
+    stored: str | bytes
     version: int | None
     site: SiteState | None = None
     relative: str | None = None  # site-relative, `/`-separated
@@ -103,6 +107,21 @@ class OpenDocument:
     findings_stamp: int = -1
     # The index's stamp and the version whose diagnostics were last published.
     published: tuple[int, int | None] = (-1, None)
+
+    @property
+    def text(self) -> str:
+        return unpack_text(self.stored)
+
+    @text.setter
+    def text(self, text: str) -> None:
+        self.stored = text
+
+    def pack(self) -> bytes:
+        """Keep the text packed (it is unpacked at each use until the next edit)."""
+        stored = self.stored
+        if isinstance(stored, str):
+            stored = self.stored = pack_text(stored)
+        return stored
 
     @property
     def checked(self) -> bool:
@@ -343,8 +362,10 @@ class Workspace:
         while len(kept) > self.kept_parses:
             _, dropped = kept.popitem(last=False)
             dropped.document = None
+            text = dropped.stored
+            packed = dropped.pack()
             if dropped.site is not None and dropped.relative is not None:
-                dropped.site.loaded.drop_parse(dropped.relative)
+                dropped.site.loaded.drop_parse(dropped.relative, (text, packed))
 
     def _indexed(
         self, state: SiteState, relative: str, document: OpenDocument | None
