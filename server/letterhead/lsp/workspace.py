@@ -116,6 +116,12 @@ class OpenDocument:
     def text(self, text: str) -> None:
         self.stored = text
 
+    def unpacked(self) -> str:
+        """The text, kept as it is from now on: what the index is given, which must be the very
+        object the document holds (`LoadedSite.drop_parse` packs both once)."""
+        text = self.stored = self.text
+        return text
+
     def pack(self) -> bytes:
         """Keep the text packed (it is unpacked at each use until the next edit)."""
         stored = self.stored
@@ -248,7 +254,9 @@ class Workspace:
         state.load_seconds = seconds
         for document in self.open_in(state):
             if document.relative is not None:
-                parsed, document.indexed = update_document(loaded, document.relative, document.text)
+                parsed, document.indexed = update_document(
+                    loaded, document.relative, document.unpacked()
+                )
                 document.document = parsed
                 document.stale = False
                 document.findings = None
@@ -377,7 +385,7 @@ class Workspace:
         before = (_signature(before_entry), _taxonomy(relative, loaded.index))
         keys_before = link_keys(before_entry)
         if document is not None:
-            parsed, document.indexed = update_document(loaded, relative, document.text)
+            parsed, document.indexed = update_document(loaded, relative, document.unpacked())
             document.document = parsed if parsed is not None else parse_document(document.text)
             document.stale = False
             self._keep(document)
