@@ -454,7 +454,7 @@ def catalog_state(catalog: Catalog, site: LoadedSite) -> tuple[object, ...]:
         assert search.records is newest
         assert search.text == "".join(lines)
         assert (
-            search.starts
+            list(search.starts)
             == list(itertools.accumulate(map(len, lines[:-1]), initial=0))[: len(lines)]
         )
     return (

@@ -18,6 +18,7 @@ import math
 import operator
 import re
 import weakref
+from array import array
 from collections import Counter
 from collections.abc import Callable, Container, Generator, Iterable, Iterator
 from dataclasses import dataclass
@@ -228,7 +229,9 @@ class TextSearch(Generic[T]):
 
     def _fill(self, records: list[T], line: Callable[[T], str]) -> Iterator[None]:
         self.records = records
-        self.starts: list[int] = []
+        # Where each line starts, as machine integers: a list of 20,000 ints held 0.7 MiB (an
+        # object each), this 0.16, for each of the catalog's searches.
+        self.starts = array("q")
         starts = self.starts
         parts: list[str] = []
         position = 0
@@ -248,7 +251,7 @@ class TextSearch(Generic[T]):
         self.text = self.text[:start] + new + self.text[end:]
         delta = len(new) - (end - start)
         if delta:
-            self.starts[index + 1 :] = [offset + delta for offset in self.starts[index + 1 :]]
+            self.starts[index + 1 :] = _shifted(self.starts[index + 1 :], delta)
 
     # The two below follow a change the caller made to `records`, the list the search shares
     # with it (the catalog's reviews newest first): each costs one string copy and one pass
@@ -260,17 +263,16 @@ class TextSearch(Generic[T]):
         start = starts[index] if index < len(starts) else len(self.text)
         new = "\n" + line.replace("\n", " ")
         self.text = self.text[:start] + new + self.text[start:]
-        shift = len(new)
-        starts[index:] = [offset + shift for offset in starts[index:]]
+        starts[index:] = _shifted(starts[index:], len(new))
         starts.insert(index, start)
 
     def deleted(self, index: int) -> None:
         """Drop the line of the item just deleted from `records` at `index`."""
         start, end = self._bounds(index)
         self.text = self.text[:start] + self.text[end:]
-        starts, shift = self.starts, end - start
+        starts = self.starts
         del starts[index]
-        starts[index:] = [offset - shift for offset in starts[index:]]
+        starts[index:] = _shifted(starts[index:], start - end)
 
     def _bounds(self, index: int) -> tuple[int, int]:
         end = self.starts[index + 1] if index + 1 < len(self.starts) else len(self.text)
@@ -320,6 +322,11 @@ class TextSearch(Generic[T]):
                 if len(found) > limit:
                     return found[:limit], True
         return found, False
+
+
+def _shifted(offsets: array[int], shift: int) -> array[int]:
+    """`offsets`, each moved by `shift`."""
+    return array("q", [offset + shift for offset in offsets])
 
 
 def ranked_needles(folded: str) -> list[str | re.Pattern[str]]:
