@@ -145,9 +145,9 @@ def share_unchanged(entry: Entry, previous: Entry) -> None:
     (an editor's text of a review, put in the index at each check): the strings of its front
     matter, of its lists of names, its URL and other names. The entry replaced was made in bulk
     and shares its strings (`share_strings`), with the other entries too; a new one brings its
-    own copies of each (~1.4 KB a review, 11 MiB with the 7,847 reviews an applied rename
-    opens and edits). Nothing is added to the interpreter's table of strings: only what the
-    replaced entry holds is reused, so a tag typed letter by letter leaves nothing behind."""
+    own copies of each (~1.4 KB a review; 8.5 MiB of the server with the 7,847 reviews an
+    applied rename opens and edits). Nothing is added to the table of interned strings: only
+    what the replaced entry holds is reused, so a tag typed letter by letter leaves nothing."""
     data, before = entry.data, previous.data
     for key, value in data.items():
         old = before.get(key)
