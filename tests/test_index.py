@@ -556,6 +556,10 @@ def test_an_edited_review_keeps_the_objects_of_what_it_left_as_it_was(root: Path
     assert after.entry.data["author"] == "leilap"
     assert after.entry.url is before.entry.url and after.entry.title is before.entry.title
     assert after.link_keys is before.link_keys and after.anchors is before.anchors
+    # The body alone changed: the front matter is the very dictionary of the record before.
+    loaded.update(FILES[0], text + "Even more.\n")
+    body_only = loaded.index.documents[FILES[0]]
+    assert body_only.entry.data is after.entry.data and body_only.tags == after.tags
     # What changes is the new record's own: a permalink changes the URL and output path.
     loaded.update(FILES[0], front(lines, "/moved/", True))
     moved = loaded.index.documents[FILES[0]].entry

@@ -149,7 +149,9 @@ def share_unchanged(entry: Entry, previous: Entry) -> None:
     applied rename opens and edits). Nothing is added to the table of interned strings: only
     what the replaced entry holds is reused, so a tag typed letter by letter leaves nothing."""
     data, before = entry.data, previous.data
-    for key, value in data.items():
+    if data == before:  # the body alone changed, or the file was opened as it is on disk
+        entry.data = before
+    for key, value in data.items() if entry.data is not before else ():
         old = before.get(key)
         if old is None or old is value:
             continue
