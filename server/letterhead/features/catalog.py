@@ -777,12 +777,6 @@ class Catalog:
         self.refresh()
         return self._records.get(path)
 
-    def review_count(self) -> int:
-        """How many reviews the index holds (the records' count: counting them in the index
-        walks every document, ~4 ms at 20,000)."""
-        self.refresh()
-        return len(self._records)
-
     def searched(self, image_dirs: tuple[str, ...]) -> bool:
         """Whether everything `searching` builds is built."""
         return (
