@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 from letterhead.document import Document, LinkKind
 from letterhead.site.model import Entry, EntryKind, Site, Status
 from letterhead.site.permalinks import normalize_url
-from letterhead.taxonomy import Taxonomy
+from letterhead.taxonomy import Taxonomy, sorted_insert, sorted_remove
 
 # The version of what `SiteIndex.record` and `Site.entry` make of a file: bumped whenever that
 # changes, so that a persistent index written by an older letterhead is not trusted.
@@ -733,9 +733,7 @@ def _add_user(table: dict[str, str | list[str]], key: str, path: str) -> None:
         if users != path:
             table[key] = [users, path] if users < path else [path, users]
     else:
-        at = bisect_left(users, path)
-        if at == len(users) or users[at] != path:
-            users.insert(at, path)
+        sorted_insert(users, path)
 
 
 def _discard_user(table: dict[str, str | list[str]], key: str, path: str) -> None:
@@ -747,11 +745,8 @@ def _discard_user(table: dict[str, str | list[str]], key: str, path: str) -> Non
         if users == path:
             del table[key]
         return
-    at = bisect_left(users, path)
-    if at < len(users) and users[at] == path:
-        del users[at]
-        if len(users) == 1:
-            table[key] = users[0]
+    if sorted_remove(users, path) and len(users) == 1:
+        table[key] = users[0]
 
 
 # Strings filed, or documents walked, between two steps of `SiteIndex.prepare` (at 20,000

@@ -7,7 +7,7 @@ spelling of a folded form is the one most reviews use.
 
 from __future__ import annotations
 
-from bisect import bisect_left, insort
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -66,10 +66,8 @@ class Taxonomy:
             users = self._uses.get(text)
             if users is None:
                 self._uses[text] = [path]
-            elif users[-1] < path:  # as an index is built, in the order of the paths
-                users.append(path)
             else:
-                insort(users, path)
+                sorted_insert(users, path)
             folded = fold(text)
             if folded not in self._by_fold:
                 self._by_fold[folded] = Counter()
@@ -85,12 +83,8 @@ class Taxonomy:
     def remove(self, path: str, spellings: Iterable[str]) -> None:
         for text in set(spellings):
             users = self._uses.get(text)
-            if not users:
+            if not users or not sorted_remove(users, path):
                 continue
-            at = bisect_left(users, path)
-            if at == len(users) or users[at] != path:
-                continue
-            del users[at]
             if not users:
                 del self._uses[text]
             folded = fold(text)
@@ -272,6 +266,26 @@ class Taxonomy:
         self._base = [{} for _ in range(_SHARDS)]
         self._overlay = {}
         self._indexed = False
+
+
+def sorted_insert(values: list[str], value: str) -> None:
+    """Put `value` in its place in the sorted `values`, unless it is there: at the end at once
+    when it sorts last, as it does for lists made in path order (an index being built)."""
+    if not values or values[-1] < value:
+        values.append(value)
+        return
+    at = bisect_left(values, value)  # `values[-1] >= value`: `at` is within the list
+    if values[at] != value:
+        values.insert(at, value)
+
+
+def sorted_remove(values: list[str], value: str) -> bool:
+    """Take `value` out of the sorted `values`; whether it was there."""
+    at = bisect_left(values, value)
+    if at == len(values) or values[at] != value:
+        return False
+    del values[at]
+    return True
 
 
 def _most_used(item: tuple[str, int]) -> tuple[int, str]:
