@@ -151,16 +151,17 @@ def share_unchanged(entry: Entry, previous: Entry) -> None:
     data, before = entry.data, previous.data
     if data == before:  # the body alone changed, or the file was opened as it is on disk
         entry.data = before
-    for key, value in data.items() if entry.data is not before else ():
-        old = before.get(key)
-        if old is None or old is value:
-            continue
-        kind = type(value)
-        if kind is str:
-            if type(old) is str and old == value:
-                data[key] = old
-        elif kind is list and type(old) is list:
-            _share_items(value, old)
+    else:
+        for key, value in data.items():
+            old = before.get(key)
+            if old is None or old is value:
+                continue
+            kind = type(value)
+            if kind is str:
+                if type(old) is str and old == value:
+                    data[key] = old
+            elif kind is list and type(old) is list:
+                _share_items(value, old)
     if entry.tags == previous.tags:
         entry.tags = previous.tags
     if entry.categories == previous.categories:
