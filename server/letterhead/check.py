@@ -153,17 +153,17 @@ class LoadedSite:
         self.documents.pop(relative, None)
         self.texts.pop(relative, None)
 
-    def drop_parse(self, relative: str, packed: tuple[str | bytes, bytes] | None = None) -> None:
+    def drop_parse(self, relative: str, text: str | bytes, packed: bytes) -> None:
         """Let go of the kept parse of an editor's text (the text stays, and `document` parses
         it again when asked): what an editor with thousands of files open needs to fit.
-        `packed` is (a text, its `pack_text`): kept instead if it is the text the index holds
-        (a file open under two names has two)."""
+        `packed` (`pack_text` of `text`) is kept instead of the text if `text` is the one the
+        index holds (a file open under two names has two)."""
         held = self.texts.get(relative)
         if held is None:
             return
         self.documents.pop(relative, None)
-        if packed is not None and (held is packed[0] or held == packed[0]):
-            self.texts[relative] = packed[1]
+        if held == text:
+            self.texts[relative] = packed
 
     def keep_parse(self, relative: str, document: Document) -> None:
         """Keep again the parse of an editor's text, made again after `drop_parse`."""

@@ -373,7 +373,7 @@ class Workspace:
             text = dropped.stored
             packed = dropped.pack()
             if dropped.site is not None and dropped.relative is not None:
-                dropped.site.loaded.drop_parse(dropped.relative, (text, packed))
+                dropped.site.loaded.drop_parse(dropped.relative, text, packed)
 
     def _indexed(
         self, state: SiteState, relative: str, document: OpenDocument | None
