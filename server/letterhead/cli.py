@@ -8,6 +8,7 @@ severity, 2 a usage or internal error.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import re
@@ -338,6 +339,9 @@ def _serve(arguments: argparse.Namespace) -> int:
         # while this one imports the protocol stack.
         reader = MessageReader(sys.stdin.buffer, sys.stdout.buffer)
         head_start = HeadStart.read(reader)
+    # The engine's modules live as long as the server: out of the cyclic collector's walks while
+    # the protocol stack makes its ~570 classes (each full collection then walked them again).
+    gc.freeze()
     # Before the protocol stack's import, which compiles most of what the cache keeps.
     generated_code = GeneratedCode.for_this_interpreter()
     generated_code.install()
