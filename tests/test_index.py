@@ -577,3 +577,42 @@ def test_an_edited_review_keeps_the_objects_of_what_it_left_as_it_was(root: Path
         fresh.link_keys,
         fresh.anchors,
     )
+
+
+def _typed(value: object) -> object:
+    """`value` as it shows: the type and `repr` of everything in it, the order of every
+    mapping's keys."""
+    if isinstance(value, dict):
+        return ("dict", [(_typed(k), _typed(v)) for k, v in value.items()])
+    if isinstance(value, list):
+        return ("list", [_typed(item) for item in value])
+    return (type(value).__name__, repr(value))
+
+
+# Front matter edited into values Python holds equal to the old ones (`1 == 1.0 == True`), or
+# into the same keys in another order: each is what the file now says, and a page shows it so.
+RETYPED = [
+    ("stars: 4", "stars: 4.0"),
+    ("stars: 4.0", "stars: 4"),
+    ("comments: 1", "comments: true"),
+    ("comments: false", "comments: 0"),
+    ("scores: [1, 0]", "scores: [true, false]"),
+    ("cast: {lead: 1}", "cast: {lead: 1.0}"),
+    ("title: A claim\nauthor: annaw", "author: annaw\ntitle: A claim"),
+    ("stars: 0.0", "stars: -0.0"),
+    ("seen: 2016-01-01 12:00:00 +00:00", "seen: 2016-01-01 13:00:00 +01:00"),
+]
+
+
+@pytest.mark.parametrize(("before", "after"), RETYPED)
+def test_a_value_retyped_is_the_new_one(root: Path, before: str, after: str) -> None:
+    loaded = load_site(root)
+    lines = ["layout: review", "tags: [khmer rouge]"]
+    loaded.update(FILES[1], front([*lines, before], None, True))
+    text = front([*lines, after], None, True)
+    loaded.update(FILES[1], text)
+    fresh = load_site(root)
+    fresh.remove(FILES[1])
+    fresh.update(FILES[1], text)
+    edited = loaded.index.documents[FILES[1]].entry.data
+    assert _typed(edited) == _typed(fresh.index.documents[FILES[1]].entry.data)

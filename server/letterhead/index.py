@@ -149,8 +149,8 @@ def share_unchanged(entry: Entry, previous: Entry) -> None:
     applied rename opens and edits). Nothing is added to the table of interned strings: only
     what the replaced entry holds is reused, so a tag typed letter by letter leaves nothing."""
     data, before = entry.data, previous.data
-    if data == before:  # the body alone changed, or the file was opened as it is on disk
-        entry.data = before
+    if data == before and _alike(data, before):  # the body alone changed, or the file was
+        entry.data = before  # opened as it is on disk
     else:
         for key, value in data.items():
             old = before.get(key)
@@ -172,6 +172,30 @@ def share_unchanged(entry: Entry, previous: Entry) -> None:
         mine, theirs = getattr(entry, name), getattr(previous, name)
         if mine is not None and mine is not theirs and mine == theirs:
             setattr(entry, name, theirs)
+
+
+def _alike(value: Any, other: Any) -> bool:
+    """Whether `value` and `other`, equal, are alike throughout: of the same types, their keys
+    in the same order. Python holds YAML's `1`, `1.0` and `true` equal, a page shows them as
+    written (`4` stars, or `4.0`), and the order of a mapping's keys is what a loop over it
+    gives."""
+    if type(value) is not type(other):
+        return False
+    if type(value) is dict:
+        keys = list(value)
+        return (
+            keys == list(other)
+            and all(map(_alike, keys, other))
+            and all(map(_alike, value.values(), other.values()))
+        )
+    if type(value) is list:
+        return all(map(_alike, value, other))
+    # Equal floats and times may still be written apart: `-0.0` and `0.0`, one moment at two
+    # offsets.
+    return type(value) in _EXACT_WHEN_EQUAL or repr(value) == repr(other)
+
+
+_EXACT_WHEN_EQUAL = frozenset({str, int, bool, type(None)})
 
 
 def _share_items(values: list[Any], previous: list[Any]) -> None:
