@@ -65,6 +65,10 @@ class RecordingClient(LanguageClient):
                 raise AssertionError(f"timed out waiting for {what}")
             await asyncio.sleep(self.poll_seconds)
 
+    async def server_stats(self) -> Any:
+        """The server's `letterhead/serverStats`."""
+        return await self.protocol.send_request_async("letterhead/serverStats", {})
+
     async def indexed(self, count: int = 1) -> None:
         """Wait until `count` sites have been indexed (the server logs each)."""
         await self.until(

@@ -24,7 +24,7 @@ async def _generated_code(site: Path, cache: Path | None = None) -> dict[str, in
     try:
         await client.initialize_session(initialize_params(site, capabilities()))
         await client.indexed()
-        stats = await client.protocol.send_request_async("letterhead/serverStats", {})
+        stats = await client.server_stats()
         if cache is not None:
             deadline = time.monotonic() + 30
             while not list(cache.glob("generated-code-*.marshal")):
