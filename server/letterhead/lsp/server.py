@@ -509,6 +509,8 @@ class LetterheadServer(LanguageServer):
         started = time.perf_counter()
         loop = asyncio.get_running_loop()
         future: asyncio.Future[LoadedSite] = loop.create_future()
+        # Set once the thread has imported what it imports after the index (`_prepare` waits).
+        imported = asyncio.Event()
         progress: dict[str, str | None] = {"token": None}
         counts = {"reused": 0, "read": 0, "snapshot": 0}
 
@@ -559,6 +561,7 @@ class LetterheadServer(LanguageServer):
                         prepare_plain_text()
                     except Exception as error:
                         logger.warning("could not load the Markdown parser: %s", error)
+                loop.call_soon_threadsafe(imported.set)
                 # Written once the editor leaves the server quiet (or at shutdown): at 20,000
                 # reviews the writing keeps both cores busy for most of a second, and done at
                 # once it doubled the answer times of an editor's first requests.
@@ -611,7 +614,7 @@ class LetterheadServer(LanguageServer):
         self.recheck_open(state)
         self.idle.activity()  # the indexing's temporaries are gone: give their pages back
         # Once the open documents' checks have gone out, what the first completion would build.
-        asyncio.get_running_loop().call_later(PRIME_SECONDS, self._prime, state, loaded)
+        asyncio.get_running_loop().call_later(PRIME_SECONDS, self._prime, state, loaded, imported)
 
     def _until_quiet(self, clock: Callable[[], float], quiet: float, latest: float) -> None:
         """Block the calling thread (not the event loop's) until no message has come or gone
@@ -625,16 +628,17 @@ class LetterheadServer(LanguageServer):
                 return
             self._stopping.wait(wait)
 
-    def _prime(self, state: SiteState, loaded: LoadedSite) -> None:
+    def _prime(self, state: SiteState, loaded: LoadedSite, imported: asyncio.Event) -> None:
         if state.loaded is loaded:  # else indexed again meanwhile
-            self._preparing = asyncio.ensure_future(self._prepare(state, loaded))
+            self._preparing = asyncio.ensure_future(self._prepare(state, loaded, imported))
 
-    async def _prepare(self, state: SiteState, loaded: LoadedSite) -> None:
+    async def _prepare(self, state: SiteState, loaded: LoadedSite, imported: asyncio.Event) -> None:
         """Build before anyone waits on them what first requests would build at once, a step
         of a few milliseconds at a time, so that a request waits for a step at most:
 
-        - at once, the catalog's records of every review (`Catalog.taking`; ~50 ms at 20,000
-          reviews, which the index is ready without), then what the first completion in a tag
+        - once the indexing thread has imported the template engine (`imported`), the
+          catalog's records of every review (`Catalog.taking`; ~50 ms at 20,000 reviews,
+          which the index is ready without), then what the first completion in a tag
           list and the first check of a review with a tag of its own build
           (`Catalog.priming`, `Taxonomy.preparing`; ~0.15 s in all; built in one go, it held
           up the first didOpen after indexing by as much on a busy machine), a step at a time
@@ -649,6 +653,10 @@ class LetterheadServer(LanguageServer):
         What was built lives as long as the index: it is kept out of the collector's walks with
         it (a full collection walking the catalog's lists added 5-7 ms to every 30th request).
         A step that fails leaves the rest to be built on first use."""
+        # Not while the indexing thread imports (~0.15 s after ready at 20,000 reviews): sharing
+        # the interpreter's lock with it, a step of 5 ms took 12-17, and a didOpen 0.08 s after
+        # a restart's ready waited for one.
+        await imported.wait()
         index = loaded.index
         catalog = catalog_of(index)  # brought up to date by its first steps
         primed = itertools.chain(
