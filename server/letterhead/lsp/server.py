@@ -258,6 +258,7 @@ class LetterheadServer(LanguageServer):
         self.head_start = HeadStart()
         self.listed_early = 0
         self.warming: asyncio.Future[None] | None = None  # `_warm_once_indexed`, kept alive
+        self._imported = False  # whether `_import_for_answers` has begun
 
     def serve_stdio(self, reader: MessageReader, stdout: BinaryIO) -> None:
         """Serve the client on `reader` and `stdout` until it is gone: pygls' `start_io`, with
@@ -509,8 +510,6 @@ class LetterheadServer(LanguageServer):
         started = time.perf_counter()
         loop = asyncio.get_running_loop()
         future: asyncio.Future[LoadedSite] = loop.create_future()
-        # Set once the thread has imported what it imports after the index (`_prepare` waits).
-        imported = asyncio.Event()
         progress: dict[str, str | None] = {"token": None}
         counts = {"reused": 0, "read": 0, "snapshot": 0}
 
@@ -547,21 +546,6 @@ class LetterheadServer(LanguageServer):
                 counts["snapshot"] = int(indexed.from_snapshot)
                 self.listed_early += indexed.listed_early
                 loop.call_soon_threadsafe(_settle, future, indexed.loaded, None)
-                # Off the way to a ready index: the template engine hover previews and the
-                # salutation fix use (its import takes ~0.15 s, a third of a restart).
-                try:
-                    prepare_templates()
-                except Exception as error:  # then the first render loads it, or reports why
-                    logger.warning("could not load the template engine: %s", error)
-                if not (
-                    self.markdown("text_document.hover.content_format")
-                    and self.markdown(COMPLETION_DOCUMENTATION)
-                ):
-                    try:  # else a client's first plain-text answer loads the Markdown parser
-                        prepare_plain_text()
-                    except Exception as error:
-                        logger.warning("could not load the Markdown parser: %s", error)
-                loop.call_soon_threadsafe(imported.set)
                 # Written once the editor leaves the server quiet (or at shutdown): at 20,000
                 # reviews the writing keeps both cores busy for most of a second, and done at
                 # once it doubled the answer times of an editor's first requests.
@@ -614,7 +598,7 @@ class LetterheadServer(LanguageServer):
         self.recheck_open(state)
         self.idle.activity()  # the indexing's temporaries are gone: give their pages back
         # Once the open documents' checks have gone out, what the first completion would build.
-        asyncio.get_running_loop().call_later(PRIME_SECONDS, self._prime, state, loaded, imported)
+        asyncio.get_running_loop().call_later(PRIME_SECONDS, self._prime, state, loaded)
 
     def _until_quiet(self, clock: Callable[[], float], quiet: float, latest: float) -> None:
         """Block the calling thread (not the event loop's) until no message has come or gone
@@ -628,17 +612,16 @@ class LetterheadServer(LanguageServer):
                 return
             self._stopping.wait(wait)
 
-    def _prime(self, state: SiteState, loaded: LoadedSite, imported: asyncio.Event) -> None:
+    def _prime(self, state: SiteState, loaded: LoadedSite) -> None:
         if state.loaded is loaded:  # else indexed again meanwhile
-            self._preparing = asyncio.ensure_future(self._prepare(state, loaded, imported))
+            self._preparing = asyncio.ensure_future(self._prepare(state, loaded))
 
-    async def _prepare(self, state: SiteState, loaded: LoadedSite, imported: asyncio.Event) -> None:
+    async def _prepare(self, state: SiteState, loaded: LoadedSite) -> None:
         """Build before anyone waits on them what first requests would build at once, a step
         of a few milliseconds at a time, so that a request waits for a step at most:
 
-        - once the indexing thread has imported the template engine (`imported`), the
-          catalog's records of every review (`Catalog.taking`; ~50 ms at 20,000 reviews,
-          which the index is ready without), then what the first completion in a tag
+        - at once, the catalog's records of every review (`Catalog.taking`; ~50 ms at 20,000
+          reviews, which the index is ready without), then what the first completion in a tag
           list and the first check of a review with a tag of its own build
           (`Catalog.priming`, `Taxonomy.preparing`; ~0.15 s in all; built in one go, it held
           up the first didOpen after indexing by as much on a busy machine), a step at a time
@@ -653,10 +636,6 @@ class LetterheadServer(LanguageServer):
         What was built lives as long as the index: it is kept out of the collector's walks with
         it (a full collection walking the catalog's lists added 5-7 ms to every 30th request).
         A step that fails leaves the rest to be built on first use."""
-        # Not while the indexing thread imports (~0.15 s after ready at 20,000 reviews): sharing
-        # the interpreter's lock with it, a step of 5 ms took 12-17, and a didOpen 0.08 s after
-        # a restart's ready waited for one.
-        await imported.wait()
         index = loaded.index
         catalog = catalog_of(index)  # brought up to date by its first steps
         primed = itertools.chain(
@@ -691,6 +670,7 @@ class LetterheadServer(LanguageServer):
             finally:
                 self._interpreter_shared(False, holder)
             keep_out_of_collections(reload=False)
+            self._import_for_answers()
             while state.loaded is loaded:
                 wait = QUIET_SECONDS - min(self.idle.quiet_for(), loop.time() - installed)
                 if wait > 0:
@@ -708,6 +688,39 @@ class LetterheadServer(LanguageServer):
                     quietly = itertools.chain(index.prepare(), catalog.searching(image_dirs))
         except Exception as error:
             logger.warning("could not prepare what first requests need: %s", error)
+
+    def _import_for_answers(self) -> None:
+        """Import, once and on a thread of its own, the template engine that hover previews and
+        the salutation fix use (~0.15 s), and the Markdown parser for a client that wants plain
+        text: off the way to a ready index, and after the first steps of `_prepare`. Imported
+        right after the index was ready, while those steps were taken, it held each of them
+        two to three times as long, and a didOpen that came meanwhile waited on one (or, with
+        the steps put after it, built what they build itself). A request that needs either
+        before it is done imports it at once."""
+        if self._imported:
+            return
+        self._imported = True
+        plain_text = not (
+            self.markdown("text_document.hover.content_format")
+            and self.markdown(COMPLETION_DOCUMENTATION)
+        )
+
+        def imports() -> None:
+            self._interpreter_shared(True)
+            try:
+                try:
+                    prepare_templates()
+                except Exception as error:  # then the first render loads it, or says why
+                    logger.warning("could not load the template engine: %s", error)
+                if plain_text:
+                    try:
+                        prepare_plain_text()
+                    except Exception as error:
+                        logger.warning("could not load the Markdown parser: %s", error)
+            finally:
+                self._interpreter_shared(False)
+
+        threading.Thread(target=imports, name="letterhead-imports", daemon=True).start()
 
     def _interpreter_shared(self, busy: bool, holder: object | None = None) -> None:
         """Shorten the interpreter's switch interval while an indexing thread runs Python (it
