@@ -258,7 +258,6 @@ class LetterheadServer(LanguageServer):
         self.head_start = HeadStart()
         self.listed_early = 0
         self.warming: asyncio.Future[None] | None = None  # `_warm_once_indexed`, kept alive
-        self._imported = False  # whether `_import_for_answers` has begun
 
     def serve_stdio(self, reader: MessageReader, stdout: BinaryIO) -> None:
         """Serve the client on `reader` and `stdout` until it is gone: pygls' `start_io`, with
@@ -546,6 +545,20 @@ class LetterheadServer(LanguageServer):
                 counts["snapshot"] = int(indexed.from_snapshot)
                 self.listed_early += indexed.listed_early
                 loop.call_soon_threadsafe(_settle, future, indexed.loaded, None)
+                # Off the way to a ready index: the template engine hover previews and the
+                # salutation fix use (its import takes ~0.15 s, a third of a restart).
+                try:
+                    prepare_templates()
+                except Exception as error:  # then the first render loads it, or reports why
+                    logger.warning("could not load the template engine: %s", error)
+                if not (
+                    self.markdown("text_document.hover.content_format")
+                    and self.markdown(COMPLETION_DOCUMENTATION)
+                ):
+                    try:  # else a client's first plain-text answer loads the Markdown parser
+                        prepare_plain_text()
+                    except Exception as error:
+                        logger.warning("could not load the Markdown parser: %s", error)
                 # Written once the editor leaves the server quiet (or at shutdown): at 20,000
                 # reviews the writing keeps both cores busy for most of a second, and done at
                 # once it doubled the answer times of an editor's first requests.
@@ -670,7 +683,6 @@ class LetterheadServer(LanguageServer):
             finally:
                 self._interpreter_shared(False, holder)
             keep_out_of_collections(reload=False)
-            self._import_for_answers()
             while state.loaded is loaded:
                 wait = QUIET_SECONDS - min(self.idle.quiet_for(), loop.time() - installed)
                 if wait > 0:
@@ -688,39 +700,6 @@ class LetterheadServer(LanguageServer):
                     quietly = itertools.chain(index.prepare(), catalog.searching(image_dirs))
         except Exception as error:
             logger.warning("could not prepare what first requests need: %s", error)
-
-    def _import_for_answers(self) -> None:
-        """Import, once and on a thread of its own, the template engine that hover previews and
-        the salutation fix use (~0.15 s), and the Markdown parser for a client that wants plain
-        text: off the way to a ready index, and after the first steps of `_prepare`. Imported
-        right after the index was ready, while those steps were taken, it held each of them
-        two to three times as long, and a didOpen that came meanwhile waited on one (or, with
-        the steps put after it, built what they build itself). A request that needs either
-        before it is done imports it at once."""
-        if self._imported:
-            return
-        self._imported = True
-        plain_text = not (
-            self.markdown("text_document.hover.content_format")
-            and self.markdown(COMPLETION_DOCUMENTATION)
-        )
-
-        def imports() -> None:
-            self._interpreter_shared(True)
-            try:
-                try:
-                    prepare_templates()
-                except Exception as error:  # then the first render loads it, or says why
-                    logger.warning("could not load the template engine: %s", error)
-                if plain_text:
-                    try:
-                        prepare_plain_text()
-                    except Exception as error:
-                        logger.warning("could not load the Markdown parser: %s", error)
-            finally:
-                self._interpreter_shared(False)
-
-        threading.Thread(target=imports, name="letterhead-imports", daemon=True).start()
 
     def _interpreter_shared(self, busy: bool, holder: object | None = None) -> None:
         """Shorten the interpreter's switch interval while an indexing thread runs Python (it
