@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -93,15 +94,58 @@ def test_a_worker_that_dies_halfway_leaves_the_rest_of_its_share_to_this_process
     _same_index(index_site(site, jobs=jobs), serial)
 
 
+def test_while_a_worker_is_slow_this_process_makes_the_static_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The static files come last in the order; this process makes their entries while it
+    waits for a worker's records, and puts them in after every worker's."""
+    site = tmp_path / "site"
+    generate(site, 2 * MIN_DOCUMENTS_PER_WORKER + 50)
+    serial = load_site(site)
+    work = indexer._worker
+
+    def slow(*arguments: Any) -> None:
+        time.sleep(1.0)  # this process's own documents take a fraction of that
+        work(*arguments)
+
+    made: list[bool] = []
+    batches = indexer._Receiver.batches
+
+    def counting(receiver: Any, meanwhile: Any) -> Any:
+        def counted() -> bool:
+            made.append(meanwhile())
+            return made[-1]
+
+        return batches(receiver, counted)
+
+    monkeypatch.setattr(indexer, "_worker", slow)
+    monkeypatch.setattr(indexer._Receiver, "batches", counting)
+    _same_index(index_site(site, jobs=2), serial)
+    assert sum(made) == len(serial.index.statics) > 0
+
+
 @pytest.mark.parametrize(
     ("documents", "statics", "jobs"),
-    [(0, 0, 2), (0, 5, 2), (1, 0, 2), (10, 10, 2), (1000, 1000, 2), (1000, 3000, 3), (7, 0, 8)],
+    [
+        (0, 0, 2),
+        (0, 5, 2),
+        (1, 0, 2),
+        (10, 10, 2),
+        (1000, 1000, 2),
+        (1000, 3000, 3),
+        (7, 0, 8),
+        (20_004, 20_000, 2),
+        (20_004, 0, 4),
+        (500, 100_000, 2),
+    ],
 )
-def test_shares_cover_every_file_once_and_split_the_documents(
+def test_shares_cover_every_file_once_and_balance_the_work(
     documents: int, statics: int, jobs: int
 ) -> None:
-    """A site lists its static files after its documents; they cost nothing to index, so the
-    shares are cut by documents, not by files."""
+    """A site lists its static files after its documents. This process takes the first run of
+    documents and the static files; each worker an equal run of documents, larger than this
+    process's by what this process does besides parsing (every record put in, the static files'
+    entries made), so that all end together."""
     sources = [
         SourceFile(f"_posts/{n}.md", EntryKind.POST, "posts", f"_posts/{n}.md")
         for n in range(documents)
@@ -110,7 +154,7 @@ def test_shares_cover_every_file_once_and_split_the_documents(
         for n in range(statics)
     ]
     bounds = indexer._shares(sources, jobs)
-    assert len(bounds) == jobs
+    assert len(bounds) == jobs + 1
     assert bounds[0][0] == 0 and bounds[-1][1] == len(sources)
     assert all(a[1] == b[0] for a, b in itertools.pairwise(bounds))
     assert all(start <= end for start, end in bounds)
@@ -118,7 +162,15 @@ def test_shares_cover_every_file_once_and_split_the_documents(
         sum(1 for s in sources[start:end] if s.kind is not EntryKind.STATIC)
         for start, end in bounds
     ]
-    assert max(held) - min(held) <= 1
+    own, *workers, tail = held
+    assert tail == 0 and bounds[-1][1] - bounds[-1][0] == statics
+    assert max(workers) - min(workers) <= 1
+    # This process's parsing and its other work against a worker's parsing.
+    other_work = documents * indexer._PUT_IN + statics * indexer._STATIC
+    if own > 0:
+        assert abs(own + other_work - max(workers)) <= 1
+    else:  # its other work alone outweighs a worker's share
+        assert other_work + 1 >= max(workers)
 
 
 def test_a_few_files_are_checked_against_the_persistent_index(

@@ -10,6 +10,7 @@ from all records in the order the site lists its files, so ties resolve as in `l
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import gc
 import itertools
@@ -54,6 +55,12 @@ from letterhead.site.model import Entry, EntryKind, Site, SourceFile
 _BATCH = 500
 # Rows of the persistent index sent from the encoding child to the writer at a time.
 _ROWS_PER_BATCH = 1_000
+# What this process spends, besides parsing its own share, as parts of a review's parse (~180 µs
+# at 20,000 reviews): putting a document's record into the index (~11 µs, a worker's received
+# ~6 µs more, about what the worker spent pickling it), and making and putting in a static
+# file's entry (~6 µs). See `_shares`.
+_PUT_IN = 0.1
+_STATIC = 0.035
 # A worker silent this long is taken for stuck; its files are then indexed in this process.
 _STALL_SECONDS = 20.0
 # A snapshot crosses the pipe in pieces of this many bytes (the writer holds one at a time).
@@ -285,11 +292,15 @@ def _index_afresh(
         return CachedIndex(loaded, _nothing_to_persist, 0, len(stale))
     changed = _Changed((sources[p], complete[p]) for p in stale)
     removed = set(cached.keys() - {source.path for source in sources})
+    read = len(stale)
+    # Let go of the records' lists before the fork: freed after it, each record would copy a
+    # page that the snapshot's child shares (~25 ms more of a cold start at 20,000 reviews).
+    del hits, complete, stale
     if meanwhile is not None:
         meanwhile(index)  # before the fork, so that its writes copy no page of the child's
     taken = _snapshot_apart(site, index, sources, now)
     persist = _persister(site.root, cache[0], changed, removed, taken)
-    return CachedIndex(loaded, persist, len(sources) - len(stale), len(stale))
+    return CachedIndex(loaded, persist, len(sources) - read, read)
 
 
 def _index_from_snapshot(
@@ -783,19 +794,21 @@ def _records_in_order(
 ) -> Generator[Record, None, None]:
     """The records of `sources`, in their order, made on as many cores as they are worth.
 
-    This process parses the first share while forked workers parse the later ones, each a
-    contiguous run of `sources`; the caller takes each record as it comes (to put it in the
-    index), so that what it does with them overlaps the workers' parsing. A worker that dies or
-    goes quiet has the rest of its share parsed here instead."""
+    This process parses the first run of documents while forked workers parse the later ones
+    (`_shares`); the caller takes each record as it comes (to put it in the index), so that what
+    it does with them overlaps the workers' parsing. Each worker's batches are handed on as
+    they come; while none has, this process makes the entries of the static files listed after
+    the last document, which come last in the order and never cross a pipe. A worker that dies
+    or goes quiet has the rest of its share parsed here instead."""
     documents = sum(1 for s in sources if s.kind is not EntryKind.STATIC)
     jobs = min(jobs or default_jobs(), max(1, documents // MIN_DOCUMENTS_PER_WORKER))
     if jobs < 2 or not hasattr(os, "fork"):
         yield from _records_here(site, sources, settings, now, progress, len(sources))
         return
-    bounds = _shares(sources, jobs)
+    first, *shares, last = _shares(sources, jobs)
     workers: list[tuple[int, int, int, Connection | None, _Receiver | None]] = []
     try:
-        for start, end in bounds[1:]:
+        for start, end in shares:
             parent, child = wide_pipe()
             pid = _fork(_worker, child, site, sources, range(start, end), settings, now)
             child.close()
@@ -807,24 +820,36 @@ def _records_in_order(
         receivers = [receiver for *_, receiver in workers if receiver is not None]
         yield from _records_here(
             site,
-            sources[: bounds[0][1]],
+            sources[slice(*first)],
             settings,
             now,
             progress,
             len(sources),
             lambda: sum(receiver.count for receiver in receivers),
         )
+        statics = _records_here(site, sources[slice(*last)], settings, now, None, 0)
+        made: collections.deque[Record] = collections.deque()
+
+        def make_one() -> bool:
+            record = next(statics, None)
+            if record is None:
+                return False
+            made.append(record)
+            return True
+
         for start, end, _, _, receiver in workers:
             done = start
             if receiver is not None:
                 try:
-                    for batch in receiver.batches():
+                    for batch in receiver.batches(meanwhile=make_one):
                         yield from batch
                         done += len(batch)
                 except (OSError, EOFError, TimeoutError):
                     pass  # the worker died or stalled: the rest of its share is done here
             if done < end:
                 yield from _records_here(site, sources[done:end], settings, now, None, 0)
+        yield from made
+        yield from statics
     finally:
         for _, _, pid, connection, _ in workers:
             if connection is not None:
@@ -833,16 +858,22 @@ def _records_in_order(
 
 
 def _shares(sources: Sequence[SourceFile], jobs: int) -> list[tuple[int, int]]:
-    """`jobs` contiguous runs of `sources` as (start, end), each with its equal part of the
-    documents: a static file is neither read nor parsed, it costs next to nothing (and a site
-    lists them after its documents). The first run is this process's. (It also puts every
-    record into the index, which costs about what a worker spends pickling its records: a
-    smaller first run left this process waiting on the workers, measured at 20,000 reviews.)"""
+    """`jobs + 1` contiguous runs of `sources` as (start, end): this process's run of documents,
+    one for each of `jobs - 1` workers, and the static files after the last document, which
+    this process makes too (a site lists its static files after its documents; they are
+    neither read nor parsed). Runs are cut by documents. Besides parsing its run this process
+    puts every record into the index and makes those static files' entries, so its run holds
+    fewer documents than a worker's, by what that costs (`_PUT_IN`, `_STATIC`): all end
+    together."""
     documents = [i for i, source in enumerate(sources) if source.kind is not EntryKind.STATIC]
     count = len(documents)
+    end = documents[-1] + 1 if documents else 0
+    statics = len(sources) - end
+    # A worker parses `each`; this process `count - (jobs - 1) * each` and the rest.
+    each = min(count / (jobs - 1), (count * (1 + _PUT_IN) + statics * _STATIC) / jobs)
     # How many documents come before each cut; a cut falls just before its next document.
-    before = [count * number // jobs for number in range(1, jobs)]
-    cuts = [0, *(documents[n] if n < count else len(sources) for n in before), len(sources)]
+    before = [count - round(each * number) for number in range(jobs - 1, 0, -1)]
+    cuts = [0, *(documents[n] if n < count else end for n in before), end, len(sources)]
     return list(itertools.pairwise(cuts))
 
 
@@ -889,12 +920,20 @@ class _Receiver:
         except BaseException as error:  # EOF from a dead worker: raised by `batches`
             self._batches.put(error)
 
-    def batches(self) -> Iterator[list[Record]]:
+    def batches(self, meanwhile: Callable[[], bool] = lambda: False) -> Iterator[list[Record]]:
         """The worker's batches in order, each as soon as it has come; raises what stopped the
-        worker early (EOFError, TimeoutError, OSError)."""
+        worker early (EOFError, TimeoutError, OSError). While none has come, `meanwhile` is
+        called to do a little other work, until it answers False (nothing left to do)."""
         received = 0
+        busy = True
         while received < self.expected:
-            batch = self._batches.get()
+            try:
+                batch = self._batches.get_nowait()
+            except queue.Empty:
+                busy = busy and meanwhile()
+                if busy:
+                    continue
+                batch = self._batches.get()
             if isinstance(batch, BaseException):
                 raise (
                     batch
