@@ -31,6 +31,11 @@ class Taxonomy:
         # most used tag of 20,000 reviews has 7,848 (a scan took ~0.3 ms at each edit). Asking
         # whether one review uses a spelling goes to that review's record (`SiteIndex.uses`).
         self._uses: dict[str, list[str]] = {}
+        # Spellings whose list had a path added out of order: sorted when next read. A site
+        # lists its posts newest first, so an index being built adds each tag's users in
+        # descending order, and keeping every list sorted meant inserting at its front: 40% of
+        # putting 20,000 reviews into an index (~0.13 s), where one sort when read is ~1 µs.
+        self._unsorted: set[str] = set()
         self._by_fold: dict[str, Counter[str]] = {}  # folded form -> spelling -> count
         # Deletion neighbourhoods of every folded form (as in SymSpell), so that a near-miss
         # lookup touches a handful of candidates instead of the whole vocabulary.
@@ -67,7 +72,9 @@ class Taxonomy:
             if users is None:
                 self._uses[text] = [path]
             else:
-                sorted_insert(users, path)
+                if users[-1] > path:
+                    self._unsorted.add(text)
+                users.append(path)
             folded = fold(text)
             if folded not in self._by_fold:
                 self._by_fold[folded] = Counter()
@@ -82,7 +89,7 @@ class Taxonomy:
 
     def remove(self, path: str, spellings: Iterable[str]) -> None:
         for text in set(spellings):
-            users = self._uses.get(text)
+            users = self._sorted_users(text)
             if not users or not sorted_remove(users, path):
                 continue
             if not users:
@@ -109,8 +116,15 @@ class Taxonomy:
         return len(self._uses.get(text, ()))
 
     def users(self, text: str) -> Sequence[str]:
-        """The paths of the reviews using exactly this spelling (not to be changed)."""
-        return self._uses.get(text, ())
+        """The paths of the reviews using exactly this spelling, sorted (not to be changed)."""
+        return self._sorted_users(text) or ()
+
+    def _sorted_users(self, text: str) -> list[str] | None:
+        users = self._uses.get(text)
+        if users is not None and text in self._unsorted:
+            users.sort()  # one descending run, as an index is built: reversed in one pass
+            self._unsorted.discard(text)
+        return users
 
     def used_elsewhere(self, text: str, path: str) -> bool:
         """Whether a review other than `path` uses exactly this spelling."""
@@ -258,10 +272,15 @@ class Taxonomy:
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state.update(_base=[], _overlay={}, _indexed=False)
+        # Every list sorted, as a snapshot has always held them.
+        uses, unsorted = self._uses, self._unsorted
+        state["_uses"] = {t: sorted(u) if t in unsorted else u for t, u in uses.items()}
+        del state["_unsorted"]
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        self._unsorted = set()
         # (also a snapshot from before the tables were left out: its keys are another process's)
         self._base = [{} for _ in range(_SHARDS)]
         self._overlay = {}
