@@ -56,10 +56,11 @@ _BATCH = 500
 # Rows of the persistent index sent from the encoding child to the writer at a time.
 _ROWS_PER_BATCH = 1_000
 # What this process spends, besides parsing its own share, as parts of a review's parse (~180 µs
-# at 20,000 reviews): putting a document's record into the index (~11 µs, a worker's received
-# ~6 µs more, about what the worker spent pickling it), and making and putting in a static
-# file's entry (~6 µs). See `_shares`.
-_PUT_IN = 0.1
+# at 20,000 reviews): putting a document's record into the index (~8 µs; a worker's also
+# received, ~6 µs more), and making and putting in a static file's entry (~6 µs). Measured as
+# a balance too (when a record cost ~3 µs more to put in: at 0.06 this process ended ~0.35 s
+# after the worker, at 0.13 it waited ~0.2 s for it; since, 0.07 and 0.10 end alike).
+_PUT_IN = 0.07
 _STATIC = 0.035
 # A worker silent this long is taken for stuck; its files are then indexed in this process.
 _STALL_SECONDS = 20.0
