@@ -112,6 +112,37 @@ def test_any_history_answers_as_a_fresh_build(
         taxonomy._OVERLAY_FORMS, taxonomy._FORMS_PER_STEP = saved
 
 
+@pytest.mark.parametrize(
+    "edited",
+    [
+        [],  # an index built newest first, read once
+        [50],  # a review edited: re-added after the others
+        [0],  # the oldest
+        [99],  # the newest
+        [10, 90, 50],  # three edited between two reads
+        list(range(0, 100, 3)),  # a third of them: more than a few, sorted again whole
+    ],
+)
+def test_a_spellings_users_are_read_in_order_however_they_were_added(edited: list[int]) -> None:
+    """Users come newest first while an index is built and one at a time as reviews are edited;
+    `users` gives them sorted, and an edit is read back before and after the next."""
+    tags = Taxonomy("tag")
+    reviews = [f"_posts/2020-01-01-r{n:03}.md" for n in range(100)]
+    for path in reversed(reviews):
+        tags.add(path, ["letters"])
+    assert list(tags.users("letters")) == reviews
+    for number in edited:
+        tags.remove(reviews[number], ["letters"])
+        tags.add(reviews[number], ["letters", "edited"])
+    assert list(tags.users("letters")) == reviews
+    assert list(tags.users("edited")) == sorted(reviews[n] for n in edited)
+    for number in edited:  # and edited back, each read at once
+        tags.remove(reviews[number], ["letters", "edited"])
+        tags.add(reviews[number], ["letters"])
+        assert list(tags.users("letters")) == reviews
+    assert tags.count("letters") == 100 and tags.count("edited") == 0
+
+
 def test_typing_a_tag_letter_by_letter_leaves_the_big_tables_alone() -> None:
     tags = Taxonomy("tag")
     for number in range(600):
