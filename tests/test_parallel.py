@@ -73,6 +73,7 @@ def _same_index(indexed: LoadedSite, serial: LoadedSite) -> None:
     assert indexed.index.documents == serial.index.documents
     assert list(indexed.index.documents) == list(serial.index.documents)  # the same order
     assert indexed.index.statics == serial.index.statics
+    assert list(indexed.index.statics) == list(serial.index.statics)
     assert dict(indexed.index.urls()) == dict(serial.index.urls())
     assert indexed.index.tags.all() == serial.index.tags.all()
 
@@ -91,6 +92,28 @@ def test_a_worker_that_dies_halfway_leaves_the_rest_of_its_share_to_this_process
         raise SystemExit(1)  # the forked child exits with nothing more sent
 
     monkeypatch.setattr(indexer, "_worker", half_then_die)
+    _same_index(index_site(site, jobs=jobs), serial)
+
+
+@pytest.mark.parametrize("jobs", [2, 3])
+def test_static_files_among_the_pages_are_indexed_in_the_sites_order(
+    tmp_path: Path, jobs: int
+) -> None:
+    """Pages and static files of one folder are listed by name, mixed: the runs are cut by
+    documents, so static files fall in every run, not only after the last document."""
+    site = tmp_path / "site"
+    generate(site, jobs * MIN_DOCUMENTS_PER_WORKER + 50)
+    for number in range(40):
+        (site / f"p{number:02}.md").write_text(f"---\ntitle: Page {number}\n---\nText.\n")
+        (site / f"p{number:02}.png").write_bytes(b"\x89PNG")
+    # A page and a static file with one URL: the one put in last holds it, as Jekyll writes it.
+    (site / "zz.md").write_text("---\npermalink: /zz.png\n---\nText.\n")
+    (site / "zz.png").write_bytes(b"\x89PNG")
+    serial = load_site(site)
+    holder = serial.index.resolve_url("/zz.png")
+    assert holder is not None and holder.path == "zz.png"
+    listed = [s.kind is EntryKind.STATIC for s in Site.open(site).discover()]
+    assert any(static and not after for static, after in itertools.pairwise(listed))
     _same_index(index_site(site, jobs=jobs), serial)
 
 
