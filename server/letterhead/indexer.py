@@ -861,11 +861,11 @@ def _records_in_order(
 def _shares(sources: Sequence[SourceFile], jobs: int) -> list[tuple[int, int]]:
     """`jobs + 1` contiguous runs of `sources` as (start, end): this process's run of documents,
     one for each of `jobs - 1` workers, and the static files after the last document, which
-    this process makes too (a site lists its static files after its documents; they are
-    neither read nor parsed). Runs are cut by documents. Besides parsing its run this process
-    puts every record into the index and makes those static files' entries, so its run holds
-    fewer documents than a worker's, by what that costs (`_PUT_IN`, `_STATIC`): all end
-    together."""
+    this process makes too (neither read nor parsed; a site lists most of them there, its image
+    folders after its posts and pages). Runs are cut by documents, a static file listed among
+    them going with its neighbours. Besides parsing its run this process puts every record into
+    the index and makes those static files' entries, so its run holds fewer documents than a
+    worker's, by what that costs (`_PUT_IN`, `_STATIC`): all end together."""
     documents = [i for i, source in enumerate(sources) if source.kind is not EntryKind.STATIC]
     count = len(documents)
     end = documents[-1] + 1 if documents else 0
