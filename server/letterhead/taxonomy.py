@@ -302,7 +302,7 @@ _FEW_ADDED = 8
 
 def sorted_insert(values: list[str], value: str) -> None:
     """Put `value` in its place in the sorted `values`, unless it is there: at the end at once
-    when it sorts last, as it does for lists made in path order (an index being built)."""
+    when it sorts last. (A taxonomy being built does not come here: see `Taxonomy._unsorted`.)"""
     if not values or values[-1] < value:
         values.append(value)
         return
