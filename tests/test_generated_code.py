@@ -1,17 +1,22 @@
-"""The protocol stack's generated code, kept between runs (`letterhead.lsp.codecache`).
+"""Generated code, kept between runs (`letterhead.codecache`).
 
 What the cache hands out must be exactly what `compile` would make, called where the library
-called it (its `__future__` features included); a file that is torn, corrupt, foreign or
-writable by others is never used; and a file is written only when enough was missing from it.
+called it (its `__future__` features included), and its `exec` must do what `exec` does; a file
+that is torn, corrupt, foreign or writable by others is never used; a file is written only when
+enough was missing from it; and a real start of the command line takes the engine's dataclasses
+from it.
 """
 
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import marshal
 import os
 import stat
-from collections.abc import Callable
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import CodeType
 from typing import Any
@@ -20,8 +25,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from letterhead.lsp import codecache
-from letterhead.lsp.codecache import GeneratedCode
+from letterhead import codecache
+from letterhead.codecache import GeneratedCode
 
 # (source, mode) as attrs and cattrs write them, and some they do not.
 SOURCES = [
@@ -31,6 +36,18 @@ SOURCES = [
     ("x + 1", "eval"),
     ("print('hé ✓', end='')", "single"),
     ("class K:\n    z: Nope = 3\n", "exec"),
+]
+
+
+# Source as `dataclasses` hands it to `exec` (a function that makes the method), and some more;
+# `Missing` is a global of the namespace they run in.
+EXEC_SOURCES = [
+    "def __create_fn__(_type_x, MISSING):\n"
+    " def __init__(self, x: _type_x = MISSING) -> None:\n"
+    "  self.x = x\n"
+    " return __init__\n",
+    "def f(a: 'A', b: Missing = None) -> Missing:\n    return [i * 2 for i in a]\n",
+    "class K:\n    z: Missing = 3\n    def m(self) -> Missing:\n        return 'hé ✓'\n",
 ]
 
 
@@ -65,6 +82,131 @@ def test_the_code_is_what_compile_makes_where_it_was_called(
     reused = call(again.compile, source, mode)
     assert again.hits == 1 and again.compiled == 0
     assert _same(reused, expected)
+
+
+def _exec_caller(future_annotations: bool) -> Callable[..., dict[str, Any]]:
+    """A function that calls `exec_` as `dataclasses` does (source, globals, a namespace to
+    fill), in a module with (or without) `from __future__ import annotations`."""
+    header = "from __future__ import annotations\n" if future_annotations else ""
+    namespace: dict[str, Any] = {}
+    source = header + (
+        "def call(exec_, source):\n"
+        "    namespace = {}\n"
+        "    exec_(source, {'Missing': object}, namespace)\n"
+        "    return namespace\n"
+    )
+    exec(builtins.compile(source, "<library>", "exec", 0, True), namespace)
+    return namespace["call"]  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("future_annotations", [False, True])
+@pytest.mark.parametrize("source", EXEC_SOURCES)
+def test_exec_runs_what_exec_compiles_where_it_was_called(
+    source: str, future_annotations: bool, tmp_path: Path
+) -> None:
+    call = _exec_caller(future_annotations)
+    expected = call(builtins.exec, source)
+    first = GeneratedCode(tmp_path / "code.marshal")
+    made = call(first.exec, source)
+    assert first.save() and first.compiled == 1
+    again = GeneratedCode(tmp_path / "code.marshal")
+    reused = call(again.exec, source)
+    assert again.hits == 1 and again.compiled == 0
+    for namespace in (made, reused):
+        assert namespace.keys() == expected.keys()
+        for name, value in expected.items():
+            ours = namespace[name]
+            if isinstance(value, type):  # a class: its annotations, and its methods below
+                assert ours.__annotations__ == value.__annotations__, name
+                ours, value = ours.m, value.m
+            assert _same(ours.__code__, value.__code__), name
+            assert ours.__annotations__ == value.__annotations__, name
+
+
+def test_exec_without_namespaces_runs_in_the_callers(tmp_path: Path) -> None:
+    namespace: dict[str, Any] = {"seen": []}
+    library = "def call(exec_):\n    exec_('seen.append(__name__)')\n"
+    exec(builtins.compile(library, "<library>", "exec", 0, True), namespace)
+    namespace["__name__"] = "library"
+    namespace["call"](GeneratedCode(tmp_path / "code.marshal").exec)
+    assert namespace["seen"] == ["library"]
+
+
+@pytest.fixture
+def dataclasses_through(tmp_path: Path) -> Iterator[Callable[[], GeneratedCode]]:
+    """Install a fresh cache (on one file) in `dataclasses` as the command line does; the
+    module's own `exec` is put back after the test."""
+    installed: list[GeneratedCode] = []
+
+    def install() -> GeneratedCode:
+        cache = GeneratedCode(tmp_path / "code.marshal")
+        cache.install(codecache.ENGINE_LIBRARIES)
+        installed.append(cache)
+        return cache
+
+    yield install
+    vars(dataclasses).pop("exec", None)  # the built-in again
+
+
+def _point_class() -> type:
+    @dataclasses.dataclass(frozen=True, slots=True, order=True)
+    class Point:
+        x: int
+        y: int = 0
+        tags: list[str] = dataclasses.field(default_factory=list)
+
+    return Point
+
+
+def test_a_dataclass_made_through_the_cache_is_the_same_class(
+    dataclasses_through: Callable[[], GeneratedCode],
+) -> None:
+    plain = _point_class()
+    first = dataclasses_through()
+    cached = _point_class()
+    assert first.compiled > 5 and first.save()
+    again = dataclasses_through()
+    reused = _point_class()
+    assert again.compiled == 0 and again.hits == first.compiled
+    for point in (cached, reused):
+        for method in ("__init__", "__repr__", "__eq__", "__lt__", "__hash__", "__setattr__"):
+            assert _same(getattr(point, method).__code__, getattr(plain, method).__code__)
+        one = point(1, tags=["a"])
+        assert (repr(one), one == point(1, 0, ["a"]), one < point(2)) == (
+            "_point_class.<locals>.Point(x=1, y=0, tags=['a'])",
+            True,
+            True,
+        )
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            one.x = 2  # type: ignore[misc]
+
+
+_START = """
+from letterhead.main import install_generated_code
+cache = install_generated_code()
+import letterhead.cli  # the engine, as a start of the command line imports it
+cache.save()
+print(cache.hits, cache.compiled)
+"""
+
+
+def test_a_second_start_takes_the_engines_dataclasses_from_the_file(tmp_path: Path) -> None:
+    environment = {**os.environ, "LETTERHEAD_CACHE_DIR": str(tmp_path)}
+    counts = []
+    for _ in range(2):
+        result = subprocess.run(
+            [sys.executable, "-c", _START],
+            capture_output=True,
+            text=True,
+            env=environment,
+            timeout=60,
+            check=True,
+        )
+        counts.append(tuple(int(n) for n in result.stdout.split()))
+    (_, compiled), (hits, compiled_again) = counts
+    assert compiled > 100, counts  # every method of the engine's dataclasses, ~170
+    assert compiled_again == 0 and hits >= compiled, counts
+    assert len(list(tmp_path.glob("generated-code-*.marshal"))) == 1
 
 
 def test_the_callers_future_features_are_part_of_the_key(tmp_path: Path) -> None:

@@ -1,5 +1,5 @@
 """Run the command line with `python -m letterhead`."""
 
-from letterhead.cli import main
+from letterhead.main import main
 
 raise SystemExit(main())

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
 import letterhead
+from letterhead.cachefolder import cache_dir
 from letterhead.index import (
     NO_ANCHORS,
     NO_NAMES,
@@ -93,23 +94,6 @@ class CacheCorrupt(ValueError):
 
 
 # -- where ------------------------------------------------------------------------------------
-
-
-def cache_on() -> bool:
-    """Whether letterhead may keep anything in the cache folder (`LETTERHEAD_CACHE=off`: no)."""
-    return os.environ.get("LETTERHEAD_CACHE") != "off"
-
-
-def cache_dir() -> Path:
-    """The folder for cache files: `$LETTERHEAD_CACHE_DIR`, else the XDG cache folder."""
-    configured = os.environ.get("LETTERHEAD_CACHE_DIR")
-    if configured:
-        return Path(configured)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    # The XDG specification says a relative path is invalid and must be ignored.
-    if xdg and os.path.isabs(xdg):
-        return Path(xdg) / "letterhead"
-    return Path.home() / ".cache" / "letterhead"
 
 
 def _real_root(root: Path) -> bytes:

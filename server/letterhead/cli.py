@@ -19,6 +19,7 @@ from pathlib import Path
 
 from letterhead import __version__
 from letterhead.check import LoadedSite, SiteDocuments, find_site_root, read_bounded
+from letterhead.codecache import GeneratedCode
 from letterhead.document import decode
 from letterhead.findings import Finding, Severity, TextEdit
 from letterhead.fixes import apply_edits, plan_fixes
@@ -37,9 +38,13 @@ class UsageError(Exception):
     """A problem with how the command was called; printed without a traceback, exit 2."""
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, generated_code: GeneratedCode | None = None) -> int:
+    """Run one command. `generated_code` is the cache `letterhead.main` put in place for the
+    engine's dataclasses, which `serve` puts in place for the protocol stack too (None: called
+    as a library, `serve` opens the cache itself)."""
     parser = _parser()
     arguments = parser.parse_args(argv)
+    arguments.generated_code = generated_code
     if not getattr(arguments, "command", None):
         parser.print_help()
         return EXIT_ERROR
@@ -329,7 +334,7 @@ def _explain(arguments: argparse.Namespace) -> int:
 
 
 def _serve(arguments: argparse.Namespace) -> int:
-    from letterhead.lsp.codecache import GeneratedCode
+    from letterhead.codecache import PROTOCOL_LIBRARIES
     from letterhead.lsp.headstart import HeadStart
     from letterhead.lsp.reader import MessageReader
 
@@ -343,8 +348,8 @@ def _serve(arguments: argparse.Namespace) -> int:
     # the protocol stack makes its ~570 classes (each full collection then walked them again).
     gc.freeze()
     # Before the protocol stack's import, which compiles most of what the cache keeps.
-    generated_code = GeneratedCode.for_this_interpreter()
-    generated_code.install()
+    generated_code = arguments.generated_code or GeneratedCode.for_this_interpreter()
+    generated_code.install(PROTOCOL_LIBRARIES)
     from letterhead.lsp.server import serve  # the protocol stack, imported only here
 
     return serve(

@@ -36,14 +36,8 @@ import letterhead.frontmatter
 import letterhead.liquid
 import letterhead.markdown  # noqa: F401
 from letterhead import snapshot
-from letterhead.cache import (
-    CachedFile,
-    IndexCache,
-    cache_on,
-    cache_path,
-    encode_rows,
-    fingerprint_of,
-)
+from letterhead.cache import CachedFile, IndexCache, cache_path, encode_rows, fingerprint_of
+from letterhead.cachefolder import cache_on
 from letterhead.check import LoadedSite, entry_for, parse_source, settings_for
 from letterhead.cores import MIN_DOCUMENTS_PER_WORKER, default_jobs, wide_pipe
 from letterhead.index import RECORD_FORMAT, IndexedDocument, Record, SiteIndex, collector_paused

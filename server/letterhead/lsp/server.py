@@ -35,6 +35,7 @@ from pygls.uris import from_fs_path
 
 from letterhead import __version__
 from letterhead.check import CHECKED_SUFFIXES, LoadedSite, read_text
+from letterhead.codecache import GeneratedCode
 from letterhead.document import Document
 from letterhead.features.catalog import catalog_of
 from letterhead.features.completion import LIMIT as COMPLETION_LIMIT
@@ -43,7 +44,6 @@ from letterhead.index import SiteIndex, collector_paused
 from letterhead.indexer import index_site_cached
 from letterhead.lsp import convert
 from letterhead.lsp.checks import Checks
-from letterhead.lsp.codecache import GeneratedCode
 from letterhead.lsp.headstart import HeadStart, path_of, workspace_folders
 from letterhead.lsp.idle import IdleTrim
 from letterhead.lsp.reader import AsyncMessageReader, MessageReader
