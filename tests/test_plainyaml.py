@@ -235,3 +235,29 @@ def test_fast_reader_answers_the_common_shapes() -> None:
         "---\nBody.\n"
     )
     assert assert_same(text) is True
+
+
+# First characters of a plain scalar at the edges of what the fast reader takes: from U+00A0 up
+# (Latin-1, the last before the surrogates, the first after, the last of the BMP it allows,
+# astral), in a value, a flow list and a block list. U+0085 (NEL) and the C1 controls before
+# U+00A0 are YAML's own business: the full reader's.
+@pytest.mark.parametrize(
+    ("first", "fast"),
+    [
+        ("É", True),
+        ("ÿ", True),
+        ("Ā", True),
+        ("\ud7ff", True),
+        ("\ue000", True),
+        ("\ufffd", True),
+        ("☃", True),
+        ("\U0001f3ac", True),
+        ("\U0010fffd", True),
+        ("\u0085", False),
+        ("\u009f", False),
+        ("~", False),
+    ],
+)
+def test_a_plain_scalar_may_begin_with_any_character_from_nbsp_up(first: str, fast: bool) -> None:
+    for line in (f"title: {first}x", f"tags: [{first}x, b]", f"tags:\n  - {first}x"):
+        assert assert_same(f"---\n{line}\n---\nBody.\n") is fast, (first, line)
