@@ -9,6 +9,7 @@ edits, opens and closes, the server must track no more handlers than the one ans
 from __future__ import annotations
 
 import asyncio
+import platform
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,14 @@ async def test_notifications_leave_no_handler_behind(client: RecordingClient, si
     counts = await stats(client)
     assert counts["open"] == 1
     assert counts["pending"] <= 1, counts  # the stats request's own handler, if any
+
+
+@pytest.mark.skipif(
+    platform.libc_ver()[0] != "glibc", reason="only glibc is known to have malloc_trim"
+)
+def test_glibc_gives_memory_back() -> None:
+    """Else the test below would be skipped, not failed, were `malloc_trim` no longer found."""
+    assert idle.give_back()
 
 
 @pytest.mark.skipif(not idle.give_back(), reason="this C library cannot give memory back")

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
-import ctypes.util
 import logging
 import time
 from collections.abc import Callable
@@ -25,12 +24,12 @@ IDLE_SECONDS = 2.0  # quiet time after the last message before memory is given b
 
 
 def _find_malloc_trim() -> Callable[[int], int] | None:
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return None
+    """The C library's `malloc_trim`, looked up among the symbols the interpreter already has
+    loaded (`CDLL(None)`: the C library is one of them). `ctypes.util.find_library("c")` would
+    run `ldconfig` in a child process to name the library first: ~4 ms of every start."""
     try:
-        function = ctypes.CDLL(name).malloc_trim
-    except (OSError, AttributeError):
+        function = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError, TypeError):  # no such symbol, or no `dlopen(NULL)` here
         return None
     function.argtypes = [ctypes.c_size_t]
     function.restype = ctypes.c_int
