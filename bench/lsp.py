@@ -70,7 +70,7 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-from run import OUT, compile_engine, ensure_site  # noqa: E402
+from run import OUT, compile_engine, ensure_site, warm_page_cache  # noqa: E402
 
 SERVER_COMMAND = [sys.executable, "-m", "letterhead", "serve"]
 # How long after a restart's index is ready its first didOpen is sent (`run_restart`).
@@ -671,7 +671,7 @@ CHECK_TIME = re.compile(r"^letterhead: .*: \d+ finding\(s\) in ([\d.]+) ms$")
 
 async def run_once(plan: Plan, timeout: float, log: Callable[[str], None]) -> dict[str, Any]:
     """One fresh server on the plan's site; every figure measured before the time ran out."""
-    warm_page_cache(plan.root)
+    warm_page_cache(plan.root, "letterhead.lsp.server")
     result: dict[str, Any] = {"notes": [], "load_before": os.getloadavg()[0]}
     client, spawned = await spawn(timeout)
     try:
@@ -697,7 +697,7 @@ async def run_once(plan: Plan, timeout: float, log: Callable[[str], None]) -> di
 async def run_restart(plan: Plan, timeout: float, log: Callable[[str], None]) -> dict[str, Any]:
     """A second server on the same site after `run_once`'s: it finds the persistent index the
     first one wrote, so it measures a restart."""
-    warm_page_cache(plan.root)
+    warm_page_cache(plan.root, "letterhead.lsp.server")
     result: dict[str, Any] = {}
     client, spawned = await spawn(timeout)
     try:
@@ -803,21 +803,6 @@ async def apply_rename(
         f"{figures['applied_rename_peak_mib']:.0f} MiB"
     )
     return figures
-
-
-def warm_page_cache(root: Path) -> None:
-    """Read every file of the site, and the server's own modules, once: each server starts on a
-    warm page cache, as the issue's floor figures were taken. The kernel of this machine class
-    reclaims file pages untouched for ~10 s (a `kdamond` thread runs), so that without this a
-    start's figures depended on how long ago the previous phase last read the site: a cold
-    index 30 s after the site was last read took 0.3-0.4 s longer than one right after, and a
-    restart's spawn -> `initialize` ~0.08 s longer (the interpreter's own files, reclaimed too).
-    """
-    for path in root.rglob("*"):
-        with contextlib.suppress(OSError):
-            if path.is_file():
-                path.read_bytes()
-    subprocess.run([sys.executable, "-c", "import letterhead.lsp.server"], check=False)
 
 
 async def spawn(timeout: float) -> tuple[BenchClient, float]:
@@ -1452,10 +1437,10 @@ def notes(report: dict[str, Any]) -> list[str]:
 
 METHOD = """\
 - Before each server starts, every file of the site and the server's modules are read once
-  (a warm page cache): this machine's kernel reclaims file pages untouched for ~10 s, which
-  otherwise made a start's figures depend on how long the previous phase had left the site
-  alone (a cold index 0.3-0.4 s longer 30 s after the site was last read). Each run has a
-  cache folder of its own, so its first server starts with no generated code kept either.
+  (`run.warm_page_cache`): this machine's kernel reclaims file pages untouched for ~10 s,
+  which otherwise made a start's figures depend on how long the previous phase had left the
+  site alone (a cold index 0.3-0.4 s longer 30 s after the site was last read). Each run has
+  a cache folder of its own, so its first server starts with no generated code kept either.
 - One fresh `python -m letterhead serve` per run, spawned by a pygls `LanguageClient` over
   stdio; the client offers what VS Code offers (UTF-16 positions, push diagnostics with
   versions, `$/progress`, `workspace/configuration`) and sets

@@ -206,10 +206,11 @@ def render(engine: dict[str, Any], server: dict[str, Any], kept: str) -> str:
         "",
         "- Sites: `bench/generate.py`, seed "
         f"{engine.get('seed', 1)}, generated once per size under `bench/out/` (~3 KB letters, "
-        "Zipf-distributed tags over a ~2,000-name vocabulary, ~0.5% planted mistakes). Files "
-        'are in the OS page cache (the sites were just generated or read), so "cold" means a '
-        "fresh process, not a cold disk. The engine's bytecode is written before measuring, as "
-        "installing a wheel writes it.",
+        "Zipf-distributed tags over a ~2,000-name vocabulary, ~0.5% planted mistakes). Every "
+        "file of the site, and the program's modules, are read just before each measured "
+        "process starts (`run.warm_page_cache`: this machine reclaims file pages untouched for "
+        '~10 s), so "cold" means a fresh process with no persistent index, not a cold disk. '
+        "The engine's bytecode is written before measuring, as installing a wheel writes it.",
         "- Engine (`bench/run.py`): each run is a fresh `python -c` process timing the import, "
         "`load_site` (index) and `check_site` (rules), with its `ru_maxrss`; then the wall time "
         "of the real command `python -m letterhead check SITE` (text output to /dev/null).",
