@@ -785,6 +785,7 @@ async def apply_rename(
                 content_changes=[
                     types.TextDocumentContentChangePartial(range=e.range, text=e.new_text)
                     for e in last_first
+                    if not isinstance(e, types.SnippetTextEdit)  # a rename sends none
                 ],
             )
         )
