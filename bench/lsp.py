@@ -1437,11 +1437,8 @@ def notes(report: dict[str, Any]) -> list[str]:
 
 
 METHOD = """\
-- Before each server starts, every file of the site and the server's modules are read once
-  (`run.warm_page_cache`): this machine's kernel reclaims file pages untouched for ~10 s,
-  which otherwise made a start's figures depend on how long the previous phase had left the
-  site alone (a cold index 0.3-0.4 s longer 30 s after the site was last read). Each run has
-  a cache folder of its own, so its first server starts with no generated code kept either.
+- Each server starts on a warm page cache (see Sites above). Each run has a cache folder of
+  its own, so its first server starts with no generated code kept either.
 - One fresh `python -m letterhead serve` per run, spawned by a pygls `LanguageClient` over
   stdio; the client offers what VS Code offers (UTF-16 positions, push diagnostics with
   versions, `$/progress`, `workspace/configuration`) and sets
