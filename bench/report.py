@@ -53,6 +53,22 @@ ENGINE_ROWS: tuple[tuple[str, str, str, float | None, str], ...] = (
         None,
         "",
     ),
+    (
+        "floor_read_s",
+        f"the issue's floor: reading every review (the issue: {run.ISSUE_FLOOR['floor_read_s']} s "
+        "at 20,000)",
+        "s",
+        None,
+        "",
+    ),
+    (
+        "floor_yaml_s",
+        "the issue's floor: reading them, each front matter parsed by PyYAML's C loader (the "
+        f"issue: {run.ISSUE_FLOOR['floor_yaml_s']} s at 20,000)",
+        "s",
+        None,
+        "",
+    ),
     # `load_site` keeps every parse (the language server keeps none): not the server's budget.
     ("peak_mib", "peak memory of load + check, every parse kept (ru_maxrss)", "MiB", None, ""),
     ("files", "documents", "", None, ""),
@@ -180,6 +196,20 @@ def summary(engine: dict[str, Any], server: dict[str, Any]) -> str:
     return lsp.markdown_table(header, table, right=(2,))
 
 
+def speed_line(engine: dict[str, Any]) -> str:
+    """How fast the machine ran while the engine was measured, by the issue's own floor (the
+    C loader over every review at 20,000), against the issue's figure for it."""
+    found = engine_values(engine, "20000", "floor_yaml_s") if "20000" in engine["sizes"] else []
+    if not found:
+        return ""
+    value, issue = statistics.median(found), run.ISSUE_FLOOR["floor_yaml_s"]
+    return (
+        f"speed of the hour: the issue's floor at 20,000 reviews (reading them, each front "
+        f"matter parsed by PyYAML's C loader, no letterhead code) took {value:.2f} s "
+        f"({min(found):.2f}–{max(found):.2f}) against the issue's {issue} s: ×{value / issue:.2f}."
+    )
+
+
 def render(engine: dict[str, Any], server: dict[str, Any], kept: str) -> str:
     info = server.get("machine") or engine["machine"]
     parts = [
@@ -196,6 +226,7 @@ def render(engine: dict[str, Any], server: dict[str, Any], kept: str) -> str:
         f"- engine: {engine['runs']} run(s) per size; language server: {server['runs']} run(s) "
         "per size (median, and min–max over runs).",
         f"- engine: {lsp.load_line(engine)}",
+        *([f"- {line}"] if (line := speed_line(engine)) else []),
         f"- language server: {lsp.load_line(server)}",
         "",
         "## Summary against the budgets",
@@ -213,7 +244,10 @@ def render(engine: dict[str, Any], server: dict[str, Any], kept: str) -> str:
         "The engine's bytecode is written before measuring, as installing a wheel writes it.",
         "- Engine (`bench/run.py`): each run is a fresh `python -c` process timing the import, "
         "`load_site` (index) and `check_site` (rules), with its `ru_maxrss`; then the wall time "
-        "of the real command `python -m letterhead check SITE` (text output to /dev/null).",
+        "of the real command `python -m letterhead check SITE` (text output to /dev/null); "
+        "and, in a fresh process of its own, the issue's floor (`run.FLOOR`: every review "
+        "read, then each front matter parsed by PyYAML's C loader, no letterhead code), which "
+        "says how fast the machine ran in that hour (it moves by up to two times).",
         "- Language server (`bench/lsp.py`):",
         "",
         "\n".join("  " + line if line else line for line in lsp.METHOD.splitlines()),
