@@ -13,8 +13,10 @@ import io
 import json
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pygls.io_ import run_async
@@ -167,21 +169,155 @@ class Collected:
         self.messages.append(message)
 
 
-@settings(max_examples=40, deadline=None)
-@given(st.lists(texts, min_size=1, max_size=6), chunkings)
-def test_pygls_reads_each_message_with_one_trip_to_a_thread(
-    texts: list[str], sizes: list[int]
-) -> None:
-    """Under pygls' own read loop, the messages come out whole and in order, and only the read
-    that frames a message goes to a worker thread (one a message, and one finding the end);
-    its blank line and body are handed over at once."""
-    data = b"".join(frame(request(n, t)) for n, t in enumerate(texts))
-    reader = MessageReader(Chunked(data, sizes), io.BytesIO())  # type: ignore[arg-type]
+class ReadsOnWorkers(Chunked):
+    """A `Chunked` stream that notes every read made on the calling thread of the test (the
+    event loop's), which must never read: a read there could block the server."""
+
+    def __init__(self, data: bytes, sizes: list[int]) -> None:
+        super().__init__(data, sizes)
+        self.loop_thread = threading.get_ident()
+        self.reads_on_loop = 0
+
+    def read1(self, size: int = -1) -> bytes:
+        if threading.get_ident() == self.loop_thread:
+            self.reads_on_loop += 1
+        return super().read1(size)
+
+
+def read_with_pygls(data: bytes, sizes: list[int]) -> tuple[list[Any], int, ReadsOnWorkers]:
+    """What pygls' own read loop hands its protocol from `data` cut into `sizes`, and how many
+    reads went to a worker thread."""
+    stream = ReadsOnWorkers(data, sizes)
+    reader = MessageReader(stream, io.BytesIO())  # type: ignore[arg-type]
     collected, pool = Collected(), CountingPool()
     try:
         read = run_async(threading.Event(), AsyncMessageReader(reader, pool), collected)  # type: ignore[arg-type]
         asyncio.run(asyncio.wait_for(read, 10))
     finally:
         pool.shutdown()
-    assert [m["params"]["t"] for m in collected.messages] == texts
-    assert pool.submitted == len(texts) + 1
+    return collected.messages, pool.submitted, stream
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(texts, min_size=1, max_size=6), chunkings)
+def test_pygls_reads_each_message_with_at_most_one_trip_to_a_thread(
+    texts: list[str], sizes: list[int]
+) -> None:
+    """Under pygls' own read loop, the messages come out whole and in order; only a read that
+    needs bytes not yet in goes to a worker thread (at most one a message, and one finding the
+    end), and the event loop's thread never reads the stream itself."""
+    data = b"".join(frame(request(n, t)) for n, t in enumerate(texts))
+    messages, trips, stream = read_with_pygls(data, sizes)
+    assert [m["params"]["t"] for m in messages] == texts
+    assert 2 <= trips <= len(texts) + 1
+    assert stream.reads_on_loop == 0
+
+
+# Messages that arrived together: (their texts, how much more each announces than it has,
+# how many trips to a worker thread).
+TOGETHER = {
+    "plain messages are framed on the loop's thread": (["a", "b", "c", "d"], [0, 0, 0, 0], 2),
+    # Text that only looks like a header, inside a JSON string (no raw line break can be).
+    "a header's name in a body": (["a", "Content-Length: 4", "c"], [0, 0, 0], 2),
+    # The next message's header inside the body: the worker thread cuts the body there.
+    "a body shorter than its length goes to the thread": (["a", "b", "c"], [0, 10, 0], 3),
+}
+
+
+@pytest.mark.parametrize(("texts", "excess", "trips"), TOGETHER.values(), ids=TOGETHER.keys())
+def test_messages_that_arrived_together_are_handled_together(
+    texts: list[str], excess: list[int], trips: int
+) -> None:
+    """All the bytes in one read: one trip frames the first message, the rest are framed on
+    the event loop's thread between two messages (an editor applying a rename sends thousands
+    at once) unless the thread's checks must decide, and one more trip finds the end."""
+    data = b"".join(
+        frame(body, len(body) + more)
+        for body, more in zip((request(n, t) for n, t in enumerate(texts)), excess, strict=True)
+    )
+    messages, submitted, stream = read_with_pygls(data, [len(data)])
+    assert [m["params"]["t"] for m in messages] == texts
+    assert submitted == trips
+    assert stream.reads_on_loop == 0
+
+
+def test_a_malformed_message_among_those_framed_at_once_is_answered_and_skipped() -> None:
+    data = frame(request(1, "a")) + frame(b"{not json") + frame(request(2, "b"))
+    output = io.BytesIO()
+    stream = ReadsOnWorkers(data, [len(data)])
+    reader = MessageReader(stream, output)  # type: ignore[arg-type]
+    assert reader.readline().startswith(b"Content-Length")  # the first read, all bytes in
+    assert reader.readline() == b"\r\n"
+    assert json.loads(reader.read(0))["params"]["t"] == "a"
+    assert reader.frame_buffered()  # the bad one answered and dropped, the next framed
+    assert reader.readline().startswith(b"Content-Length")
+    reader.readline()
+    assert json.loads(reader.read(0))["params"]["t"] == "b"
+    assert b"Parse error" in output.getvalue()
+    assert not reader.frame_buffered()  # nothing left: the next read is the thread's
+
+
+def test_what_has_arrived_is_read_in_one_go(tmp_path: Path) -> None:
+    """From a descriptor, a read takes everything that has arrived (up to a bound), not one
+    chunk: the loop then frames all of it without a trip to the thread for each chunk. A file
+    stands for a pipe whose writer got ahead (every byte is there to read at once)."""
+    messages = [frame(request(n, "x" * 4000)) for n in range(100)]  # ~400 KB, six chunks
+    path = tmp_path / "input"
+    path.write_bytes(b"".join(messages))
+    heard: list[None] = []
+    with path.open("rb", buffering=0) as stream:
+        reader = MessageReader(stream, io.BytesIO(), heard=lambda: heard.append(None))  # type: ignore[arg-type]
+        count = 0
+        while header := reader.readline():
+            assert reader.readline() == b"\r\n"
+            reader.read(int(header.split()[1]))
+            count += 1
+    assert count == len(messages)
+    assert len(heard) == 1
+
+
+class StartsTasks(Collected):
+    """A protocol whose handlers of the messages in `tasks` start a task, as pygls starts a
+    coroutine handler (its first step comes at the loop's next turn)."""
+
+    def __init__(self, tasks: set[str]) -> None:
+        super().__init__()
+        self.tasks = tasks
+        self.events: list[str] = []
+        self.started = False
+
+    def handle_message(self, message: Any) -> None:
+        text = message["params"]["t"]
+        self.events.append(f"handled {text}")
+        if text in self.tasks:
+            self.started = True
+            asyncio.get_running_loop().call_soon(self.events.append, f"first step of {text}")
+
+    def task_started(self) -> bool:
+        started, self.started = self.started, False
+        return started
+
+
+def test_a_task_started_by_a_message_takes_its_first_step_before_the_next_message() -> None:
+    """Messages that arrived together are handled one after the other without a turn of the
+    event loop, except after one whose handler started a task: a rename notes there the state
+    it starts from, so an edit sent after it must not be applied first."""
+    texts = ["rename", "edit", "hover"]
+    data = b"".join(frame(request(n, t)) for n, t in enumerate(texts))
+    reader = MessageReader(Chunked(data, [len(data)]), io.BytesIO())  # type: ignore[arg-type]
+    protocol, pool = StartsTasks({"rename"}), ThreadPoolExecutor(max_workers=1)
+    try:
+        read = run_async(
+            threading.Event(),
+            AsyncMessageReader(reader, pool, protocol.task_started),
+            protocol,  # type: ignore[arg-type]
+        )
+        asyncio.run(asyncio.wait_for(read, 10))
+    finally:
+        pool.shutdown()
+    assert protocol.events == [
+        "handled rename",
+        "first step of rename",
+        "handled edit",
+        "handled hover",
+    ]

@@ -28,10 +28,11 @@ the bytes received are tried as the whole body; if they parse, the client only m
 the message is handled. A valid body can never be cut this way, since no proper prefix of a JSON
 object followed by more than whitespace is itself valid JSON: a slow client only waits longer.
 
-Replies are written to the server's output stream by the reading thread. A buffered binary
-stream is thread-safe (Python's `io` documentation: its internal lock is held for a whole
-`write`), and pygls also writes each message, headers and body, in one `write` call, so messages
-never interleave.
+Replies are written to the server's output stream by the thread that frames the message (the
+reading thread, or the event loop's for a message whose bytes had all arrived with an earlier
+one: `MessageReader.frame_buffered`). A buffered binary stream is thread-safe (Python's `io`
+documentation: its internal lock is held for a whole `write`), and pygls also writes each
+message, headers and body, in one `write` call, so messages never interleave.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ QUIET_SECONDS = 0.5  # how long an incomplete body may go without new bytes befo
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024  # a body larger is skipped (and answered), never kept
 MAX_HEADER_BYTES = 8192  # a header block longer than this is junk
 CHUNK_BYTES = 1 << 16
+FILL_BYTES = 1 << 20  # at most this much is read at once (`_read_on`)
 
 # A complete header line inside a body: the next message's headers (see the module docstring).
 _HEADER_IN_BODY = re.compile(
@@ -93,18 +95,37 @@ class AsyncMessageReader:
     own reader sends each part's read to a worker thread and waits for the result to come back
     to the event loop: three trips between threads a message, each needing the interpreter's
     lock. `MessageReader` holds the whole message after the first read, so only that one goes
-    to a thread; the other two parts are handed over at once.
+    to a thread; the other two parts are handed over at once. A message whose bytes all came
+    with an earlier one's is framed here, on the event loop's thread, with no trip at all
+    (`MessageReader.frame_buffered`).
     """
 
-    def __init__(self, reader: MessageReader, executor: Executor | None = None) -> None:
+    def __init__(
+        self,
+        reader: MessageReader,
+        executor: Executor | None = None,
+        task_started: Callable[[], bool] | None = None,
+    ) -> None:
+        """`task_started` says (once) whether the last message's handler was started as a
+        task (a coroutine: a rename, the references): it then takes its first step before the
+        next message is handled, as it did when every message came from a worker thread (a
+        rename notes the state it starts from there, and answers ContentModified for an edit
+        that came after it)."""
         self.reader = reader
         self.executor = executor
+        self.task_started = task_started
 
     def readline(self) -> Awaitable[bytes]:
+        if self.task_started is not None and self.task_started():
+            return self._after_a_turn()
         loop = asyncio.get_running_loop()
-        if self.reader.buffered():
+        if self.reader.buffered() or self.reader.frame_buffered():
             return _ready(loop, self.reader.readline())
         return loop.run_in_executor(self.executor, self.reader.readline)
+
+    async def _after_a_turn(self) -> bytes:
+        await asyncio.sleep(0)  # one turn of the event loop: the task's first step
+        return await self.readline()
 
     def readexactly(self, size: int) -> Awaitable[bytes]:
         return _ready(asyncio.get_running_loop(), self.reader.read(size))
@@ -164,6 +185,41 @@ class MessageReader:
     def buffered(self) -> bool:
         """Whether the next `readline` returns at once (a message's headers were framed)."""
         return bool(self._lines)
+
+    def frame_buffered(self) -> bool:
+        """Frame the next message if all its bytes have arrived, without reading more: whether
+        the next `readline` now returns at once. Called on the event loop's thread, between
+        two messages (the worker thread is not reading then), so that messages that arrived
+        together are handled together: one trip to the worker thread each let a burst of
+        notifications (an editor applying a rename to 7,847 reviews) be read no faster than
+        the checks it set off ran, and a keystroke sent during it waited 23 s to be read."""
+        while not self._lines:
+            length = self._complete_message()
+            if length is None:
+                return False
+            self._headers()  # framed without reading: its block and body are all here
+            body = self._body_of(length)
+            if body is not None and self._acceptable(body):
+                self._body = body
+                self._lines = [b"Content-Length: %d\r\n" % len(body), b"\r\n"]
+        return True
+
+    def _complete_message(self) -> int | None:
+        """The length of the next message if `_next_message` would take it from the buffer
+        without reading (its header block well formed, all its body in, no header within the
+        body that cuts it short nor any that the next bytes could complete); else None."""
+        buffer = self._buffer
+        parsed = self._header_block() if buffer[:1] not in (b"\r", b"\n") else None
+        if parsed is None:
+            return None
+        end, length = parsed
+        if length is None:
+            return None  # junk: answered by the worker thread's `_headers`
+        if len(buffer) < end + length or length > MAX_MESSAGE_BYTES:
+            return None
+        if self._header_within(end, end + length) != (None, None):
+            return None  # the worker thread resynchronises, or waits for what comes next
+        return length
 
     def peek(self, wait: float) -> bytes | None:
         """The body of the next message, without taking it (`readline` frames it as ever),
@@ -365,6 +421,8 @@ class MessageReader:
                 if not ready:
                     return None
             chunk = os.read(self._fd, CHUNK_BYTES)
+            if len(chunk) == CHUNK_BYTES and os.name == "posix":
+                chunk = self._read_on(chunk)
         else:
             read1 = getattr(self.stream, "read1", None)
             chunk = read1(CHUNK_BYTES) if read1 is not None else self.stream.read(CHUNK_BYTES)
@@ -375,6 +433,20 @@ class MessageReader:
         if self.heard is not None:
             self.heard()
         return True
+
+    def _read_on(self, chunk: bytes) -> bytes:
+        """`chunk` and what else has arrived behind it, up to `FILL_BYTES`: a pipe holds
+        64 KiB, and a client sending thousands of messages at once keeps it full."""
+        assert self._fd is not None
+        pieces = [chunk]
+        size = len(chunk)
+        while size < FILL_BYTES and select.select([self._fd], [], [], 0)[0]:
+            piece = os.read(self._fd, CHUNK_BYTES)
+            if not piece:
+                break  # the end of input: the next read finds it
+            pieces.append(piece)
+            size += len(piece)
+        return b"".join(pieces)
 
     def _reply(self, msg_id: int | str | None, code: int, message: str) -> None:
         if self.output is None:

@@ -101,6 +101,12 @@ class LetterheadProtocol(LanguageServerProtocol):
     """
 
     _initialize_seen = False  # set when the `initialize` request arrives
+    _task_started = False  # a handler was started as a task since `started_a_task` last asked
+
+    def started_a_task(self) -> bool:
+        """Whether a handler was started as a task (a coroutine) since the last call."""
+        started, self._task_started = self._task_started, False
+        return started
 
     def handle_message(self, message: Any) -> None:
         """pygls' dispatch, with the protocol's rules for messages out of turn.
@@ -141,6 +147,8 @@ class LetterheadProtocol(LanguageServerProtocol):
         handler's future in `_request_futures` under a fresh id for ever, about 2 KiB per
         keystroke (the soak in `bench/soak.py` found it). The future is dropped once done, if it
         is still the one kept under its id (a request's is popped by pygls when it answers)."""
+        if asyncio.iscoroutinefunction(handler):
+            self._task_started = True  # see `started_a_task`
         super()._execute_handler(msg_id, handler, callback, args, kwargs)
         future = self._request_futures.get(msg_id)
         if future is not None:
@@ -268,7 +276,11 @@ class LetterheadServer(LanguageServer):
             asyncio.run(
                 run_async(
                     stop_event=self._stop_event,
-                    reader=AsyncMessageReader(reader, self.thread_pool),
+                    reader=AsyncMessageReader(
+                        reader,
+                        self.thread_pool,
+                        cast("LetterheadProtocol", self.protocol).started_a_task,
+                    ),
                     protocol=self.protocol,
                     logger=logging.getLogger("pygls.server"),
                     error_handler=self.report_server_error,
