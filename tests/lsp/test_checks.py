@@ -177,6 +177,28 @@ async def test_a_document_due_on_its_own_goes_before_the_rest_of_a_site_check(
     assert recorder.ran.index("typed") < 300
 
 
+async def test_the_last_document_due_goes_before_those_due_before_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A thousand reviews due on their own (an editor applying a rename opened and edited
+    them), then a keystroke in the review being written: its check comes next, not after the
+    thousand; the others still run, all of them."""
+    monkeypatch.setattr(checks_module, "SLICE_SECONDS", 0.01)
+    uris = [f"u{n}" for n in range(1000)]
+    recorder = Recorder({}, cost=0.0005)
+    checks = make(recorder)
+    for uri in uris:
+        checks.document(uri, 0)
+    await asyncio.sleep(0.03)
+    checks.document("typed", 0)
+    await asyncio.sleep(0.03)
+    assert "typed" in recorder.ran
+    assert recorder.ran.index("typed") < 300
+    while len(recorder.ran) < len(uris) + 1:
+        await asyncio.sleep(0.02)
+    assert sorted(recorder.ran) == sorted([*uris, "typed"])
+
+
 async def test_a_check_that_raises_does_not_stop_the_others() -> None:
     recorder = Recorder({"site": ["a", "b", "c"]})
     recorder.fail.add("a")

@@ -9,7 +9,10 @@ those events made the burst's cost grow with the square of its size.
 
 Due checks run a slice at a time (`SLICE_SECONDS`), the event loop reading messages between two
 slices, so that a request never waits behind more than a slice of them; the documents due on
-their own (the one being typed in) go before those due with their whole site.
+their own (the one being typed in) go before those due with their whole site, and among them
+the last to come due goes first: while thousands of reviews opened by a rename wait for their
+checks, a keystroke in the review being written does not wait behind them (a keystroke sent
+two seconds into the burst of a rename of 7,847 reviews had its diagnostics 17 s later).
 """
 
 from __future__ import annotations
@@ -133,8 +136,10 @@ class Checks:
             self._take_due()
             deadline = time.perf_counter() + SLICE_SECONDS
             while self._own or self._with_site:
-                queue = self._own if self._own else self._with_site
-                uri = next(iter(queue))
+                if self._own:  # the last due first: see the module's docstring
+                    queue, uri = self._own, next(reversed(self._own))
+                else:
+                    queue, uri = self._with_site, next(iter(self._with_site))
                 del queue[uri]
                 self._check(uri)
                 if time.perf_counter() >= deadline:
