@@ -24,7 +24,8 @@ by a fresh `python -m letterhead serve` for every run, and the client measures:
   is quiet, the rename of the most used tag applied as VS Code applies a workspace edit (every
   file it names opened with its text from disk, then changed by its edits, all sent at once):
   the time from the first open to the diagnostics of the last file's new version, the server's
-  CPU meanwhile, and its peak memory then.
+  CPU meanwhile, and its peak memory then; and a keystroke in another open review 1 s after
+  the last of those messages was sent, and the time to its diagnostics.
 
 A request's time runs from just before the client writes it to the moment the answer's JSON
 reaches the client (before pygls turns it into lsprotocol objects, a cost of this Python
@@ -75,6 +76,8 @@ from run import OUT, compile_engine, ensure_site, warm_page_cache  # noqa: E402
 SERVER_COMMAND = [sys.executable, "-m", "letterhead", "serve"]
 # How long after a restart's index is ready its first didOpen is sent (`run_restart`).
 EARLY_OPEN_SECONDS = 0.08
+# When, after an applied rename's messages were all sent, the author types in another review.
+KEYSTROKE_INTO_BURST_SECONDS = 1.0
 PREPARED_POLL_SECONDS = 3.0  # see `until_prepared`
 PREPARED_WAIT_SECONDS = 60.0
 SETTINGS: dict[str, Any] = {"diagnostics": {"debounceMs": 0}}
@@ -174,6 +177,12 @@ METRICS: tuple[Metric, ...] = (
     ),
     Metric("applied_rename_cpu_s", "restart: that rename applied, the server's CPU", "s"),
     Metric("applied_rename_files", "restart: that rename applied, files opened and edited", ""),
+    Metric(
+        "applied_rename_keystroke_ms",
+        f"restart: a keystroke in another review {KEYSTROKE_INTO_BURST_SECONDS:.0f} s into that "
+        "rename → its diagnostics",
+        "ms",
+    ),
     Metric(
         "restart_prepared_rss_mib",
         "restart: server memory once its quiet work is done (VmRSS)",
@@ -720,7 +729,8 @@ async def run_restart(plan: Plan, timeout: float, log: Callable[[str], None]) ->
             # second: after the tables the server builds once it is quiet.
             await until_prepared(client, log)
             result["restart_prepared_rss_mib"] = memory(client.pid).get("VmRSS", math.nan)
-            result.update(await apply_rename(client, plan.rename_top, log))
+            typing_in = plan.samples[1] if len(plan.samples) > 1 else None
+            result.update(await apply_rename(client, plan.rename_top, log, typing_in))
     except Exception as error:  # a broken server must still leave a report
         log(f"    restart failed: {type(error).__name__}: {error}")
     finally:
@@ -745,20 +755,32 @@ async def until_prepared(client: BenchClient, log: Callable[[str], None]) -> Non
 
 
 async def apply_rename(
-    client: BenchClient, target: tuple[Review, str, int, int], log: Callable[[str], None]
+    client: BenchClient,
+    target: tuple[Review, str, int, int],
+    log: Callable[[str], None],
+    typing_in: Review | None = None,
 ) -> dict[str, Any]:
     """The rename of `target`'s tag applied as VS Code applies a workspace edit: each file it
     names opened (its text from disk) and changed by its edits, all sent at once; then each
-    file's diagnostics for its new version awaited."""
+    file's diagnostics for its new version awaited. With `typing_in` (another review, open
+    before the rename and left out of it), a keystroke in it `KEYSTROKE_INTO_BURST_SECONDS`
+    after the last message was sent, and the time to its diagnostics."""
     review, tag = target[:2]
     waiter = client.expect_publish(review.uri, 1)
     client.open(review)
     await client.wait(waiter, f"diagnostics of {review.relative}")
+    # The review the author goes on writing meanwhile, open before the rename.
+    typed = typing_in if typing_in is not None and typing_in.uri != review.uri else None
+    if typed is not None:
+        waiter = client.expect_publish(typed.uri, 1)
+        client.open(typed)
+        await client.wait(waiter, f"diagnostics of {typed.relative}")
     answer, _ = await client.request(types.TEXT_DOCUMENT_RENAME, rename_params(target), cap=300)
+    left_out = {review.uri, typed.uri if typed is not None else review.uri}
     edits = [
         change
         for change in (answer.document_changes or ())
-        if isinstance(change, types.TextDocumentEdit) and change.text_document.uri != review.uri
+        if isinstance(change, types.TextDocumentEdit) and change.text_document.uri not in left_out
     ]
     cpu = cpu_seconds(client.pid)
     started = time.perf_counter()
@@ -789,6 +811,16 @@ async def apply_rename(
                 ],
             )
         )
+    keystroke: dict[str, float] = {}
+    if typed is not None:
+        await asyncio.sleep(KEYSTROKE_INTO_BURST_SECONDS)
+        line = typed.body_line()
+        at = pos(line, utf16(typed.lines[line]))
+        waiter = client.expect_publish(typed.uri, 2)
+        sent = time.perf_counter()
+        client.change(typed.uri, 2, types.Range(start=at, end=at), " ")
+        arrival = await client.wait(waiter, f"diagnostics of {typed.relative}", cap=300)
+        keystroke["applied_rename_keystroke_ms"] = (arrival - sent) * 1000
     last = started
     for uri, waiter in waiters:
         last = max(last, await client.wait(waiter, f"diagnostics of {uri}", cap=300))
@@ -797,6 +829,7 @@ async def apply_rename(
         "applied_rename_cpu_s": cpu_seconds(client.pid) - cpu,
         "applied_rename_files": len(edits),
         "applied_rename_peak_mib": memory(client.pid).get("VmHWM", math.nan),
+        **keystroke,
     }
     log(
         f"    rename of {tag!r} applied to {len(edits)} files: {figures['applied_rename_s']:.1f} s, "
@@ -1477,7 +1510,9 @@ METHOD = """\
   asked every 3 s: an editor applies a rename minutes into a session, with every table built),
   gets the most used tag's rename applied as VS Code applies a workspace edit: every file it
   names opened with its text from disk, then changed by its edits, all sent at once; the time
-  to the last file's diagnostics, the server's CPU meanwhile, its peak memory then.
+  to the last file's diagnostics, the server's CPU meanwhile, its peak memory then. Another
+  review, opened before the rename and left out of it, gets a keystroke 1 s after the last
+  message was sent (the author writing on meanwhile): the time to its diagnostics.
 - "server:" rows: a last pass with the trace set to verbose, reading the server's own timing of
   each handler from its log (the rest of a request's time is pygls' serialisation and the pipe).
 - p99 is the nearest rank (the second largest of 200). Each run is bounded by `--timeout`; a
