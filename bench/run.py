@@ -143,22 +143,24 @@ def time_cli(site: Path, *paths: Path, cache: Path | None = None) -> float:
     return time.perf_counter() - start
 
 
-def measure_floor(site: Path) -> dict[str, float]:
-    """`FLOOR`'s figures for `site`, in a fresh process on a warm page cache."""
-    warm_page_cache(site, "yaml")
+def figures_of(script: str, site: Path, module: str) -> dict[str, float]:
+    """What `script` prints (JSON) about `site`, run in a fresh process on a warm page cache
+    (`module` imported first: the code it times)."""
+    warm_page_cache(site, module)
     output = subprocess.run(
-        [sys.executable, "-c", FLOOR, str(site)], capture_output=True, text=True, check=True
+        [sys.executable, "-c", script, str(site)], capture_output=True, text=True, check=True
     ).stdout
-    floor: dict[str, float] = json.loads(output)
-    return floor
+    figures: dict[str, float] = json.loads(output)
+    return figures
+
+
+def measure_floor(site: Path) -> dict[str, float]:
+    """`FLOOR`'s figures for `site`."""
+    return figures_of(FLOOR, site, "yaml")
 
 
 def measure(site: Path) -> dict[str, float]:
-    warm_page_cache(site, "letterhead.cli")
-    output = subprocess.run(
-        [sys.executable, "-c", MEASURE, str(site)], capture_output=True, text=True, check=True
-    ).stdout
-    result: dict[str, float] = json.loads(output)
+    result = figures_of(MEASURE, site, "letterhead.cli")
     result.update(measure_floor(site))
     result["check_cli_s"] = time_cli(site)
     commit = sorted((site / "_posts").rglob("*.md"))[-COMMIT_FILES:]
