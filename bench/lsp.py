@@ -776,7 +776,7 @@ async def apply_rename(
         client.open(typed)
         await client.wait(waiter, f"diagnostics of {typed.relative}")
     answer, _ = await client.request(types.TEXT_DOCUMENT_RENAME, rename_params(target), cap=300)
-    left_out = {review.uri, typed.uri if typed is not None else review.uri}
+    left_out = {r.uri for r in (review, typed) if r is not None}
     edits = [
         change
         for change in (answer.document_changes or ())
