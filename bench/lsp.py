@@ -10,7 +10,8 @@ by a fresh `python -m letterhead serve` for every run, and the client measures:
 - didOpen → first published diagnostics for reviews with findings, the index ready;
 - keystroke → fresh diagnostics: characters typed one at a time into the body, the debounce
   set to 0 (`letterhead.diagnostics.debounceMs`), each edit waiting for its publish;
-- completion in `tags: [` and after `](/content/`, hover on the salutation and on a tag;
+- completion in `tags: [` and after `](/content/`, the documentation of an item shown
+  (`completionItem/resolve`), hover on the salutation and on a tag;
 - workspace symbol search over varied queries;
 - the references to a review (the reviews linking to it) right after each of 20 edits of it;
 - a new review, as an author starts a letter: a file not yet on disk opened (it comes first of
@@ -153,6 +154,7 @@ METRICS: tuple[Metric, ...] = (
     *percentiles("keystroke", "keystroke → diagnostics", 15),
     *percentiles("completion_tags", "completion in `tags: [`", 10),
     *percentiles("completion_link", "completion after `](/content/`", 10),
+    *percentiles("completion_resolve", "completion: an item's documentation, when shown", 10),
     *percentiles("hover_salutation", "hover on the salutation", 10),
     *percentiles("hover_tag", "hover on a tag", 10),
     *percentiles("hover_link", "hover on a link to another review", 10),
@@ -620,8 +622,15 @@ def capabilities() -> types.ClientCapabilities:
             synchronization=types.TextDocumentSyncClientCapabilities(did_save=True),
             completion=types.CompletionClientCapabilities(
                 completion_item=types.ClientCompletionItemOptions(
-                    snippet_support=True, documentation_format=markdown
-                )
+                    snippet_support=True,
+                    documentation_format=markdown,
+                    resolve_support=types.ClientCompletionItemResolveOptions(
+                        properties=["documentation", "detail", "additionalTextEdits"]
+                    ),
+                ),
+                completion_list=types.CompletionListCapabilities(
+                    item_defaults=["commitCharacters", "editRange", "insertTextFormat", "data"]
+                ),
             ),
             hover=types.HoverClientCapabilities(content_format=markdown),
             rename=types.RenameClientCapabilities(prepare_support=True),
@@ -1014,8 +1023,8 @@ async def measure(
             return 0
         return len(answer.items) if hasattr(answer, "items") else len(answer)
 
-    async def completions(positions: list[types.Position], name: str) -> None:
-        """200 completions at `positions` in turn, recorded under `name`."""
+    async def completions(positions: list[types.Position], name: str) -> list[Any]:
+        """200 completions at `positions` in turn, recorded under `name`; their answers."""
         answers = await series(
             types.TEXT_DOCUMENT_COMPLETION,
             lambda n: types.CompletionParams(
@@ -1024,10 +1033,19 @@ async def measure(
             name=name,
         )
         result[f"{name}_items"] = statistics.mean(items(a) for a in answers)
+        return answers
 
-    if tag_columns:
-        await completions(tag_positions, "completion_tags")
-    await completions(link_positions, "completion_link")
+    shown = await completions(tag_positions, "completion_tags") if tag_columns else []
+    shown += await completions(link_positions, "completion_link")
+    # The documentation of the item an editor shows (the first, or one the author moves to
+    # among the first ten), asked for as VS Code asks when the list shows it.
+    documented = [a.items[n % min(10, len(a.items))] for n, a in enumerate(shown) if a and a.items]
+    if documented:
+        await series(
+            types.COMPLETION_ITEM_RESOLVE,
+            lambda n: documented[n % len(documented)],
+            name="completion_resolve",
+        )
     if main.image_line >= 0:
         # In the `image:` value: nothing typed yet, its first letter, and further in.
         value_at = len("image: ")
@@ -1474,7 +1492,8 @@ METHOD = """\
   its own, so its first server starts with no generated code kept either.
 - One fresh `python -m letterhead serve` per run, spawned by a pygls `LanguageClient` over
   stdio; the client offers what VS Code offers (UTF-16 positions, push diagnostics with
-  versions, `$/progress`, `workspace/configuration`) and sets
+  versions, `$/progress`, `workspace/configuration`, a completion list's item defaults, an
+  item's documentation asked for when the item is shown) and sets
   `letterhead.diagnostics.debounceMs` to 0 (initialization options and configuration).
 - Times are taken in the client: from just before a message is written to the moment the
   answer's (or the publish's) JSON reaches the client, before pygls turns it into lsprotocol
@@ -1492,7 +1511,8 @@ METHOD = """\
   while typing front matter values: the review's `addressee:` cleared, then the addressees of
   the didOpen reviews typed into it a letter at a time, each letter an edit whose diagnostics
   are awaited, then a completion at the end of the value (the review's own is put back after).
-  Hover: 200 on the salutation's addressee, 200 on the tags, 200 on the review's links to
+  An item's documentation, as an editor asks for it when it shows the item: 200
+  `completionItem/resolve` of the first ten items of the tag and link answers in turn. Hover: 200 on the salutation's addressee, 200 on the tags, 200 on the review's links to
   other reviews (a reference link's text, its definition's URL; each hover reads the linked
   review's excerpt from its file). Workspace symbols: 200 queries
   drawn from the titles' words (whole words, prefixes, single letters, two words, near misses).

@@ -44,14 +44,14 @@ from letterhead.features.catalog import (
     catalog_for,
     catalog_of,
 )
-from letterhead.features.completion import complete
+from letterhead.features.completion import complete, explain
 from letterhead.features.folding import folding_ranges
 from letterhead.features.hover import hover
 from letterhead.features.links import document_links
 from letterhead.features.markup import as_plain_text
 from letterhead.features.navigation import definition, prepare_rename, references, rename
 from letterhead.features.symbols import document_symbols, workspace_symbols
-from letterhead.features.types import Location, Symbol
+from letterhead.features.types import CompletionItem, Location, Symbol
 from letterhead.findings import TextEdit
 from letterhead.fixes import apply_edits
 from letterhead.positions import LineIndex, Range, Span
@@ -212,6 +212,25 @@ def run_completion(setup: Setup, spec: dict[str, Any]) -> None:
         assert by_label[label].is_snippet
     if "kind" in spec:
         assert {item.kind.value for item in result.items} == {spec["kind"]}
+    explained_later(setup, spec, result.items)
+
+
+def explained_later(setup: Setup, spec: dict[str, Any], items: list[CompletionItem]) -> None:
+    """The same completion without its costly documentation (as an editor that asks for it
+    item by item gets it): the same items, and `explain` writes the documentation left out."""
+    later = complete(
+        setup.site, setup.path, setup.document, setup.cursor, spec.get("limit", 100), False
+    )
+    assert [item.label for item in later.items] == [item.label for item in items]
+    for eager, item in zip(items, later.items, strict=True):
+        assert item.explanation == eager.explanation
+        if item.explanation is None:
+            assert item.documentation == eager.documentation, item.label
+        else:
+            assert item.documentation == "", item.label
+            assert eager.documentation, item.label
+            written = explain(setup.site, setup.path, item.explanation)
+            assert written == eager.documentation, item.label
 
 
 def run_hover(setup: Setup, spec: dict[str, Any]) -> None:

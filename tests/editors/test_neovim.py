@@ -183,10 +183,10 @@ def test_completion_in_the_tags_list_offers_site_tags(seen: dict[str, Any]) -> N
     assert "uk" not in labels  # already in this review's list
     (usa,) = [item for item in seen["completion"] if item["label"] == "usa"]
     assert "12" in (usa["detail"] or "")  # used in 12 reviews
-    # The edit lands at the cursor, counted in UTF-8 bytes past `écosse 🎬`.
-    edit = usa["textEdit"]
-    assert edit is not None
-    edit_range = edit.get("range") or edit.get("insert")
+    # The edit lands at the cursor, counted in UTF-8 bytes past `écosse 🎬`: the list's default
+    # range (Neovim 0.11 takes `itemDefaults`), the item's text its label.
+    assert usa.get("textEdit") is None and usa.get("textEditText") is None
+    edit_range = seen["completion_defaults"]["editRange"]
     assert edit_range["start"] == seen["completion_position"]
 
 

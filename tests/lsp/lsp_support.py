@@ -136,8 +136,11 @@ def capabilities(
     pull: bool = False,
     snippets: bool = True,
     markdown: bool = True,
+    resolving: bool = False,
 ) -> types.ClientCapabilities:
-    """An editor's capabilities: progress, configuration, watched files, edits with versions."""
+    """An editor's capabilities: progress, configuration, watched files, edits with versions;
+    `resolving`, a completion item's documentation asked for when it is shown and the list's
+    item defaults taken, as VS Code does."""
     formats = (
         [types.MarkupKind.Markdown, types.MarkupKind.PlainText]
         if markdown
@@ -168,7 +171,17 @@ def capabilities(
                 completion_item=types.ClientCompletionItemOptions(
                     snippet_support=snippets,
                     documentation_format=formats,
+                    resolve_support=types.ClientCompletionItemResolveOptions(
+                        properties=["documentation", "detail", "additionalTextEdits"]
+                    )
+                    if resolving
+                    else None,
+                ),
+                completion_list=types.CompletionListCapabilities(
+                    item_defaults=["commitCharacters", "editRange", "insertTextFormat", "data"]
                 )
+                if resolving
+                else None,
             ),
             hover=types.HoverClientCapabilities(content_format=formats),
             rename=types.RenameClientCapabilities(prepare_support=True),

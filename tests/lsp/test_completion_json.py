@@ -60,6 +60,38 @@ def test_an_item_is_written_as_lsprotocol_writes_it(
     )
 
 
+def reference_with_defaults(
+    item: CompletionItem, markdown: bool, snippets: bool, data: object
+) -> object:
+    """The item of a list whose `itemDefaults` hold its range and text format."""
+    new_text, _ = insert_text(item, snippets)
+    return CONVERTER.unstructure(
+        types.CompletionItem(
+            label=item.label,
+            kind=_COMPLETION_KINDS.get(item.kind, types.CompletionItemKind.Text),
+            detail=item.detail or None,
+            documentation=markup(item.documentation, markdown) if item.documentation else None,
+            sort_text=item.sort_text or None,
+            filter_text=item.filter_text or None,
+            text_edit_text=new_text if new_text != item.label else None,
+            data=data,
+        )
+    )
+
+
+@given(
+    item=items,
+    markdown=st.booleans(),
+    snippets=st.booleans(),
+    data=st.none() | st.tuples(st.integers(0, 10**6), text, text).map(list),
+)
+def test_an_item_under_the_lists_defaults_is_written_as_lsprotocol_writes_it(
+    item: CompletionItem, markdown: bool, snippets: bool, data: list[object] | None
+) -> None:
+    written = completion_item(item, None, markdown, snippets, data)
+    assert written == reference_with_defaults(item, markdown, snippets, data)
+
+
 @pytest.mark.parametrize("kind", list(CompletionKind))
 def test_every_kind_has_the_protocols_number(kind: CompletionKind) -> None:
     item = CompletionItem("x", kind, "x", Span(0, 1))

@@ -359,3 +359,65 @@ async def fresh_plain(lsp_client: RecordingClient, site: Path):
 
 def test_snippet_as_text() -> None:
     assert snippet_as_text("a: ${1|x,y|}\nb: ${2:one ${3:two}} \\$ $0") == "a: x\nb: one two $ "
+
+
+# -- a client that asks for an item's documentation when it shows it ---------------------------
+
+
+@pytest_lsp.fixture(config=server_config())
+async def fresh_resolving(lsp_client: RecordingClient, site: Path):
+    await lsp_client.initialize_session(initialize_params(site, capabilities(resolving=True)))
+    await lsp_client.indexed()
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_completion_documentation_written_when_asked(
+    fresh_resolving: RecordingClient, site: Path
+) -> None:
+    """VS Code takes the list's range as a default and asks for the documentation of the item
+    it shows: the items come without either, and `completionItem/resolve` writes it."""
+    client = fresh_resolving
+    path = await open_review(client, site)
+    end_of_do = column(REVIEW, TAGS_LINE, "do]")
+    result = await client.text_document_completion_async(
+        types.CompletionParams(text_document=doc(path), position=position(TAGS_LINE, end_of_do + 2))
+    )
+    assert isinstance(result, types.CompletionList) and result.item_defaults is not None
+    edit_range = result.item_defaults.edit_range
+    assert isinstance(edit_range, types.Range)
+    assert as_tuple(edit_range) == (TAGS_LINE, end_of_do, TAGS_LINE, end_of_do + 2)
+    assert result.item_defaults.insert_text_format == types.InsertTextFormat.PlainText
+    item = next(i for i in result.items if i.label == "documentary")
+    assert item.text_edit is None and item.text_edit_text is None  # the label is the text
+    assert item.documentation is None and item.data is not None
+    resolved = await client.completion_item_resolve_async(item)
+    assert isinstance(resolved.documentation, types.MarkupContent)
+    assert resolved.documentation.kind == types.MarkupKind.Markdown
+    assert resolved.documentation.value.startswith("Tag used in 3 reviews; last in “")
+
+    line = REVIEW.split("\n").index("See [the killing][1] and [S21](/content/2014/5/2/s21.html).")
+    links = await client.text_document_completion_async(
+        types.CompletionParams(
+            text_document=doc(path), position=position(line, column(REVIEW, line, "](/", True))
+        )
+    )
+    assert isinstance(links, types.CompletionList) and links.items
+    first = links.items[0]
+    assert first.documentation is None and first.text_edit_text is not None
+    assert first.text_edit_text.startswith("/")  # the URL, where the label is the title
+    resolved = await client.completion_item_resolve_async(first)
+    assert isinstance(resolved.documentation, types.MarkupContent)
+    assert f"**{first.label}**" in resolved.documentation.value
+    assert "`_posts/" in resolved.documentation.value
+
+
+async def test_completion_items_the_server_never_gave_come_back_as_they_were(
+    fresh_resolving: RecordingClient, site: Path
+) -> None:
+    client = fresh_resolving
+    await open_review(client, site)
+    for data in ([10**6, "tags", "documentary"], [1, "tags"], {"uri": "x"}, "x", [1, 2, 3], None):
+        item = types.CompletionItem(label="documentary", data=data)
+        resolved = await client.completion_item_resolve_async(item)
+        assert resolved.label == "documentary" and resolved.documentation is None, data

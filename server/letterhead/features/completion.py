@@ -7,6 +7,12 @@ In the body: site URLs of other reviews after `](` or `]: `, post ids in `{% pos
 reference labels in `[text][`, Liquid tag names after `{% `. In an empty document: a whole
 new letter. Every answer is cut at `limit` (with `incomplete` set) and costs one pass over
 cached, pre-ranked lists at most: completion runs per keystroke on 20,000-review sites.
+
+The documentation of tags, categories, link targets and post ids is the costly part of an
+answer (a name's newest user and its date, a review's summary: about half of a hundred items'
+time, and more than half of their JSON). An editor shows one item's documentation at a time, so
+`complete(..., explained=False)` leaves it out and marks those items with an `Explanation`, which
+`explain` turns into the same documentation when the editor asks for it.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from letterhead.features.cursor import KeySlot, ValueSlot, ValueStyle, clamp, fr
 from letterhead.features.guard import never_raises
 from letterhead.features.markup import code_block, code_span, escaped
 from letterhead.features.template import letter_template, ranked_authors
-from letterhead.features.types import CompletionItem, CompletionKind, Completions
+from letterhead.features.types import CompletionItem, CompletionKind, Completions, Explanation
 from letterhead.positions import Span
 from letterhead.settings import STANDARD_KEYS, TYPED_BOOLEAN_KEYS, Settings
 from letterhead.taxonomy import Taxonomy
@@ -77,6 +83,7 @@ class _Request:
     document: Document
     offset: int
     limit: int
+    explained: bool  # documentation written now, even where an `Explanation` could wait
 
     @property
     def settings(self) -> Settings:
@@ -89,10 +96,16 @@ LIMIT = 100
 
 @never_raises(Completions)
 def complete(
-    site: LoadedSite, path: str, document: Document, offset: int, limit: int = LIMIT
+    site: LoadedSite,
+    path: str,
+    document: Document,
+    offset: int,
+    limit: int = LIMIT,
+    explained: bool = True,
 ) -> Completions:
-    """The completions at `offset` of `document` (the file at site-relative `path`)."""
-    request = _Request(site, path, document, clamp(document, offset), max(1, limit))
+    """The completions at `offset` of `document` (the file at site-relative `path`); without
+    the documentation that `explain` can write later, unless `explained`."""
+    request = _Request(site, path, document, clamp(document, offset), max(1, limit), explained)
     if _at_start_of_new_letter(request):
         return _new_letter(request)
     slot = front_matter_slot(document, request.offset)
@@ -192,6 +205,7 @@ class _Value:
     filter_text: str = ""
     value: str | None = None  # what to insert when it is not the label
     verbatim: bool = False  # a YAML number or boolean: inserted as is, never quoted
+    explanation: Explanation | None = None
 
 
 def _values(request: _Request, slot: ValueSlot) -> Completions:
@@ -237,6 +251,7 @@ def _values(request: _Request, slot: ValueSlot) -> Completions:
                 documentation=value.documentation,
                 sort_text=f"{position:05d}",
                 filter_text=value.filter_text or value.label,
+                explanation=value.explanation,
             )
         )
     return Completions(items, incomplete)
@@ -271,7 +286,6 @@ def _taxonomy_values(request: _Request, slot: ValueSlot) -> tuple[list[_Value], 
     present = {fold(value) for value in slot.present}
     typed = fold(slot.typed)
     path = request.path
-    index = request.site.index
 
     def wanted(name: RankedName) -> bool:
         if name.folded in present or name.folded in aliases:
@@ -282,29 +296,53 @@ def _taxonomy_values(request: _Request, slot: ValueSlot) -> tuple[list[_Value], 
     search = catalog.names(key).search()
     chosen, incomplete = search.ranked(ranked_needles(typed), wanted, request.limit)
     values = []
-    noun = "tag" if key == "tags" else "category"
     for name in chosen:
-        text = name.text.lower() if policy.case == "lower" else name.text
-        spellings = (name.text, *(variant for variant, _ in name.variants))
-        count = name.count - sum(index.uses(path, key, spelling) for spelling in spellings)
-        lines = [f"{noun.capitalize()} used in {_uses(count)}"]
-        latest = catalog.latest_user(key, name.text, exclude=path)
-        record = catalog.record(latest) if latest else None
-        if record is not None:
-            day = f" ({record.day})" if record.day else ""
-            lines[0] += f"; last in “{escaped(record.title)}”{day}"
-        if name.variants:
-            spelled = ", ".join(f"{code_span(v)} ({c})" for v, c in name.variants[:5])
-            lines.append(f"Also spelled {spelled}; {code_span(text)} is the established spelling.")
+        text = _spelled(request.settings, key, name)
+        count = _uses_elsewhere(request.site, path, key, name)
         values.append(
             _Value(
                 text,
                 detail=_uses(count),
-                documentation="\n\n".join(lines),
+                documentation=(
+                    _name_documentation(request.site, path, key, name, count)
+                    if request.explained
+                    else ""
+                ),
                 filter_text=_filter_text(text),
+                explanation=Explanation(key, name.folded),
             )
         )
     return values, incomplete
+
+
+def _spelled(settings: Settings, key: str, name: RankedName) -> str:
+    """The name as completion inserts it: its established spelling, lower-cased if the site's
+    policy says so."""
+    policy = settings.tags if key == "tags" else settings.categories
+    return name.text.lower() if policy.case == "lower" else name.text
+
+
+def _uses_elsewhere(site: LoadedSite, path: str, key: str, name: RankedName) -> int:
+    """The reviews other than `path` that use any spelling of `name`."""
+    spellings = (name.text, *(variant for variant, _ in name.variants))
+    return name.count - sum(site.index.uses(path, key, spelling) for spelling in spellings)
+
+
+def _name_documentation(site: LoadedSite, path: str, key: str, name: RankedName, count: int) -> str:
+    """A tag's or category's uses, its newest user other than `path`, its other spellings."""
+    catalog = catalog_for(site.index)
+    noun = "tag" if key == "tags" else "category"
+    lines = [f"{noun.capitalize()} used in {_uses(count)}"]
+    latest = catalog.latest_user(key, name.text, exclude=path)
+    record = catalog.record(latest) if latest else None
+    if record is not None:
+        day = f" ({record.day})" if record.day else ""
+        lines[0] += f"; last in “{escaped(record.title)}”{day}"
+    if name.variants:
+        spelled = ", ".join(f"{code_span(v)} ({c})" for v, c in name.variants[:5])
+        text = _spelled(site.settings, key, name)
+        lines.append(f"Also spelled {spelled}; {code_span(text)} is the established spelling.")
+    return "\n\n".join(lines)
 
 
 def _only_user_is(taxonomy: Taxonomy, name: RankedName, path: str) -> bool:
@@ -485,12 +523,36 @@ def _urls(request: _Request, replace: Span, typed: str) -> Completions:
                 insert_text=url,
                 replace_span=replace,
                 detail=" · ".join(part for part in (record.day, url) if part),
-                documentation=_review_summary(record),
+                documentation=_review_summary(record) if request.explained else "",
                 sort_text=f"{position:05d}",
                 filter_text=filter_text,
+                explanation=Explanation(_REVIEW, record.path),
             )
         )
     return Completions(items, incomplete)
+
+
+# The topic of an `Explanation` whose subject is a review's path.
+_REVIEW = "review"
+
+
+@never_raises(str)
+def explain(site: LoadedSite, path: str, explanation: Explanation) -> str:
+    """The documentation of an item that `complete` offered in the document at `path` with
+    `explanation`, as `complete` writes it when `explained`; "" if what it names is gone (the
+    index changed in between: a review deleted, a tag's last use removed)."""
+    catalog = catalog_for(site.index)
+    topic, subject = explanation.topic, explanation.subject
+    if topic == _REVIEW:
+        record = catalog.record(subject)
+        return _review_summary(record) if record is not None else ""
+    if topic in ("tags", "categories"):
+        name = catalog.names(topic).by_fold.get(subject)
+        if name is None:
+            return ""
+        count = _uses_elsewhere(site, path, topic, name)
+        return _name_documentation(site, path, topic, name, count)
+    return ""
 
 
 def _review_summary(record: ReviewRecord) -> str:
@@ -523,9 +585,10 @@ def _post_ids(request: _Request, replace: Span, typed: str) -> Completions:
                 insert_text=post_id,
                 replace_span=replace,
                 detail=record.title,
-                documentation=_review_summary(record),
+                documentation=_review_summary(record) if request.explained else "",
                 sort_text=f"{position:05d}",
                 filter_text=f"{post_id} {record.title}",
+                explanation=Explanation(_REVIEW, record.path),
             )
         )
     return Completions(items, incomplete)

@@ -31,6 +31,16 @@ class CompletionKind(StrEnum):
     SNIPPET = "snippet"  # a whole template (a new letter)
 
 
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """What a completion item's documentation is written from, when writing it costs more than
+    the item itself (a tag's newest user, a review's summary): an editor shows the documentation
+    of one item at a time, and asks for it (`completionItem/resolve`) with this."""
+
+    topic: str  # "tags" or "categories" (`subject` a name's folded form), "review" (a path)
+    subject: str
+
+
 @dataclass(slots=True)
 class CompletionItem:
     label: str
@@ -42,6 +52,9 @@ class CompletionItem:
     sort_text: str = ""  # clients sort by this; it encodes the engine's ranking
     filter_text: str = ""  # clients filter what was typed in `replace_span` against this
     is_snippet: bool = False  # `insert_text` uses snippet syntax ($1, ${1:x}, $0)
+    # Set when `documentation` can be written later, from this (`completion.explain`); the
+    # documentation is then left empty if the completion was asked for without it.
+    explanation: Explanation | None = None
 
 
 @dataclass(slots=True)

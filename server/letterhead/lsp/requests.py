@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from lsprotocol import types
+from pygls.capabilities import get_capability
 from pygls.exceptions import JsonRpcContentModified, JsonRpcException
 
 from letterhead.document import Document
@@ -34,15 +35,21 @@ from letterhead.features.types import (
     ActionKind,
     CompletionItem,
     CompletionKind,
+    Explanation,
     Location,
     Symbol,
     SymbolKind,
 )
 from letterhead.findings import Finding, TextEdit
 from letterhead.lsp import convert
-from letterhead.lsp.server import COMPLETION_DOCUMENTATION, JsonAnswer
+from letterhead.lsp.server import (
+    COMPLETION_DEFAULTS,
+    COMPLETION_DOCUMENTATION,
+    COMPLETION_RESOLVE,
+    JsonAnswer,
+)
 from letterhead.lsp.workspace import OpenDocument, SiteState
-from letterhead.positions import Position, Range
+from letterhead.positions import Position, Range, Span
 
 if TYPE_CHECKING:
     from letterhead.lsp.server import LetterheadServer
@@ -205,10 +212,16 @@ def insert_text(item: CompletionItem, snippets: bool) -> tuple[str, types.Insert
 
 
 def completion_item(
-    item: CompletionItem, range_: dict[str, Any], markdown: bool, snippets: bool
+    item: CompletionItem,
+    range_: dict[str, Any] | None,
+    markdown: bool,
+    snippets: bool,
+    data: list[Any] | None = None,
 ) -> dict[str, Any]:
     """One item as the protocol's JSON (a `CompletionItem`, fields without a value left out),
-    replacing `range_` (its `replace_span`, converted once for all the items)."""
+    replacing `range_` (its `replace_span`, converted once for all the items); with `range_`
+    None, the range and the text's format are the list's `itemDefaults`, and the item says only
+    what it inserts, if that is not its label."""
     new_text, text_format = insert_text(item, snippets)
     answer: dict[str, Any] = {
         "label": item.label,
@@ -223,35 +236,99 @@ def completion_item(
         answer["sortText"] = item.sort_text
     if item.filter_text:
         answer["filterText"] = item.filter_text
-    answer["insertTextFormat"] = text_format.value
-    answer["textEdit"] = {"range": range_, "newText": new_text}
+    if range_ is None:
+        if new_text != item.label:
+            answer["textEditText"] = new_text
+    else:
+        answer["insertTextFormat"] = text_format.value
+        answer["textEdit"] = {"range": range_, "newText": new_text}
+    if data is not None:
+        answer["data"] = data
     return answer
 
 
 def completion(ls: LetterheadServer, params: types.CompletionParams) -> JsonAnswer | None:
     """The completion list, written as JSON here: a hundred items made as lsprotocol objects
-    and then turned into JSON by pygls' converter took twice as long as the completion itself."""
-    request = request_for(ls, params.text_document.uri)
+    and then turned into JSON by pygls' converter took twice as long as the completion itself.
+
+    A client that asks for an item's documentation when it shows it (`completionItem/resolve`,
+    as VS Code does) gets the items whose documentation costs most without it, and `data` that
+    says how to write it: `[answer number, topic, subject]` (see `resolve_completion`)."""
+    uri = params.text_document.uri
+    request = request_for(ls, uri)
     if request is None:
         return None
+    later = ls.resolves(COMPLETION_RESOLVE, "documentation")
     result = completion_feature.complete(
         request.state.loaded,
         request.relative,
         request.parsed,
         request.offset(params.position),
         COMPLETION_LIMIT,
+        explained=not later,
     )
+    number = ls.remember_completion(uri) if later else 0
     markdown = ls.markdown(COMPLETION_DOCUMENTATION)
     snippets = ls.supports("text_document.completion.completion_item.snippet_support")
+    answer: dict[str, Any] = {"isIncomplete": result.incomplete}
+    shared = _shared_defaults(ls, result.items, snippets)
+    if shared is not None:
+        span, text_format = shared
+        range_json = convert.range_json(request.codec.span(span))
+        answer["itemDefaults"] = {"editRange": range_json, "insertTextFormat": text_format.value}
     ranges: dict[tuple[int, int], dict[str, Any]] = {}
     items = []
     for item in result.items:
-        key = (item.replace_span.start, item.replace_span.end)
-        range_ = ranges.get(key)
-        if range_ is None:
-            range_ = ranges[key] = convert.range_json(request.codec.span(item.replace_span))
-        items.append(completion_item(item, range_, markdown, snippets))
-    return JsonAnswer(json.dumps({"isIncomplete": result.incomplete, "items": items}))
+        range_ = None
+        if shared is None:
+            key = (item.replace_span.start, item.replace_span.end)
+            range_ = ranges.get(key)
+            if range_ is None:
+                range_ = ranges[key] = convert.range_json(request.codec.span(item.replace_span))
+        explanation = item.explanation if later else None
+        data = None if explanation is None else [number, explanation.topic, explanation.subject]
+        items.append(completion_item(item, range_, markdown, snippets, data))
+    answer["items"] = items
+    return JsonAnswer(json.dumps(answer))
+
+
+def _shared_defaults(
+    ls: LetterheadServer, items: list[CompletionItem], snippets: bool
+) -> tuple[Span, types.InsertTextFormat] | None:
+    """The range and text format every item has, when the client takes them as the list's
+    `itemDefaults` (each item's `textEdit` then goes: ~40% of a hundred tags' JSON); else None."""
+    if not items:
+        return None
+    taken = get_capability(ls.client_capabilities, COMPLETION_DEFAULTS, None)
+    if not isinstance(taken, (list, tuple)) or not {"editRange", "insertTextFormat"} <= set(taken):
+        return None
+    span, snippet = items[0].replace_span, items[0].is_snippet and snippets
+    for item in items:
+        if item.replace_span != span or (item.is_snippet and snippets) is not snippet:
+            return None
+    return span, types.InsertTextFormat.Snippet if snippet else types.InsertTextFormat.PlainText
+
+
+def resolve_completion(ls: LetterheadServer, item: types.CompletionItem) -> types.CompletionItem:
+    """The item with the documentation `completion` left out, written now; anything else (an
+    item of an answer long gone, `data` a client made up) comes back as it was."""
+    data = item.data
+    if not (
+        isinstance(data, list)
+        and len(data) == 3
+        and type(data[0]) is int
+        and all(isinstance(part, str) for part in data[1:])
+    ):
+        return item
+    uri = ls.completions.get(data[0])
+    request = request_for(ls, uri) if uri is not None else None
+    if request is None:
+        return item
+    explanation = Explanation(data[1], data[2])
+    text = completion_feature.explain(request.state.loaded, request.relative, explanation)
+    if text:
+        item.documentation = convert.markup(text, ls.markdown(COMPLETION_DOCUMENTATION))
+    return item
 
 
 # -- hover -------------------------------------------------------------------------------------
@@ -616,8 +693,9 @@ def register(server: LetterheadServer) -> None:
     """Register every feature handler on `server`."""
     server.feature(
         types.TEXT_DOCUMENT_COMPLETION,
-        types.CompletionOptions(trigger_characters=TRIGGER_CHARACTERS, resolve_provider=False),
+        types.CompletionOptions(trigger_characters=TRIGGER_CHARACTERS, resolve_provider=True),
     )(timed(completion))
+    server.feature(types.COMPLETION_ITEM_RESOLVE)(timed(resolve_completion))
     server.feature(types.TEXT_DOCUMENT_HOVER)(timed(hover))
     server.feature(
         types.TEXT_DOCUMENT_CODE_ACTION,

@@ -72,6 +72,10 @@ WATCHED_GLOBS = (
 )
 
 
+# How many completion answers keep their document for `completionItem/resolve`.
+KEPT_COMPLETIONS = 8
+
+
 class JsonAnswer(str):
     """An answer already written as JSON, which `LetterheadProtocol` sends as it is: how a large
     answer is built a piece at a time instead of as one tree of objects."""
@@ -266,6 +270,10 @@ class LetterheadServer(LanguageServer):
         self.head_start = HeadStart()
         self.listed_early = 0
         self.warming: asyncio.Future[None] | None = None  # `_warm_once_indexed`, kept alive
+        # The documents of the latest completion answers whose items' documentation is asked
+        # for later (`completionItem/resolve`), by the answer's number (`remember_completion`).
+        self.completions: dict[int, str] = {}
+        self._completions_made = 0
 
     def serve_stdio(self, reader: MessageReader, stdout: BinaryIO) -> None:
         """Serve the client on `reader` and `stdout` until it is gone: pygls' `start_io`, with
@@ -297,6 +305,21 @@ class LetterheadServer(LanguageServer):
 
     def supports(self, field: str) -> bool:
         return bool(get_capability(self.client_capabilities, field, None))
+
+    def resolves(self, field: str, item_property: str) -> bool:
+        """Whether the client lists `item_property` in the `resolveSupport` at `field`."""
+        properties = get_capability(self.client_capabilities, f"{field}.properties", None)
+        return isinstance(properties, (list, tuple)) and item_property in properties
+
+    def remember_completion(self, uri: str) -> int:
+        """A number for a completion answer in the document at `uri`, by which its items ask
+        for their documentation; the latest few are remembered (the editor asks about the list
+        it shows, the latest)."""
+        self._completions_made += 1
+        self.completions[self._completions_made] = uri
+        if len(self.completions) > KEPT_COMPLETIONS:
+            del self.completions[next(iter(self.completions))]
+        return self._completions_made
 
     def markdown(self, field: str) -> bool:
         formats = get_capability(self.client_capabilities, field, None)
@@ -1284,6 +1307,8 @@ _DONE = object()  # what `next` gives for a finished step generator
 
 # Where a client says which formats it renders completion documentation in.
 COMPLETION_DOCUMENTATION = "text_document.completion.completion_item.documentation_format"
+COMPLETION_RESOLVE = "text_document.completion.completion_item.resolve_support"
+COMPLETION_DEFAULTS = "text_document.completion.completion_list.item_defaults"
 
 # How long the server must have had no message or answer (and its index) before it takes a step
 # of its quiet-time work (`_prepare`) or writes the persistent index: an editor quiet for a

@@ -121,6 +121,8 @@ step('completion', function()
   result.completion_position = params.position
   local answer = request('textDocument/completion', params)
   local items = answer and (answer.items or answer) or {}
+  -- The range and text format every item shares, which Neovim applies to each item.
+  result.completion_defaults = answer and answer.itemDefaults or vim.NIL
   result.completion = vim.tbl_map(function(item)
     return {
       label = item.label,
@@ -128,6 +130,7 @@ step('completion', function()
       kind = item.kind,
       insertText = item.insertText,
       textEdit = item.textEdit,
+      textEditText = item.textEditText,
     }
   end, items)
   -- Undo the edit, so the later steps see the file as it is on disk.
