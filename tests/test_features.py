@@ -471,10 +471,8 @@ def catalog_state(catalog: Catalog, site: LoadedSite) -> tuple[object, ...]:
         lines = ["\n" + _SEARCH_LINES[field](r).replace("\n", " ") for r in newest]
         assert search.records is newest
         assert search.text == "".join(lines)
-        assert (
-            list(search.starts)
-            == list(itertools.accumulate(map(len, lines[:-1]), initial=0))[: len(lines)]
-        )
+        starts = list(itertools.accumulate(map(len, lines[:-1]), initial=0))[: len(lines)]
+        assert list(search.keys) == [start - len(search.text) for start in starts]
     return (
         latest,
         [(n.text, n.count, n.variants) for n in catalog.ranked_names("tags")],
@@ -482,7 +480,7 @@ def catalog_state(catalog: Catalog, site: LoadedSite) -> tuple[object, ...]:
         [(r.path, r.title, r.url, r.built, r.entry.data.get("stars")) for r in newest],
         [values_state(catalog, key) for key in VALUE_KEYS],
         catalog.images(site.settings.image_dirs),
-        [(search.text, search.starts) for search in searches],
+        [(search.text, search.keys) for search in searches],
     )
 
 
@@ -779,7 +777,7 @@ def test_a_search_built_in_steps_is_the_search_built_at_once(lines: list[str]) -
             built = done.value
             break
     at_once = TextSearch(lines, str.upper)
-    assert (built.text, built.starts, built.records) == (at_once.text, at_once.starts, lines)
+    assert (built.text, built.keys, built.records) == (at_once.text, at_once.keys, lines)
     assert taken == len(lines) // _LINES_PER_STEP  # a step every so many lines, no more
 
 
