@@ -72,7 +72,14 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-from run import OUT, compile_engine, ensure_site, warm_page_cache  # noqa: E402
+from run import (  # noqa: E402
+    OUT,
+    STALL_FACTOR,
+    compile_engine,
+    ensure_site,
+    measure_stalls,
+    warm_page_cache,
+)
 
 SERVER_COMMAND = [sys.executable, "-m", "letterhead", "serve"]
 # How long after a restart's index is ready its first didOpen is sent (`run_restart`).
@@ -1372,6 +1379,8 @@ def run_benchmark(
         report["sizes"][str(size)] = {
             "plan": {"main": plan.main.relative, **plan.info},
             "runs": per_run,
+            # In the same hour as the runs: how often the machine itself stalls.
+            "stalls": measure_stalls(),
         }
     return report
 
@@ -1484,7 +1493,23 @@ def notes(report: dict[str, Any]) -> list[str]:
                 f"({first['rename_reviews']:,} reviews, {first.get('rename_files', 0):,} files edited); "
                 f"most used `{first.get('rename_top_tag', '?')}` ({first.get('rename_top_reviews', 0):,} reviews)"
             )
+        if "stalls" in data:
+            found.append(f"{int(size):,} reviews, after the runs: {stalls_line(data['stalls'])}")
     return found
+
+
+def stalls_line(stalls: dict[str, float]) -> str:
+    """`run.STALLS`'s figures in words: how often this machine stalls a piece of work that
+    takes as long as a request, with no letterhead code running."""
+    return (
+        f"the machine's stalls (`run.STALLS`, no letterhead code: 1,000 lookups in a heap of "
+        f"{stalls['stall_heap_mib']:.0f} MiB, timed again and again for "
+        f"{stalls['stall_seconds']:.0f} s): {int(stalls['stalled']):,} of "
+        f"{int(stalls['stall_slices']):,} slices took over {STALL_FACTOR}× their median of "
+        f"{stalls['stall_median_ms']:.2f} ms, the largest {stalls['stall_max_ms']:.1f} ms; "
+        "a request that meets one takes that much longer, and a p99 of 200 requests is their "
+        "second largest"
+    )
 
 
 METHOD = """\
@@ -1533,6 +1558,10 @@ METHOD = """\
   to the last file's diagnostics, the server's CPU meanwhile, its peak memory then. Another
   review, opened before the rename and left out of it, gets a keystroke 1 s after the last
   message was sent (the author writing on meanwhile): the time to its diagnostics.
+- The machine's stalls, after each size's runs (`run.STALLS`, in a fresh process, no letterhead
+  code): the same thousand lookups in a heap about the server's size, timed for 10 s; the
+  slices over four times their median are counted (a stall the guest sees no cause for: no
+  page fault, no steal time).
 - "server:" rows: a last pass with the trace set to verbose, reading the server's own timing of
   each handler from its log (the rest of a request's time is pygls' serialisation and the pipe).
 - p99 is the nearest rank (the second largest of 200). Each run is bounded by `--timeout`; a

@@ -229,6 +229,13 @@ def render(engine: dict[str, Any], server: dict[str, Any], kept: str) -> str:
         f"- engine: {lsp.load_line(engine)}",
         *([f"- {line}"] if (line := speed_line(engine)) else []),
         f"- language server: {lsp.load_line(server)}",
+        *(
+            [
+                f"- stalls of the hour, after the language server's runs at 20,000 reviews: {lsp.stalls_line(stalls)}."
+            ]
+            if (stalls := server["sizes"].get("20000", {}).get("stalls"))
+            else []
+        ),
         "",
         "## Summary against the budgets",
         "",

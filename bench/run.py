@@ -82,6 +82,38 @@ print(json.dumps({
 # The issue's figures for `FLOOR`'s two timings, at 20,000 reviews.
 ISSUE_FLOOR = {"floor_read_s": 0.19, "floor_yaml_s": 2.1}
 
+# The machine's own stalls, with no letterhead code: the same small piece of work (a thousand
+# lookups in a heap the size of the server's at 20,000 reviews) timed again and again for a few
+# seconds. On this machine class a slice takes several times its median every second or two,
+# with no page fault and no steal time the guest can see: the request p99s at 20,000 reviews
+# (the second largest of 200) land on these. A slice "stalled" is one over `STALL_FACTOR` times
+# the median.
+STALLS = r"""
+import json, random, resource, sys, time
+seconds, factor = float(sys.argv[1]), float(sys.argv[2])
+heap = {number: [number] * 8 for number in range(700_000)}
+keys = list(heap)
+pick = random.Random(1).sample
+slices = []
+end = time.perf_counter() + seconds
+while (start := time.perf_counter()) < end:
+    for key in pick(keys, 1_000):
+        heap[key][0]
+    slices.append(time.perf_counter() - start)
+slices.sort()
+median = slices[len(slices) // 2]
+print(json.dumps({
+    "stall_seconds": seconds,
+    "stall_slices": len(slices),
+    "stall_median_ms": median * 1000,
+    "stall_p99_ms": slices[int(len(slices) * 0.99)] * 1000,
+    "stall_max_ms": slices[-1] * 1000,
+    "stalled": sum(1 for s in slices if s > factor * median),
+    "stall_heap_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+}))
+"""
+STALL_FACTOR = 4
+
 
 def compile_engine() -> None:
     """Write the engine's bytecode, as installing a wheel does: measure the product as users run
@@ -157,6 +189,18 @@ def figures_of(script: str, site: Path, module: str) -> dict[str, float]:
 def measure_floor(site: Path) -> dict[str, float]:
     """`FLOOR`'s figures for `site`."""
     return figures_of(FLOOR, site, "yaml")
+
+
+def measure_stalls(seconds: float = 10.0) -> dict[str, float]:
+    """`STALLS`'s figures, for `seconds` of slices, in a fresh process."""
+    output = subprocess.run(
+        [sys.executable, "-c", STALLS, str(seconds), str(STALL_FACTOR)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    figures: dict[str, float] = json.loads(output)
+    return figures
 
 
 def measure(site: Path) -> dict[str, float]:

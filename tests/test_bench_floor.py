@@ -1,5 +1,6 @@
-"""The benchmark's measure of the issue's floor (bench/run.py `FLOOR`): it reads what it says it
-reads and parses what it says it parses, so that its time can stand for the machine's speed."""
+"""The benchmark's measures of the machine: the issue's floor (bench/run.py `FLOOR`) reads what
+it says it reads and parses what it says it parses, so that its time can stand for the machine's
+speed; its stalls (`STALLS`) are counted from slices it did time."""
 
 from __future__ import annotations
 
@@ -38,3 +39,12 @@ def test_floor_reads_every_review_and_parses_each_front_matter(tmp_path: Path) -
     assert floor["floor_reviews"] == len(reviews) + 2
     assert floor["floor_parsed"] == len(reviews)
     assert 0 < floor["floor_read_s"] <= floor["floor_yaml_s"]
+
+
+def test_stalls_are_counted_from_the_slices_timed() -> None:
+    stalls = run.measure_stalls(0.3)
+
+    assert stalls["stall_slices"] >= 10
+    assert 0 <= stalls["stalled"] < stalls["stall_slices"]
+    assert 0 < stalls["stall_median_ms"] <= stalls["stall_p99_ms"] <= stalls["stall_max_ms"]
+    assert stalls["stall_heap_mib"] > 100  # the heap the lookups go through is there
