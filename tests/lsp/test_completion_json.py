@@ -19,8 +19,15 @@ RANGE = types.Range(types.Position(3, 7), types.Position(3, 11))
 RANGE_JSON = {"start": {"line": 3, "character": 7}, "end": {"line": 3, "character": 11}}
 
 
-def reference(item: CompletionItem, markdown: bool, snippets: bool) -> object:
-    """The item as lsprotocol objects, turned into JSON by pygls' converter."""
+def reference(
+    item: CompletionItem,
+    markdown: bool,
+    snippets: bool,
+    defaults: bool = False,
+    data: object = None,
+) -> object:
+    """The item as lsprotocol objects, turned into JSON by pygls' converter; with `defaults`,
+    as an item of a list whose `itemDefaults` hold its range and text format."""
     new_text, text_format = insert_text(item, snippets)
     return CONVERTER.unstructure(
         types.CompletionItem(
@@ -30,8 +37,10 @@ def reference(item: CompletionItem, markdown: bool, snippets: bool) -> object:
             documentation=markup(item.documentation, markdown) if item.documentation else None,
             sort_text=item.sort_text or None,
             filter_text=item.filter_text or None,
-            insert_text_format=text_format,
-            text_edit=types.TextEdit(range=RANGE, new_text=new_text),
+            insert_text_format=None if defaults else text_format,
+            text_edit=None if defaults else types.TextEdit(range=RANGE, new_text=new_text),
+            text_edit_text=new_text if defaults and new_text != item.label else None,
+            data=data,
         )
     )
 
@@ -60,25 +69,6 @@ def test_an_item_is_written_as_lsprotocol_writes_it(
     )
 
 
-def reference_with_defaults(
-    item: CompletionItem, markdown: bool, snippets: bool, data: object
-) -> object:
-    """The item of a list whose `itemDefaults` hold its range and text format."""
-    new_text, _ = insert_text(item, snippets)
-    return CONVERTER.unstructure(
-        types.CompletionItem(
-            label=item.label,
-            kind=_COMPLETION_KINDS.get(item.kind, types.CompletionItemKind.Text),
-            detail=item.detail or None,
-            documentation=markup(item.documentation, markdown) if item.documentation else None,
-            sort_text=item.sort_text or None,
-            filter_text=item.filter_text or None,
-            text_edit_text=new_text if new_text != item.label else None,
-            data=data,
-        )
-    )
-
-
 @given(
     item=items,
     markdown=st.booleans(),
@@ -89,7 +79,7 @@ def test_an_item_under_the_lists_defaults_is_written_as_lsprotocol_writes_it(
     item: CompletionItem, markdown: bool, snippets: bool, data: list[object] | None
 ) -> None:
     written = completion_item(item, None, markdown, snippets, data)
-    assert written == reference_with_defaults(item, markdown, snippets, data)
+    assert written == reference(item, markdown, snippets, defaults=True, data=data)
 
 
 @pytest.mark.parametrize("kind", list(CompletionKind))
