@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from lsprotocol import types
-from pygls.capabilities import get_capability
 from pygls.exceptions import JsonRpcContentModified, JsonRpcException
 
 from letterhead.document import Document
@@ -258,7 +257,7 @@ def completion(ls: LetterheadServer, params: types.CompletionParams) -> JsonAnsw
     request = request_for(ls, uri)
     if request is None:
         return None
-    later = ls.resolves(COMPLETION_RESOLVE, "documentation")
+    later = ls.offers(COMPLETION_RESOLVE, "documentation")
     result = completion_feature.complete(
         request.state.loaded,
         request.relative,
@@ -299,8 +298,7 @@ def _shared_defaults(
     `itemDefaults` (each item's `textEdit` then goes: ~40% of a hundred tags' JSON); else None."""
     if not items:
         return None
-    taken = get_capability(ls.client_capabilities, COMPLETION_DEFAULTS, None)
-    if not isinstance(taken, (list, tuple)) or not {"editRange", "insertTextFormat"} <= set(taken):
+    if not ls.offers(COMPLETION_DEFAULTS, "editRange", "insertTextFormat"):
         return None
     span, snippet = items[0].replace_span, items[0].is_snippet and snippets
     for item in items:

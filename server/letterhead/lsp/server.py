@@ -306,10 +306,10 @@ class LetterheadServer(LanguageServer):
     def supports(self, field: str) -> bool:
         return bool(get_capability(self.client_capabilities, field, None))
 
-    def resolves(self, field: str, item_property: str) -> bool:
-        """Whether the client lists `item_property` in the `resolveSupport` at `field`."""
-        properties = get_capability(self.client_capabilities, f"{field}.properties", None)
-        return isinstance(properties, (list, tuple)) and item_property in properties
+    def offers(self, field: str, *values: str) -> bool:
+        """Whether the client's capability at `field`, a list, holds every one of `values`."""
+        listed = get_capability(self.client_capabilities, field, None)
+        return isinstance(listed, (list, tuple)) and all(value in listed for value in values)
 
     def remember_completion(self, uri: str) -> int:
         """A number for a completion answer in the document at `uri`, by which its items ask
@@ -322,8 +322,7 @@ class LetterheadServer(LanguageServer):
         return self._completions_made
 
     def markdown(self, field: str) -> bool:
-        formats = get_capability(self.client_capabilities, field, None)
-        return isinstance(formats, (list, tuple)) and types.MarkupKind.Markdown in formats
+        return self.offers(field, types.MarkupKind.Markdown)
 
     # -- logging -----------------------------------------------------------------------------
 
@@ -1307,7 +1306,7 @@ _DONE = object()  # what `next` gives for a finished step generator
 
 # Where a client says which formats it renders completion documentation in.
 COMPLETION_DOCUMENTATION = "text_document.completion.completion_item.documentation_format"
-COMPLETION_RESOLVE = "text_document.completion.completion_item.resolve_support"
+COMPLETION_RESOLVE = "text_document.completion.completion_item.resolve_support.properties"
 COMPLETION_DEFAULTS = "text_document.completion.completion_list.item_defaults"
 
 # How long the server must have had no message or answer (and its index) before it takes a step
