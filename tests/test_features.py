@@ -472,7 +472,7 @@ def catalog_state(catalog: Catalog, site: LoadedSite) -> tuple[object, ...]:
         assert search.records is newest
         assert search.text == "".join(lines)
         starts = list(itertools.accumulate(map(len, lines[:-1]), initial=0))[: len(lines)]
-        assert list(search.keys) == [start - len(search.text) for start in starts]
+        assert [search.start(index) for index in range(len(lines))] == starts
     return (
         latest,
         [(n.text, n.count, n.variants) for n in catalog.ranked_names("tags")],
@@ -480,7 +480,7 @@ def catalog_state(catalog: Catalog, site: LoadedSite) -> tuple[object, ...]:
         [(r.path, r.title, r.url, r.built, r.entry.data.get("stars")) for r in newest],
         [values_state(catalog, key) for key in VALUE_KEYS],
         catalog.images(site.settings.image_dirs),
-        [(search.text, search.keys) for search in searches],
+        [(search.text, [search.start(i) for i in range(len(newest))]) for search in searches],
     )
 
 
@@ -764,6 +764,44 @@ def test_image_matches_are_the_best_matches_of_every_image(
     assert images.matching(typed, slug, limit) == expected
 
 
+_EDITS = st.lists(
+    st.tuples(
+        st.sampled_from(["insert", "delete", "replace"]),
+        st.integers(0, 10**6),
+        st.text(alphabet="ab é", max_size=5),
+    ),
+    max_size=25,
+)
+
+
+@given(lines=st.lists(st.text(alphabet="ab é", max_size=5), max_size=30), edits=_EDITS)
+def test_a_search_changed_line_by_line_answers_as_one_built_again(
+    lines: list[str], edits: list[tuple[str, int, str]]
+) -> None:
+    """The changes a catalog makes to a search (a line put in, taken out or changed, anywhere,
+    one after another) leave it finding what a search built from the changed lines finds."""
+    lines = list(lines)
+    search = TextSearch(lines, str.upper)
+    for kind, where, line in edits:
+        if kind == "insert":
+            at = where % (len(lines) + 1)
+            lines.insert(at, line)
+            search.inserted(at, line.upper())
+        elif lines:
+            at = where % len(lines)
+            if kind == "delete":
+                del lines[at]
+                search.deleted(at)
+            else:
+                lines[at] = line
+                search.replace(at, line.upper())
+        built = TextSearch(list(lines), str.upper)
+        assert search.text == built.text
+        assert [search.start(i) for i in range(len(lines))] == list(built.starts)
+        for needle in ("A", "B", "AB", " ", "É", "\nA", re.compile("B+A")):
+            assert list(search.occurrences(needle)) == list(built.occurrences(needle)), needle
+
+
 @settings(max_examples=50, deadline=None)
 @given(lines=st.lists(st.text(alphabet="ab\n é", max_size=6), max_size=4_500))
 def test_a_search_built_in_steps_is_the_search_built_at_once(lines: list[str]) -> None:
@@ -777,7 +815,7 @@ def test_a_search_built_in_steps_is_the_search_built_at_once(lines: list[str]) -
             built = done.value
             break
     at_once = TextSearch(lines, str.upper)
-    assert (built.text, built.keys, built.records) == (at_once.text, at_once.keys, lines)
+    assert (built.text, built.starts, built.records) == (at_once.text, at_once.starts, lines)
     assert taken == len(lines) // _LINES_PER_STEP  # a step every so many lines, no more
 
 

@@ -231,12 +231,15 @@ class TextSearch(Generic[T]):
 
     def _fill(self, records: list[T], line: Callable[[T], str]) -> Iterator[None]:
         self.records = records
-        # Where each line starts, counted from the end of `text` (`start - len(text)`, so
-        # ascending, negative): a line put in or taken out near the start (a new review is the
-        # newest, first) moves no other line's key, where offsets from the start would all move
-        # (3 searches x 20,000 offsets, ~12 ms of a new review's first link completion). As
-        # machine integers: a list of 20,000 ints held 0.7 MiB (an object each), this 0.16.
-        starts = array("q")
+        # Where each line starts, as machine integers (a list of 20,000 ints held 0.7 MiB, an
+        # object each; this 0.16), exact before `_exact_to` and `_shift` short from there on:
+        # a line put in, taken out or changed moves every later line, and moving them all at
+        # once cost a pass over 20,000 offsets per search (~4 ms for a new review, the newest,
+        # first in the list; ~1 ms a keystroke for a front matter value being typed, among
+        # 10,000). The shift is carried instead, and settled only over the lines between one
+        # change and the next, which are near each other or the same.
+        self.starts = array("q")
+        starts = self.starts
         parts: list[str] = []
         position = 0
         for number, record in enumerate(records, start=1):
@@ -247,52 +250,76 @@ class TextSearch(Generic[T]):
             if number % _LINES_PER_STEP == 0:
                 yield
         self.text = "".join(parts)
-        self.keys = _shifted(starts, -position)
+        self._exact_to = len(starts)
+        self._shift = 0
+
+    def _settle(self, index: int) -> None:
+        """Make the starts before `index` exact, and those from it on short by `_shift`."""
+        starts, exact_to, shift = self.starts, self._exact_to, self._shift
+        if shift and index > exact_to:
+            starts[exact_to:index] = _shifted(starts[exact_to:index], shift)
+        elif shift and index < exact_to:
+            starts[index:exact_to] = _shifted(starts[index:exact_to], -shift)
+        self._exact_to = index
+        if index >= len(starts):
+            self._shift = 0
+
+    def start(self, index: int) -> int:
+        """Where the line of the item at `index` starts in `text` (its `\n`)."""
+        return self.starts[index] + (self._shift if index >= self._exact_to else 0)
 
     # The three below follow a change to `records`, the list the search shares with the
-    # caller (the catalog's reviews newest first): each costs one string copy and one pass over
-    # the keys of the lines before the change (none for the first line), against 10-30 ms to
-    # build the search at 20,000 reviews.
+    # caller (the catalog's reviews newest first): each costs one string copy and the settling
+    # of the starts between the last change and this one, against 10-30 ms to build the search
+    # at 20,000 reviews.
 
     def replace(self, index: int, line: str) -> None:
         """Give the item at `index` a new line."""
         start, end = self._bounds(index)
         new = "\n" + line.replace("\n", " ")
         self.text = self.text[:start] + new + self.text[end:]
-        delta = len(new) - (end - start)
-        if delta:
-            self.keys[: index + 1] = _shifted(self.keys[: index + 1], -delta)
+        self._settle(index + 1)
+        self._shift += len(new) - (end - start)
 
     def inserted(self, index: int, line: str) -> None:
         """Take in the line of the item just inserted into `records` at `index`."""
-        keys, length = self.keys, len(self.text)
-        start = keys[index] + length if index < len(keys) else length
+        start = self.start(index) if index < len(self.starts) else len(self.text)
         new = "\n" + line.replace("\n", " ")
         self.text = self.text[:start] + new + self.text[start:]
-        keys[:index] = _shifted(keys[:index], -len(new))
-        keys.insert(index, start - len(self.text))
+        self._settle(index)
+        self.starts.insert(index, start)
+        self._exact_to = index + 1
+        self._shift += len(new)
 
     def deleted(self, index: int) -> None:
         """Drop the line of the item just deleted from `records` at `index`."""
         start, end = self._bounds(index)
         self.text = self.text[:start] + self.text[end:]
-        keys = self.keys
-        del keys[index]
-        keys[:index] = _shifted(keys[:index], end - start)
+        self._settle(index + 1)
+        del self.starts[index]
+        self._exact_to = index
+        self._shift -= end - start
+        if index >= len(self.starts):
+            self._shift = 0
 
     def _bounds(self, index: int) -> tuple[int, int]:
-        keys, length = self.keys, len(self.text)
-        end = keys[index + 1] + length if index + 1 < len(keys) else length
-        return keys[index] + length, end
+        end = self.start(index + 1) if index + 1 < len(self.starts) else len(self.text)
+        return self.start(index), end
+
+    def _line_at(self, offset: int) -> int:
+        """The index of the line holding `offset` of `text`."""
+        starts, exact_to, shift = self.starts, self._exact_to, self._shift
+        if exact_to < len(starts) and offset >= starts[exact_to] + shift:
+            return bisect.bisect_right(starts, offset - shift, exact_to) - 1
+        return bisect.bisect_right(starts, offset, 0, exact_to) - 1
 
     def occurrences(self, needle: str | re.Pattern[str]) -> Iterator[int]:
         """The indexes of the records whose line holds `needle`, newest first, each once."""
-        text, keys = self.text, self.keys
-        length = len(text)
+        text, count = self.text, len(self.starts)
         if isinstance(needle, re.Pattern):
             last = -1
             for match in needle.finditer(text):
-                index = bisect.bisect_right(keys, match.start() - length) - 1
+                index = self._line_at(match.start())
                 if index != last:
                     last = index
                     yield index
@@ -302,11 +329,11 @@ class TextSearch(Generic[T]):
             found = text.find(needle, position)
             if found < 0:
                 return
-            index = bisect.bisect_right(keys, found - length) - 1
+            index = self._line_at(found)
             yield index
-            if index + 1 >= len(keys):
+            if index + 1 >= count:
                 return
-            position = keys[index + 1] + length
+            position = self.start(index + 1)
 
     def ranked(
         self,
