@@ -10,7 +10,7 @@ cached, pre-ranked lists at most: completion runs per keystroke on 20,000-review
 
 The documentation of tags, categories, link targets and post ids is the costly part of an
 answer (a name's newest user and its date, a review's summary: about half of a hundred items'
-time, and more than half of their JSON). An editor shows one item's documentation at a time, so
+time, and a sixth to a third of their JSON). An editor shows one item's documentation at a time, so
 `complete(..., explained=False)` leaves it out and marks those items with an `Explanation`, which
 `explain` turns into the same documentation when the editor asks for it.
 """

@@ -1306,7 +1306,9 @@ _DONE = object()  # what `next` gives for a finished step generator
 
 # Where a client says which formats it renders completion documentation in.
 COMPLETION_DOCUMENTATION = "text_document.completion.completion_item.documentation_format"
+# ... which of an item's properties it asks for when it shows the item (`completionItem/resolve`).
 COMPLETION_RESOLVE = "text_document.completion.completion_item.resolve_support.properties"
+# ... which of a completion list's `itemDefaults` it takes.
 COMPLETION_DEFAULTS = "text_document.completion.completion_list.item_defaults"
 
 # How long the server must have had no message or answer (and its index) before it takes a step
