@@ -196,6 +196,15 @@ def test_ctrl_space_in_the_tags_list_offers_site_tags(workbench: dict[str, Any])
     assert any(row.startswith("usa") and "12 reviews" in row for row in seen["rows"]), seen["rows"]
 
 
+def test_the_focused_tags_documentation_is_written_when_shown(workbench: dict[str, Any]) -> None:
+    """The focused tag's documentation shows beside the list: VS Code asks the server for it
+    (`completionItem/resolve`), the list's items having come without it."""
+    seen = step(workbench, "completion")
+    assert seen["focused"], seen
+    assert seen["documentation"].startswith("Tag used in "), seen["documentation"]
+    assert "last in" in seen["documentation"], seen["documentation"]
+
+
 def test_hovering_the_salutation_shows_the_rendered_preview(workbench: dict[str, Any]) -> None:
     seen = step(workbench, "hover")
     assert "Dear Scarlett Johansson, The woman," in seen["text"]

@@ -289,10 +289,19 @@ async function run(port) {
     const labels = await widget.locator(".monaco-list-row .label-name").allInnerTexts();
     const rows = await widget.locator(".monaco-list-row").allInnerTexts();
     await screenshot("completion");
+    // The focused item's documentation, which VS Code asks for when it shows it
+    // (`completionItem/resolve`): Ctrl+Space again opens the details beside the list.
+    await page.keyboard.press("Control+Space");
+    const docs = page.locator(".suggest-details .docs");
+    await docs.first().waitFor({ state: "visible", timeout: 10_000 }).catch(() => {});
+    await page.waitForTimeout(300);
+    const documentation = (await docs.count()) ? await docs.first().innerText() : "";
+    const focused = await widget.locator(".monaco-list-row.focused .label-name").allInnerTexts();
+    await screenshot("completion-documentation");
     await page.keyboard.press("Escape");
     await runCommand("File: Revert File"); // the ", " typed above: the file stays as it was
     await page.locator(".tabs-container .tab.active.dirty").waitFor({ state: "detached", timeout: 10_000 });
-    return { tagsLine, labels, rows };
+    return { tagsLine, labels, rows, documentation, focused };
   });
 
   await step("hover", async () => {
