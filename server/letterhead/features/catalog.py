@@ -250,8 +250,13 @@ class TextSearch(Generic[T]):
             if number % _LINES_PER_STEP == 0:
                 yield
         self.text = "".join(parts)
-        self._exact_to = len(starts)
-        self._shift = 0
+        self._carry(len(starts), 0)
+
+    def _carry(self, exact_to: int, shift: int) -> None:
+        """The starts are exact before `exact_to` and short by `shift` from it on (none when no
+        start lies there)."""
+        self._exact_to = exact_to
+        self._shift = shift if exact_to < len(self.starts) else 0
 
     def _settle(self, index: int) -> None:
         """Make the starts before `index` exact, and those from it on short by `_shift`."""
@@ -260,9 +265,7 @@ class TextSearch(Generic[T]):
             starts[exact_to:index] = _shifted(starts[exact_to:index], shift)
         elif shift and index < exact_to:
             starts[index:exact_to] = _shifted(starts[index:exact_to], -shift)
-        self._exact_to = index
-        if index >= len(starts):
-            self._shift = 0
+        self._carry(index, shift)
 
     def start(self, index: int) -> int:
         """Where the line of the item at `index` starts in `text` (its `\n`)."""
@@ -279,7 +282,7 @@ class TextSearch(Generic[T]):
         new = "\n" + line.replace("\n", " ")
         self.text = self.text[:start] + new + self.text[end:]
         self._settle(index + 1)
-        self._shift += len(new) - (end - start)
+        self._carry(index + 1, self._shift + len(new) - (end - start))
 
     def inserted(self, index: int, line: str) -> None:
         """Take in the line of the item just inserted into `records` at `index`."""
@@ -288,8 +291,7 @@ class TextSearch(Generic[T]):
         self.text = self.text[:start] + new + self.text[start:]
         self._settle(index)
         self.starts.insert(index, start)
-        self._exact_to = index + 1
-        self._shift += len(new)
+        self._carry(index + 1, self._shift + len(new))
 
     def deleted(self, index: int) -> None:
         """Drop the line of the item just deleted from `records` at `index`."""
@@ -297,10 +299,7 @@ class TextSearch(Generic[T]):
         self.text = self.text[:start] + self.text[end:]
         self._settle(index + 1)
         del self.starts[index]
-        self._exact_to = index
-        self._shift -= end - start
-        if index >= len(self.starts):
-            self._shift = 0
+        self._carry(index, self._shift - (end - start))
 
     def _bounds(self, index: int) -> tuple[int, int]:
         end = self.start(index + 1) if index + 1 < len(self.starts) else len(self.text)
