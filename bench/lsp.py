@@ -1537,7 +1537,8 @@ METHOD = """\
   the didOpen reviews typed into it a letter at a time, each letter an edit whose diagnostics
   are awaited, then a completion at the end of the value (the review's own is put back after).
   An item's documentation, as an editor asks for it when it shows the item: 200
-  `completionItem/resolve` of the first ten items of the tag and link answers in turn. Hover: 200 on the salutation's addressee, 200 on the tags, 200 on the review's links to
+  `completionItem/resolve` of the first ten items of the tag and link answers in turn.
+  Hover: 200 on the salutation's addressee, 200 on the tags, 200 on the review's links to
   other reviews (a reference link's text, its definition's URL; each hover reads the linked
   review's excerpt from its file). Workspace symbols: 200 queries
   drawn from the titles' words (whole words, prefixes, single letters, two words, near misses).

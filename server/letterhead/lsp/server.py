@@ -585,11 +585,9 @@ class LetterheadServer(LanguageServer):
                 # this thread; run at once, a review opened 0.08 s after a restart's ready
                 # shared the interpreter with it and had its diagnostics after 56-76 ms
                 # instead of ~10 (1,000 reviews).
-                self._interpreter_shared(False)
                 self._until_quiet(
                     loop.time, TEMPLATES_QUIET_SECONDS, TEMPLATES_LATEST_SECONDS, loop.time()
                 )
-                self._interpreter_shared(True)
                 try:
                     prepare_templates()
                 except Exception as error:  # then the first render loads it, or reports why
@@ -605,9 +603,7 @@ class LetterheadServer(LanguageServer):
                 # Written once the editor leaves the server quiet (or at shutdown): at 20,000
                 # reviews the writing keeps both cores busy for most of a second, and done at
                 # once it doubled the answer times of an editor's first requests.
-                self._interpreter_shared(False)
                 self._until_quiet(loop.time, QUIET_SECONDS, PERSIST_LATEST_SECONDS)
-                self._interpreter_shared(True)
                 if generation == state.generation:  # else the index that replaced it is written
                     try:
                         indexed.persist(at_once=self._stopping.is_set())
@@ -659,16 +655,21 @@ class LetterheadServer(LanguageServer):
     def _until_quiet(
         self, clock: Callable[[], float], quiet: float, latest: float, since: float = -math.inf
     ) -> None:
-        """Block the calling thread (not the event loop's) until no message has come or gone
-        for `quiet` seconds (nor since `since`) by the event loop's `clock`, `latest` seconds
-        have passed (a client that never pauses), or `shutdown` has begun."""
-        deadline = clock() + latest
-        while not self._stopping.is_set():
-            now = clock()
-            wait = min(max(self.idle.last, since) + quiet, deadline) - now
-            if wait <= 0:
-                return
-            self._stopping.wait(wait)
+        """Block the calling thread (not the event loop's), an indexing thread, until no
+        message has come or gone for `quiet` seconds (nor since `since`) by the event loop's
+        `clock`, `latest` seconds have passed (a client that never pauses), or `shutdown` has
+        begun; the thread counts as not running Python meanwhile (`_interpreter_shared`)."""
+        self._interpreter_shared(False)
+        try:
+            deadline = clock() + latest
+            while not self._stopping.is_set():
+                now = clock()
+                wait = min(max(self.idle.last, since) + quiet, deadline) - now
+                if wait <= 0:
+                    return
+                self._stopping.wait(wait)
+        finally:
+            self._interpreter_shared(True)
 
     def _prime(self, state: SiteState, loaded: LoadedSite) -> None:
         if state.loaded is loaded:  # else indexed again meanwhile
