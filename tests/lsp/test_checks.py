@@ -8,6 +8,7 @@ slices of them.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import Callable
 
@@ -159,6 +160,58 @@ async def test_the_loop_reads_messages_between_two_slices(monkeypatch: pytest.Mo
     while len(recorder.ran) < len(uris):
         await asyncio.sleep(0.02)
     assert recorder.ran == uris
+
+
+async def test_a_message_waiting_ends_the_slice(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A message that comes while a slice runs is read after the check under way, not at the
+    slice's end: an editor applying a rename sends thousands of messages, and their reading must
+    not wait for the checks they set off. Here a slice could run every check, and the message
+    comes during the tenth."""
+    monkeypatch.setattr(checks_module, "SLICE_SECONDS", 10.0)
+    uris = [f"u{n}" for n in range(100)]
+    recorder = Recorder({"site": uris}, cost=0.0005)
+    loop = asyncio.get_running_loop()
+    waiting = False
+    handled: list[int] = []
+
+    def read() -> None:  # the reader's message, handled by the loop
+        nonlocal waiting
+        handled.append(len(recorder.ran))
+        waiting = False
+
+    def check(uri: str) -> None:
+        nonlocal waiting
+        recorder.check(uri)
+        if len(recorder.ran) == 10:  # the message arrives
+            waiting = True
+            loop.call_soon(read)
+
+    checks = Checks(check, recorder.documents_of, input_waiting=lambda: waiting)
+    checks.site("site", 0)
+    while len(recorder.ran) < len(uris):
+        await asyncio.sleep(0.01)
+    assert handled == [10]
+    assert recorder.ran == uris
+
+
+async def test_checks_go_on_while_messages_keep_coming() -> None:
+    """A client that never stops sending does not stop the checks: a slice runs one at least."""
+    uris = [f"u{n}" for n in range(50)]
+    recorder = Recorder({"site": uris})
+    checks = Checks(recorder.check, recorder.documents_of, input_waiting=lambda: True)
+    turns: list[int] = []
+    loop = asyncio.get_running_loop()
+
+    def turn() -> None:  # a message read at every turn of the loop
+        turns.append(len(recorder.ran))
+        if len(recorder.ran) < len(uris):
+            loop.call_soon(turn)
+
+    checks.site("site", 0)
+    loop.call_soon(turn)
+    await settle()
+    assert recorder.ran == uris
+    assert max(b - a for a, b in itertools.pairwise(turns)) <= 1
 
 
 async def test_a_document_due_on_its_own_goes_before_the_rest_of_a_site_check(

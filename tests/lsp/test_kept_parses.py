@@ -148,3 +148,27 @@ def test_letting_parses_go_changes_no_answer(
             editor.step("close", name, 0)
         for state in editor.workspace.sites.values():
             assert state.loaded.texts == {} and state.loaded.documents == {}
+
+
+def test_texts_not_used_since_they_came_wait_packed(sites: Path) -> None:
+    """An editor applying a rename sends the opens and edits of thousands of reviews before
+    the server checks any: beyond `kept_parses`, the texts that came and were not used since
+    wait packed, and give the same answers once used."""
+    site = sites / "burst"
+    shutil.copytree(BASE_SITE, site)
+    (site / PAGE).write_text(PAGE_TEXT, encoding="utf-8")
+    bounded, unbounded = Editor(site, kept_parses=2), Editor(site, kept_parses=10**9)
+    for editor in (bounded, unbounded):
+        for name in FILES:
+            editor.step("open", name, 0)
+        for name in FILES:
+            editor.step("change", name, 1)
+    waiting = [name for name, document in bounded.open.items() if isinstance(document.stored, str)]
+    # The two last to come, and the first, which was checked when its site was indexed and is
+    # among the parses kept (its text stays as it is while it is).
+    assert waiting == [FILES[0], *FILES[-2:]]
+    assert all(isinstance(document.stored, str) for document in unbounded.open.values())
+    assert {name: document.text for name, document in bounded.open.items()} == {
+        name: document.text for name, document in unbounded.open.items()
+    }
+    assert bounded.answers() == unbounded.answers()

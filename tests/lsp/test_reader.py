@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -274,6 +275,25 @@ def test_what_has_arrived_is_read_in_one_go(tmp_path: Path) -> None:
             count += 1
     assert count == len(messages)
     assert len(heard) == 1
+
+
+def test_a_message_waiting_is_seen_before_it_is_taken() -> None:
+    """`waiting` (asked between two checks) sees a message in the pipe, and one the reading
+    thread framed that pygls has not taken; nothing once all are taken, nor at the end."""
+    read_end, write_end = os.pipe()
+    with open(read_end, "rb", buffering=0) as stream:
+        reader = MessageReader(stream, io.BytesIO())
+        assert not reader.waiting()
+        os.write(write_end, frame(request(1, "a")))
+        assert reader.waiting()  # in the pipe
+        header = reader.readline()
+        assert reader.waiting()  # framed, its blank line and body not taken yet
+        assert reader.readline() == b"\r\n"
+        assert json.loads(reader.read(int(header.split()[1])))["params"]["t"] == "a"
+        assert not reader.waiting()
+        os.close(write_end)
+        assert reader.readline() == b""  # the end of input
+        assert not reader.waiting()
 
 
 class StartsTasks(Collected):

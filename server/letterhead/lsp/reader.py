@@ -186,6 +186,19 @@ class MessageReader:
         """Whether the next `readline` returns at once (a message's headers were framed)."""
         return bool(self._lines)
 
+    def waiting(self) -> bool:
+        """Whether a message has come that pygls has not taken yet: framed by the reading
+        thread, or its bytes still in the pipe. Asked on the event loop's thread while the
+        reading thread may be at work: an answer a moment late only lets one more check run."""
+        if self._lines:
+            return True
+        if self._fd is None or self._eof or os.name != "posix":
+            return False
+        try:
+            return bool(select.select([self._fd], [], [], 0)[0])
+        except (OSError, ValueError):  # closed meanwhile: the reading thread finds the end
+            return False
+
     def frame_buffered(self) -> bool:
         """Frame the next message if all its bytes have arrived, without reading more: whether
         the next `readline` now returns at once. Called on the event loop's thread, between

@@ -1381,5 +1381,6 @@ def serve(
     if reader is None:
         reader = MessageReader(stdin, stdout)
     reader.protocol, reader.heard = server.protocol, server.idle.heard
+    server.checks.input_waiting = reader.waiting
     server.serve_stdio(reader, stdout)
     return 0

@@ -208,6 +208,11 @@ class Workspace:
         # The open documents that hold a parse (or held one until an edit), by URI, the least
         # recently used first.
         self._kept: OrderedDict[str, OpenDocument] = OrderedDict()
+        # The open documents holding their text as the editor sent it, not yet used since (not
+        # among `_kept`), the least recently opened or edited first; beyond `kept_parses` their
+        # text is packed. An editor applying a rename sends thousands of opens and edits at once,
+        # all read before any is checked.
+        self._loose: OrderedDict[str, OpenDocument] = OrderedDict()
 
     # -- sites -----------------------------------------------------------------------------
 
@@ -291,8 +296,10 @@ class Workspace:
         if (previous := self.documents.get(uri)) is not None:
             _take_away(previous)  # opened again without a close: the new text replaces it
             self._kept.pop(uri, None)
+            self._loose.pop(uri, None)
         document = OpenDocument(uri, text, version)
         self.documents[uri] = document
+        self._loosen(document)
         if path is None:
             return document, None
         state, new = self.site_for(path)
@@ -313,6 +320,7 @@ class Workspace:
         document.document = None
         document.stale = True
         document.findings = None
+        self._loosen(document)
 
     def close(self, uri: str) -> tuple[OpenDocument, Dependents] | None:
         """Forget an open document; the index goes back to the file on disk (what that changed
@@ -323,6 +331,7 @@ class Workspace:
         self.edits += 1
         _take_away(document)
         self._kept.pop(uri, None)
+        self._loose.pop(uri, None)
         state, relative = document.site, document.relative
         if state is None or relative is None:
             return document, Dependents()
@@ -364,6 +373,7 @@ class Workspace:
     def _keep(self, document: OpenDocument) -> None:
         """Note `document` as the last used of those holding a parse, and let go of the
         parses of the least recently used beyond `kept_parses`."""
+        self._loose.pop(document.uri, None)
         kept = self._kept
         kept[document.uri] = document
         kept.move_to_end(document.uri)
@@ -374,6 +384,19 @@ class Workspace:
             packed = dropped.pack()
             if dropped.site is not None and dropped.relative is not None:
                 dropped.site.loaded.drop_parse(dropped.relative, text, packed)
+
+    def _loosen(self, document: OpenDocument) -> None:
+        """Note `document` as holding the editor's text and not used since, unless it is among
+        the last used (`_kept`, the review being typed in); pack the text of the least recently
+        noted beyond `kept_parses`."""
+        if document.uri in self._kept:
+            return
+        loose = self._loose
+        loose[document.uri] = document
+        loose.move_to_end(document.uri)
+        while len(loose) > self.kept_parses:
+            _, packed = loose.popitem(last=False)
+            packed.pack()
 
     def _indexed(
         self, state: SiteState, relative: str, document: OpenDocument | None
