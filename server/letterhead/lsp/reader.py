@@ -206,7 +206,7 @@ class MessageReader:
         together are handled together: one trip to the worker thread each let a burst of
         notifications (an editor applying a rename to 7,847 reviews) be read no faster than
         the checks it set off ran, and a keystroke sent during it had its diagnostics 23-25 s
-        later (14 s now, with `Checks`' order)."""
+        later (see `letterhead.lsp.checks` for what it is since)."""
         while not self._lines:
             length = self._complete_message()
             if length is None:
