@@ -29,9 +29,10 @@ _RECENT_PARSES = 64
 CHECKED_SUFFIXES = (".md", ".markdown", ".mkd", ".mkdn", ".mdown")
 
 
-def find_site_root(path: Path) -> Path | None:
-    """The nearest folder at or above `path` that holds a `_config.yml`."""
-    current = path.resolve()
+def find_site_root(path: Path, resolved: bool = False) -> Path | None:
+    """The nearest folder at or above `path` that holds a `_config.yml` (`resolved`: `path`
+    is absolute, its links resolved already)."""
+    current = path if resolved else path.resolve()
     if current.is_file() or not current.exists():
         current = current.parent
     for folder in (current, *current.parents):

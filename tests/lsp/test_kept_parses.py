@@ -168,7 +168,14 @@ def test_texts_not_used_since_they_came_wait_packed(sites: Path) -> None:
     # among the parses kept (its text stays as it is while it is).
     assert waiting == [FILES[0], *FILES[-2:]]
     assert all(isinstance(document.stored, str) for document in unbounded.open.values())
+    packed = bounded.open[FILES[1]].stored
+    bounded.workspace.findings(bounded.open[FILES[2]])  # used, then edited while its parse is kept
+    for editor in (bounded, unbounded):
+        editor.step("change", FILES[2], 2)
+    assert bounded.answers() == unbounded.answers()
     assert {name: document.text for name, document in bounded.open.items()} == {
         name: document.text for name, document in unbounded.open.items()
     }
-    assert bounded.answers() == unbounded.answers()
+    # Checked, then its parse let go: its text is packed again, as the very bytes it waited in.
+    assert bounded.open[FILES[1]].document is None
+    assert bounded.open[FILES[1]].stored is packed

@@ -27,7 +27,13 @@ from typing import Any, BinaryIO, cast
 
 from lsprotocol import types
 from pygls.capabilities import get_capability
-from pygls.exceptions import JsonRpcContentModified, JsonRpcRequestCancelled
+from pygls.exceptions import (
+    FeatureNotificationError,
+    JsonRpcContentModified,
+    JsonRpcInternalError,
+    JsonRpcRequestCancelled,
+)
+from pygls.feature_manager import is_thread_function
 from pygls.io_ import StdoutWriter, run_async
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
@@ -74,6 +80,11 @@ WATCHED_GLOBS = (
 
 # How many completion answers keep their document for `completionItem/resolve`.
 KEPT_COMPLETIONS = 8
+# The notifications of an editor's text, which come by the thousand when it applies a rename:
+# their handlers are called straight from `LetterheadProtocol.handle_message`.
+TEXT_NOTIFICATIONS = frozenset(
+    (types.TEXT_DOCUMENT_DID_OPEN, types.TEXT_DOCUMENT_DID_CHANGE, types.TEXT_DOCUMENT_DID_CLOSE)
+)
 
 
 class JsonAnswer(str):
@@ -136,7 +147,33 @@ class LetterheadProtocol(LanguageServerProtocol):
                 if getattr(message, "id", None) is not None:  # a request, not a notification
                     self._send_response(message.id, error=error)
                 return
+            if (
+                method in TEXT_NOTIFICATIONS
+                and getattr(message, "id", None) is None
+                and self._notify(method, message.params)
+            ):
+                return
         super().handle_message(message)
+
+    def _notify(self, method: str, params: Any) -> bool:
+        """Call a text notification's handler as pygls would, with less on the way; False if it
+        is one pygls must run (a coroutine, or for a thread), never so in this server.
+
+        pygls tells a request from a notification by `isinstance` against runtime-checkable
+        protocols (~25 us a message), names each call with a fresh UUID, and runs the handler
+        through the generator its `lsp_text_document__did_*` method is, a future for each of
+        the two steps. An exception is reported as pygls reports it."""
+        handler = self.fm.features.get(method)
+        if handler is None:
+            return True  # as `lsp_text_document__did_*` below: nothing to call
+        if asyncio.iscoroutinefunction(handler) or is_thread_function(handler):
+            return False
+        try:
+            handler(params)
+        except Exception:
+            error = JsonRpcInternalError.of(sys.exc_info())
+            self._server._report_server_error(error, FeatureNotificationError)
+        return True
 
     def _execute_handler(
         self,

@@ -107,6 +107,10 @@ class OpenDocument:
     findings_stamp: int = -1
     # The index's stamp and the version whose diagnostics were last published.
     published: tuple[int, int | None] = (-1, None)
+    # The text as it was packed, while it is kept unpacked and unchanged (`unpacked`): packed
+    # again, it is this (a review opened by a rename is packed while it waits for its check,
+    # then unpacked for the check, then packed once its parse is let go).
+    packed: bytes | None = None
 
     @property
     def text(self) -> str:
@@ -115,18 +119,24 @@ class OpenDocument:
     @text.setter
     def text(self, text: str) -> None:
         self.stored = text
+        self.packed = None
 
     def unpacked(self) -> str:
         """The text, kept as it is from now on: what the index is given, which must be the very
         object the document holds (`LoadedSite.drop_parse` packs both once)."""
-        text = self.stored = self.text
+        stored = self.stored
+        if isinstance(stored, str):
+            return stored
+        text = self.stored = unpack_text(stored)
+        self.packed = stored
         return text
 
     def pack(self) -> bytes:
         """Keep the text packed (it is unpacked at each use until the next edit)."""
         stored = self.stored
         if isinstance(stored, str):
-            stored = self.stored = pack_text(stored)
+            stored = self.stored = self.packed if self.packed is not None else pack_text(stored)
+            self.packed = None
         return stored
 
     @property
@@ -217,8 +227,9 @@ class Workspace:
     # -- sites -----------------------------------------------------------------------------
 
     def site_for(self, path: Path) -> tuple[SiteState | None, bool]:
-        """The site holding `path`, and whether it is new (the caller then indexes it)."""
-        root = find_site_root(path)
+        """The site holding `path` (absolute, its links resolved: `headstart.path_of`), and
+        whether it is new (the caller then indexes it)."""
+        root = find_site_root(path, resolved=True)
         if root is None:
             return None, False
         return self.add_site(root)
@@ -234,6 +245,9 @@ class Workspace:
         return best
 
     def add_site(self, root: Path) -> tuple[SiteState, bool]:
+        state = self.sites.get(root)  # the sites' roots are real paths: one is found as it is
+        if state is not None:
+            return state, False
         root = Path(os.path.realpath(root))
         state = self.sites.get(root)
         if state is not None:
@@ -291,7 +305,8 @@ class Workspace:
     def open(
         self, uri: str, text: str, version: int | None, path: Path | None
     ) -> tuple[OpenDocument, SiteState | None]:
-        """Track a document the editor opened; also returns its site when that is new."""
+        """Track a document the editor opened at `path` (see `site_for`); also returns its site
+        when that is new."""
         self.edits += 1
         if (previous := self.documents.get(uri)) is not None:
             _take_away(previous)  # opened again without a close: the new text replaces it
