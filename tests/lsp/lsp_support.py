@@ -28,6 +28,7 @@ class RecordingClient(LanguageClient):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.published: dict[str, list[types.PublishDiagnosticsParams]] = {}
+        self.arrivals: list[types.PublishDiagnosticsParams] = []  # every publish, in order
         self.registrations: list[types.Registration] = []
         self.applied_edits: list[types.ApplyWorkspaceEditParams] = []
 
@@ -42,6 +43,7 @@ class RecordingClient(LanguageClient):
         def publish(client: RecordingClient, params: types.PublishDiagnosticsParams) -> None:
             client.diagnostics[params.uri] = params.diagnostics
             client.published.setdefault(params.uri, []).append(params)
+            client.arrivals.append(params)
 
         @client.feature(types.CLIENT_REGISTER_CAPABILITY)
         def register(client: RecordingClient, params: types.RegistrationParams) -> None:
