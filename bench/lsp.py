@@ -23,7 +23,8 @@ by a fresh `python -m letterhead serve` for every run, and the client measures:
 - on a second server, started on the persistent index the first wrote: spawn → index ready, a
   didOpen soon after, its peak memory; then, once it has built what it builds while the editor
   is quiet, the rename of the most used tag applied as VS Code applies a workspace edit (every
-  file it names opened with its text from disk, then changed by its edits, all sent at once):
+  file it names opened with its text from disk, then each changed by its edits, all sent at
+  once: VS Code opens every file of a workspace edit before it edits any):
   the time from the first open to the diagnostics of the last file's new version, the server's
   CPU meanwhile, and its peak memory then; and a keystroke in another open review 1 s after
   the last of those messages was sent, and the time to its diagnostics.
@@ -776,8 +777,9 @@ async def apply_rename(
     log: Callable[[str], None],
     typing_in: Review | None = None,
 ) -> dict[str, Any]:
-    """The rename of `target`'s tag applied as VS Code applies a workspace edit: each file it
-    names opened (its text from disk) and changed by its edits, all sent at once; then each
+    """The rename of `target`'s tag applied as VS Code applies a workspace edit: every file it
+    names opened (its text from disk), then each changed by its edits (VS Code's bulk edit
+    resolves every file's model before it applies any edit), all sent at once; then each
     file's diagnostics for its new version awaited. With `typing_in` (another review, open
     before the rename and left out of it), a keystroke in it `KEYSTROKE_INTO_BURST_SECONDS`
     after the last message was sent, and the time to its diagnostics."""
@@ -801,7 +803,7 @@ async def apply_rename(
     cpu = cpu_seconds(client.pid)
     started = time.perf_counter()
     waiters = []
-    for change in edits:
+    for change in edits:  # VS Code's bulk edit opens every file before it edits any
         uri = change.text_document.uri
         text = Path(to_fs_path(uri) or "").read_text(encoding="utf-8")
         waiters.append((uri, client.expect_publish(uri, 2)))
@@ -812,6 +814,7 @@ async def apply_rename(
                 )
             )
         )
+    for change in edits:
         last_first = sorted(
             change.edits,
             key=lambda e: (e.range.start.line, e.range.start.character),
@@ -819,7 +822,9 @@ async def apply_rename(
         )
         client.text_document_did_change(
             types.DidChangeTextDocumentParams(
-                text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+                text_document=types.VersionedTextDocumentIdentifier(
+                    uri=change.text_document.uri, version=2
+                ),
                 content_changes=[
                     types.TextDocumentContentChangePartial(range=e.range, text=e.new_text)
                     for e in last_first
@@ -1555,7 +1560,8 @@ METHOD = """\
 - The restart's server, once its quiet work is done (`sitesPrepared` in `letterhead/serverStats`,
   asked every 3 s: an editor applies a rename minutes into a session, with every table built),
   gets the most used tag's rename applied as VS Code applies a workspace edit: every file it
-  names opened with its text from disk, then changed by its edits, all sent at once; the time
+  names opened with its text from disk, then each changed by its edits (VS Code opens every
+  file of a workspace edit before it edits any), all sent at once; the time
   to the last file's diagnostics, the server's CPU meanwhile, its peak memory then. Another
   review, opened before the rename and left out of it, gets a keystroke 1 s after the last
   message was sent (the author writing on meanwhile): the time to its diagnostics.
