@@ -708,9 +708,9 @@ async def test_a_keystroke_during_an_applied_rename_is_read_before_its_checks(
     padding = "\n\n" + "Another paragraph of the letter, long enough to weigh. " * 220 + "\n"
     pipe, held = client.protocol.writer, HeldWrites()
     client.protocol.writer = held
-    # Each review opened and edited in turn, so that checks come due all through the burst
-    # (VS Code opens every file of an edit before it edits any, as the benchmark does; then
-    # the opens' checks wait for the burst's end, and none competes with the reading).
+    # Each review opened and edited in turn, so that the edits' checks, which this counts,
+    # come due all through the burst (VS Code, and the benchmark, open every file of an edit
+    # before editing any).
     for path in generated:
         client.open(uri(path), path.read_text(encoding="utf-8") + padding)
         client.change(uri(path), 2, [(letters, "epistles")])
