@@ -246,10 +246,9 @@ class Workspace:
 
     def add_site(self, root: Path) -> tuple[SiteState, bool]:
         state = self.sites.get(root)  # the sites' roots are real paths: one is found as it is
-        if state is not None:
-            return state, False
-        root = Path(os.path.realpath(root))
-        state = self.sites.get(root)
+        if state is None:
+            root = Path(os.path.realpath(root))
+            state = self.sites.get(root)
         if state is not None:
             return state, False
         state = SiteState(root, empty_site(root))
@@ -311,10 +310,9 @@ class Workspace:
         if (previous := self.documents.get(uri)) is not None:
             _take_away(previous)  # opened again without a close: the new text replaces it
             self._kept.pop(uri, None)
-            self._loose.pop(uri, None)
         document = OpenDocument(uri, text, version)
         self.documents[uri] = document
-        self._loosen(document)
+        self._loosen(document)  # in place of the previous one, if any
         if path is None:
             return document, None
         state, new = self.site_for(path)
