@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import itertools
+import multiprocessing
 import sys
 import time
 from pathlib import Path
@@ -16,7 +17,7 @@ from letterhead.cache import IndexCache
 from letterhead.check import LoadedSite, check_site, load_site
 from letterhead.cores import MIN_DOCUMENTS_PER_WORKER
 from letterhead.indexer import _fingerprint, index_site
-from letterhead.parallel import FEW_FILES, check_paths
+from letterhead.parallel import FEW_FILES, RUN, check_paths, runs_taken
 from letterhead.site.model import EntryKind, Site, SourceFile
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,6 +41,33 @@ def test_two_workers_find_what_one_process_finds(tmp_path: Path) -> None:
     assert checked == loaded.checked_paths()
     assert serial, "the generator plants mistakes; the check found none"
     assert parallel == serial
+
+
+def _take(documents: Any, taken: Any, pause: float, out: Any) -> None:
+    took = []
+    for document in runs_taken(documents, taken):
+        took.append(document)
+        time.sleep(pause)  # a core that runs slower
+    out.send(took)
+
+
+def test_workers_take_runs_of_files_as_they_are_ready_for_them() -> None:
+    """Every file goes to exactly one worker, in runs of `RUN`, and a worker slowed down takes
+    fewer: the other does the rest, rather than waiting for it at the end."""
+    context = multiprocessing.get_context("fork")
+    documents = list(range(40 * RUN + 7))
+    taken = context.Value("q", 0)
+    results = []
+    for pause in (0.002, 0.0):
+        receiver, sender = context.Pipe(duplex=False)
+        context.Process(target=_take, args=(documents, taken, pause, sender)).start()
+        results.append(receiver)
+    slow, fast = (receiver.recv() for receiver in results)
+    assert sorted(slow + fast) == documents
+    for took in (slow, fast):
+        runs = [took[i : i + RUN] for i in range(0, len(took), RUN)]
+        assert all(run == list(range(run[0], run[0] + len(run))) for run in runs)
+    assert len(slow) < len(fast) / 4, (len(slow), len(fast))
 
 
 def test_a_subset_of_paths_is_checked_alone(tmp_path: Path) -> None:

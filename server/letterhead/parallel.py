@@ -1,8 +1,9 @@
 """Checking a site on every core: the same results as `check.check_site`, sooner.
 
 Parsing is the bulk of a check and each review parses on its own, so worker processes (forked,
-so they share the site model already loaded) each parse a share of the files and keep their
-documents. They send back only the small records the index needs; every worker then builds the
+so they share the site model already loaded) parse the files and keep their documents: each takes
+the next run of files not yet taken whenever it is ready for more, so that a core that runs slower
+(another program on it, or a machine whose cores are shared) parses fewer, and all end together. They send back only the small records the index needs; every worker then builds the
 same index from all records and runs the rules on its own documents. Documents never cross a
 process boundary, findings do (they are small).
 
@@ -17,9 +18,10 @@ import gc
 import multiprocessing
 import os
 import pickle
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from multiprocessing.connection import Connection
+from multiprocessing.sharedctypes import Synchronized
 from pathlib import Path
 
 from letterhead.check import (
@@ -41,6 +43,10 @@ from letterhead.index import Record, SiteIndex
 from letterhead.indexer import index_sources_cached
 from letterhead.settings import Settings
 from letterhead.site.model import EntryKind, Site, SourceFile
+
+# Files are taken by the workers in runs of this many (~15 ms of parsing): few enough takings that
+# their lock costs nothing, short enough that the workers end within a run of each other.
+RUN = 64
 
 # Checking at most one in this many of a site's files goes through the persistent index: parsing
 # only those beats parsing the whole site on every core (see the module's docstring).
@@ -106,12 +112,12 @@ def _check_with_workers(
     now: datetime | None,
 ) -> tuple[list[Finding], list[str], Settings]:
     context = multiprocessing.get_context("fork")
-    shares = [list(documents[i::jobs]) for i in range(jobs)]
+    taken = context.Value("q", 0)  # how many of `documents` the workers have taken
     statics = [source for source in sources if source.kind is EntryKind.STATIC]
     workers = []
-    for share in shares:
+    for _ in range(jobs):
         parent, child = context.Pipe()
-        arguments = (child, site, share, statics, order, wanted, now)
+        arguments = (child, site, documents, taken, statics, order, wanted, now)
         process = context.Process(target=_worker, args=arguments, daemon=True)
         process.start()
         child.close()
@@ -144,10 +150,23 @@ def _check_with_workers(
     return findings, sorted(checked), settings
 
 
+def runs_taken(documents: Sequence[SourceFile], taken: Synchronized[int]) -> Iterator[SourceFile]:
+    """The documents this process takes, a run of `RUN` at a time, from the count `taken` that
+    every worker shares: each document goes to exactly one of them."""
+    while True:
+        with taken.get_lock():
+            start = taken.value
+            taken.value = start + RUN
+        if start >= len(documents):
+            return
+        yield from documents[start : start + RUN]
+
+
 def _worker(
     connection: Connection,
     site: Site,
-    share: list[SourceFile],
+    documents: Sequence[SourceFile],
+    taken: Synchronized[int],
     statics: list[SourceFile],
     order: dict[str, int],
     wanted: set[str],
@@ -158,7 +177,7 @@ def _worker(
     scratch = SiteIndex(site)  # only for `record`, which needs the site's baseurl
     parsed: dict[str, Document] = {}
     records: list[Record] = []
-    for source in share:
+    for source in runs_taken(documents, taken):
         document = parse_source(site, source, settings)
         entry = entry_for(site, source, document, now)
         records.append((entry, scratch.record(entry, document)))
