@@ -15,10 +15,10 @@ import pytest
 from letterhead import indexer
 from letterhead.cache import IndexCache
 from letterhead.check import LoadedSite, check_site, load_site
-from letterhead.cores import MIN_DOCUMENTS_PER_WORKER
+from letterhead.cores import MIN_DOCUMENTS_PER_WORKER, RUN, Runs
 from letterhead.indexer import _fingerprint, index_site
-from letterhead.parallel import FEW_FILES, RUN, check_paths, runs_taken
-from letterhead.site.model import EntryKind, Site, SourceFile
+from letterhead.parallel import FEW_FILES, check_paths
+from letterhead.site.model import EntryKind, Site
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,31 +43,46 @@ def test_two_workers_find_what_one_process_finds(tmp_path: Path) -> None:
     assert parallel == serial
 
 
-def _take(documents: Any, taken: Any, pause: float, out: Any) -> None:
+def _take(runs: Runs, pause: float, out: Any) -> None:
     took = []
-    for document in runs_taken(documents, taken):
-        took.append(document)
-        time.sleep(pause)  # a core that runs slower
+    while (run := runs.take()) is not None:
+        took.append(run)
+        time.sleep(pause * len(run))  # a core that runs slower
     out.send(took)
 
 
-def test_workers_take_runs_of_files_as_they_are_ready_for_them() -> None:
-    """Every file goes to exactly one worker, in runs of `RUN`, and a worker slowed down takes
-    fewer: the other does the rest, rather than waiting for it at the end."""
+@pytest.mark.parametrize("count", [0, 1, RUN, 40 * RUN + 7])
+def test_processes_take_runs_of_files_as_they_are_ready_for_them(count: int) -> None:
+    """Every file goes to exactly one process, in ascending runs of `RUN`, and a process slowed
+    down takes fewer: the other does the rest, rather than waiting for it at the end."""
     context = multiprocessing.get_context("fork")
-    documents = list(range(40 * RUN + 7))
-    taken = context.Value("q", 0)
+    runs = Runs(count)
     results = []
     for pause in (0.002, 0.0):
         receiver, sender = context.Pipe(duplex=False)
-        context.Process(target=_take, args=(documents, taken, pause, sender)).start()
+        context.Process(target=_take, args=(runs, pause, sender)).start()
         results.append(receiver)
+    runs.close()
+    assert runs.take() is None  # closed here, taken or not
     slow, fast = (receiver.recv() for receiver in results)
-    assert sorted(slow + fast) == documents
     for took in (slow, fast):
-        runs = [took[i : i + RUN] for i in range(0, len(took), RUN)]
-        assert all(run == list(range(run[0], run[0] + len(run))) for run in runs)
-    assert len(slow) < len(fast) / 4, (len(slow), len(fast))
+        assert [run.start for run in took] == sorted(run.start for run in took)
+        assert all(len(run) == RUN for run in took if run.stop < count)
+    assert sorted(p for run in slow + fast for p in run) == list(range(count))
+    if count > 4 * RUN:
+        assert sum(map(len, slow)) < sum(map(len, fast)) / 4, (slow, fast)
+
+
+def test_a_site_of_millions_of_files_is_cut_into_runs_that_fit_a_pipe() -> None:
+    """The runs wait in a pipe, written before any is taken: however many files, they fit in
+    its smallest buffer, so writing them cannot block."""
+    runs = Runs(50_000_000)
+    starts = []
+    while (run := runs.take()) is not None:
+        starts.append(run.start)
+    runs.close()
+    assert starts == list(range(0, 50_000_000, runs.size))
+    assert len(starts) * 4 <= 4096
 
 
 def test_a_subset_of_paths_is_checked_alone(tmp_path: Path) -> None:
@@ -107,20 +122,53 @@ def _same_index(indexed: LoadedSite, serial: LoadedSite) -> None:
 
 
 @pytest.mark.parametrize("jobs", [2, 3])
-def test_a_worker_that_dies_halfway_leaves_the_rest_of_its_share_to_this_process(
+def test_runs_a_worker_took_and_never_sent_are_parsed_here(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
 ) -> None:
     site = tmp_path / "site"
     generate(site, jobs * MIN_DOCUMENTS_PER_WORKER + 50)
     serial = load_site(site)
-    work = indexer._worker
 
-    def half_then_die(connection: Any, site: Any, sources: Any, share: range, *rest: Any) -> None:
-        work(connection, site, sources, share[: len(share) // 2], *rest)
+    def one_run_then_die(connection: Any, site: Any, sources: Any, runs: Runs, *rest: Any) -> None:
+        run = runs.take()
+        if run is not None:
+            scratch = indexer.SiteIndex(site)
+            records = [indexer.summarize(site, scratch, sources[p], *rest) for p in run]
+            connection.send((run.start, records))
+        runs.take(), runs.take()  # taken, and never sent
         raise SystemExit(1)  # the forked child exits with nothing more sent
 
-    monkeypatch.setattr(indexer, "_worker", half_then_die)
+    monkeypatch.setattr(indexer, "_worker", one_run_then_die)
     _same_index(index_site(site, jobs=jobs), serial)
+
+
+def test_a_worker_slow_with_its_first_run_is_waited_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """This process takes every run but the one a slow worker holds, keeping their records
+    until that run's have come, and makes the static files' entries while it waits: all go in
+    in the site's order."""
+    site = tmp_path / "site"
+    generate(site, 2 * MIN_DOCUMENTS_PER_WORKER + 50)
+    serial = load_site(site)
+    work = indexer._worker
+
+    class Slow:
+        def __init__(self, runs: Runs) -> None:
+            self.runs, self.first = runs, True
+
+        def take(self) -> range | None:
+            run = self.runs.take()
+            if self.first:
+                self.first = False
+                time.sleep(1.0)  # this process's runs take a fraction of that
+            return run
+
+    def slow(connection: Any, site: Any, sources: Any, runs: Runs, *rest: Any) -> None:
+        work(connection, site, sources, Slow(runs), *rest)
+
+    monkeypatch.setattr(indexer, "_worker", slow)
+    _same_index(index_site(site, jobs=2), serial)
 
 
 @pytest.mark.parametrize("jobs", [2, 3])
@@ -143,85 +191,6 @@ def test_static_files_among_the_pages_are_indexed_in_the_sites_order(
     listed = [s.kind is EntryKind.STATIC for s in Site.open(site).discover()]
     assert any(static and not after for static, after in itertools.pairwise(listed))
     _same_index(index_site(site, jobs=jobs), serial)
-
-
-def test_while_a_worker_is_slow_this_process_makes_the_static_files(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The static files come last in the order; this process makes their entries while it
-    waits for a worker's records, and puts them in after every worker's."""
-    site = tmp_path / "site"
-    generate(site, 2 * MIN_DOCUMENTS_PER_WORKER + 50)
-    serial = load_site(site)
-    work = indexer._worker
-
-    def slow(*arguments: Any) -> None:
-        time.sleep(1.0)  # this process's own documents take a fraction of that
-        work(*arguments)
-
-    made: list[bool] = []
-    batches = indexer._Receiver.batches
-
-    def counting(receiver: Any, meanwhile: Any) -> Any:
-        def counted() -> bool:
-            made.append(meanwhile())
-            return made[-1]
-
-        return batches(receiver, counted)
-
-    monkeypatch.setattr(indexer, "_worker", slow)
-    monkeypatch.setattr(indexer._Receiver, "batches", counting)
-    _same_index(index_site(site, jobs=2), serial)
-    assert sum(made) == len(serial.index.statics) > 0
-
-
-@pytest.mark.parametrize(
-    ("documents", "statics", "jobs"),
-    [
-        (0, 0, 2),
-        (0, 5, 2),
-        (1, 0, 2),
-        (10, 10, 2),
-        (1000, 1000, 2),
-        (1000, 3000, 3),
-        (7, 0, 8),
-        (20_004, 20_000, 2),
-        (20_004, 0, 4),
-        (500, 100_000, 2),
-    ],
-)
-def test_shares_cover_every_file_once_and_balance_the_work(
-    documents: int, statics: int, jobs: int
-) -> None:
-    """A site lists its static files after its documents. This process takes the first run of
-    documents and the static files; each worker an equal run of documents, larger than this
-    process's by what this process does besides parsing (every record put in, the static files'
-    entries made), so that all end together."""
-    sources = [
-        SourceFile(f"_posts/{n}.md", EntryKind.POST, "posts", f"_posts/{n}.md")
-        for n in range(documents)
-    ] + [
-        SourceFile(f"images/{n}.jpg", EntryKind.STATIC, None, f"images/{n}.jpg")
-        for n in range(statics)
-    ]
-    bounds = indexer._shares(sources, jobs)
-    assert len(bounds) == jobs + 1
-    assert bounds[0][0] == 0 and bounds[-1][1] == len(sources)
-    assert all(a[1] == b[0] for a, b in itertools.pairwise(bounds))
-    assert all(start <= end for start, end in bounds)
-    held = [
-        sum(1 for s in sources[start:end] if s.kind is not EntryKind.STATIC)
-        for start, end in bounds
-    ]
-    own, *workers, tail = held
-    assert tail == 0 and bounds[-1][1] - bounds[-1][0] == statics
-    assert max(workers) - min(workers) <= 1
-    # This process's parsing and its other work against a worker's parsing.
-    other_work = documents * indexer._PUT_IN + statics * indexer._STATIC
-    if own > 0:
-        assert abs(own + other_work - max(workers)) <= 1
-    else:  # its other work alone outweighs a worker's share
-        assert other_work + 1 >= max(workers)
 
 
 def test_a_few_files_are_checked_against_the_persistent_index(

@@ -40,3 +40,48 @@ def wide_pipe() -> tuple[Connection, Connection]:
         with contextlib.suppress(OSError):  # above the system's limit, or not a pipe
             fcntl.fcntl(writer.fileno(), setting, PIPE_BYTES)
     return reader, writer
+
+
+# Files are handed out in runs of this many (~15 ms of parsing a review each): short enough that
+# the processes end within a run of each other, long enough that taking one costs nothing.
+RUN = 64
+# At most this many runs, so that all of them fit in a pipe's smallest buffer (one 4 KiB page:
+# Linux shrinks a pipe to that when a user holds too many) and writing them never blocks.
+_MOST_RUNS = 1024
+_START = 4  # bytes of a run's start in the pipe
+
+
+class Runs:
+    """Runs of `count` files (positions `range(start, end)`) taken by processes forked after it,
+    each taking the next run whenever it is ready for more: a process on a core that runs slower
+    (another program on it; a machine whose cores are shared) takes fewer, and all end together.
+
+    The runs wait in a pipe, each run's start a few bytes, written before any process reads: a
+    read of a pipe hands each byte to exactly one reader, so no two processes take the same run,
+    a process that dies cannot leave anything locked, and runs are taken in ascending order.
+    """
+
+    def __init__(self, count: int, size: int = RUN) -> None:
+        self.count = count
+        self.size = max(size, -(-count // _MOST_RUNS))
+        self._reader, writer = os.pipe()
+        try:
+            starts = range(0, count, self.size)
+            os.write(writer, b"".join(start.to_bytes(_START, "little") for start in starts))
+        finally:
+            os.close(writer)  # before any fork: a reader sees the end once every run is taken
+
+    def take(self) -> range | None:
+        """The next run not yet taken by any process, None when every run has been."""
+        if self._reader < 0:  # closed here
+            return None
+        data = os.read(self._reader, _START)
+        if not data:
+            return None
+        start = int.from_bytes(data, "little")
+        return range(start, min(start + self.size, self.count))
+
+    def close(self) -> None:
+        if self._reader >= 0:
+            os.close(self._reader)
+            self._reader = -1

@@ -3,14 +3,14 @@
 `check.load_site` parses every file and keeps every parse, which `letterhead check` needs and a
 language server does not: it answers from the index, and parses a review again only when the
 editor opens it. Here worker processes (forked, so they share the site model and every module
-already imported) each read and parse a share of the files and send back only the small records
-the index keeps (`SiteIndex.record`); the calling process does a share too, then builds the index
-from all records in the order the site lists its files, so ties resolve as in `load_site`.
+already imported) read and parse runs of the files, each taking the next run whenever it is ready
+for one (`cores.Runs`), and send back only the small records the index keeps
+(`SiteIndex.record`); the calling process takes runs too, and builds the index from all records
+in the order the site lists its files, so ties resolve as in `load_site`.
 """
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import gc
 import itertools
@@ -39,23 +39,14 @@ from letterhead import snapshot
 from letterhead.cache import CachedFile, IndexCache, cache_path, encode_rows, fingerprint_of
 from letterhead.cachefolder import cache_on
 from letterhead.check import LoadedSite, entry_for, parse_source, settings_for
-from letterhead.cores import MIN_DOCUMENTS_PER_WORKER, default_jobs, wide_pipe
+from letterhead.cores import MIN_DOCUMENTS_PER_WORKER, Runs, default_jobs, wide_pipe
 from letterhead.index import RECORD_FORMAT, IndexedDocument, Record, SiteIndex, collector_paused
 from letterhead.settings import SettingProblem, Settings
 from letterhead.site.kinds import Status
 from letterhead.site.model import Entry, EntryKind, Site, SourceFile
 
-# Records cross the pipe in batches, so that the parent can report progress and start on them.
-_BATCH = 500
 # Rows of the persistent index sent from the encoding child to the writer at a time.
 _ROWS_PER_BATCH = 1_000
-# What this process spends, besides parsing its own share, as parts of a review's parse (~180 µs
-# at 20,000 reviews): putting a document's record into the index (~8 µs; a worker's also
-# received, ~6 µs more), and making and putting in a static file's entry (~6 µs). Measured as
-# a balance too (when a record cost ~3 µs more to put in: at 0.06 this process ended ~0.35 s
-# after the worker, at 0.13 it waited ~0.2 s for it; since, 0.07 and 0.10 end alike).
-_PUT_IN = 0.07
-_STATIC = 0.035
 # A worker silent this long is taken for stuck; its files are then indexed in this process.
 _STALL_SECONDS = 20.0
 # A snapshot crosses the pipe in pieces of this many bytes (the writer holds one at a time).
@@ -789,87 +780,102 @@ def _records_in_order(
 ) -> Generator[Record, None, None]:
     """The records of `sources`, in their order, made on as many cores as they are worth.
 
-    This process parses the first run of documents while forked workers parse the later ones
-    (`_shares`); the caller takes each record as it comes (to put it in the index), so that what
-    it does with them overlaps the workers' parsing. Each worker's batches are handed on as
-    they come; while none has, this process makes the entries of the static files listed after
-    the last document, which come last in the order and never cross a pipe. A worker that dies
-    or goes quiet has the rest of its share parsed here instead."""
+    This process and forked workers take runs of the files up to the last document (`Runs`)
+    whenever each is ready for another, so that all end together whatever else each does and
+    however fast its core runs. The caller takes each record as soon as those before it have
+    come (to put it in the index), so that what it does with them overlaps the parsing: a run is
+    kept here only until the runs before it, taken earlier, have come from the workers. The
+    static files listed after the last document, which come last in the order and are neither
+    read nor parsed, are made here alongside, a share with each run this process takes (and while
+    it waits). The runs a worker took and did not send, because it died or went quiet, are
+    parsed here."""
     documents = sum(1 for s in sources if s.kind is not EntryKind.STATIC)
     jobs = min(jobs or default_jobs(), max(1, documents // MIN_DOCUMENTS_PER_WORKER))
     if jobs < 2 or not hasattr(os, "fork"):
         yield from _records_here(site, sources, settings, now, progress, len(sources))
         return
-    first, *shares, last = _shares(sources, jobs)
-    workers: list[tuple[int, int, int, Connection | None, _Receiver | None]] = []
+    end = max(p for p, s in enumerate(sources) if s.kind is not EntryKind.STATIC) + 1
+    runs = Runs(end)
+    arrivals: queue.SimpleQueue[tuple[int, list[Record]] | None] = queue.SimpleQueue()
+    workers: list[tuple[int, Connection]] = []
     try:
-        for start, end in shares:
+        for _ in range(jobs - 1):
             parent, child = wide_pipe()
-            pid = _fork(_worker, child, site, sources, range(start, end), settings, now)
+            pid = _fork(_worker, child, site, sources, runs, settings, now)
             child.close()
             if pid is None:
                 parent.close()
-                workers.append((start, end, 0, None, None))
             else:
-                workers.append((start, end, pid, parent, _Receiver(parent, end - start)))
-        receivers = [receiver for *_, receiver in workers if receiver is not None]
-        yield from _records_here(
-            site,
-            sources[slice(*first)],
-            settings,
-            now,
-            progress,
-            len(sources),
-            lambda: sum(receiver.count for receiver in receivers),
+                workers.append((pid, parent))
+                _receive(parent, arrivals)
+        yield from _in_order(
+            site, sources, end, runs, arrivals, len(workers), settings, now, progress
         )
-        statics = _records_here(site, sources[slice(*last)], settings, now, None, 0)
-        made: collections.deque[Record] = collections.deque()
-
-        def make_one() -> bool:
-            record = next(statics, None)
-            if record is None:
-                return False
-            made.append(record)
-            return True
-
-        for start, end, _, _, receiver in workers:
-            done = start
-            if receiver is not None:
-                try:
-                    for batch in receiver.batches(meanwhile=make_one):
-                        yield from batch
-                        done += len(batch)
-                except (OSError, EOFError, TimeoutError):
-                    pass  # the worker died or stalled: the rest of its share is done here
-            if done < end:
-                yield from _records_here(site, sources[done:end], settings, now, None, 0)
-        yield from made
-        yield from statics
     finally:
-        for _, _, pid, connection, _ in workers:
-            if connection is not None:
-                connection.close()
-                _reap(pid, timeout=5)
+        runs.close()
+        for pid, connection in workers:
+            connection.close()
+            _reap(pid, timeout=5)
 
 
-def _shares(sources: Sequence[SourceFile], jobs: int) -> list[tuple[int, int]]:
-    """`jobs + 1` contiguous runs of `sources` as (start, end): this process's run of documents,
-    one for each of `jobs - 1` workers, and the static files after the last document, which
-    this process makes too (neither read nor parsed; a site lists most of them there, its image
-    folders after its posts and pages). Runs are cut by documents, a static file listed among
-    them going with its neighbours. Besides parsing its run this process puts every record into
-    the index and makes those static files' entries, so its run holds fewer documents than a
-    worker's, by what that costs (`_PUT_IN`, `_STATIC`): all end together."""
-    documents = [i for i, source in enumerate(sources) if source.kind is not EntryKind.STATIC]
-    count = len(documents)
-    end = documents[-1] + 1 if documents else 0
-    statics = len(sources) - end
-    # A worker parses `each`; this process `count - (jobs - 1) * each` and the rest.
-    each = min(count / (jobs - 1), (count * (1 + _PUT_IN) + statics * _STATIC) / jobs)
-    # How many documents come before each cut; a cut falls just before its next document.
-    before = [count - round(each * number) for number in range(jobs - 1, 0, -1)]
-    cuts = [0, *(documents[n] if n < count else end for n in before), end, len(sources)]
-    return list(itertools.pairwise(cuts))
+def _in_order(
+    site: Site,
+    sources: Sequence[SourceFile],
+    end: int,
+    runs: Runs,
+    arrivals: queue.SimpleQueue[tuple[int, list[Record]] | None],
+    workers: int,
+    settings: Settings,
+    now: datetime | None,
+    progress: Progress | None,
+) -> Iterator[Record]:
+    """`_records_in_order` in this process: its own runs, the workers' as they arrive (None:
+    a worker has sent all it will), and the static files after `end`."""
+    scratch = SiteIndex(site)
+    held: dict[int, list[Record]] = {}  # a run's start -> its records, until those before it come
+    statics = (summarize(site, scratch, source, settings, now) for source in sources[end:])
+    made: list[Record] = []
+    # The static files' entries made with each run taken here, as if it took its share of runs.
+    with_each_run = -(-(len(sources) - end) * (workers + 1) // max(1, -(-end // runs.size)))
+    step, reported = max(1, len(sources) // 100), 0
+    done = 0  # the records before this position have gone to the caller
+    while done < end:
+        run = runs.take()
+        if run is not None:
+            held[run.start] = [summarize(site, scratch, sources[p], settings, now) for p in run]
+            made.extend(itertools.islice(statics, with_each_run))
+        while True:  # what the workers have sent
+            try:
+                arrival = arrivals.get_nowait()
+            except queue.Empty:
+                if run is not None or done in held or not workers:
+                    break
+                # Every run is taken and the next is a worker's: the static files' entries
+                # meanwhile, then wait.
+                more = list(itertools.islice(statics, runs.size))
+                if more:
+                    made.extend(more)
+                    continue
+                arrival = arrivals.get()
+            if arrival is None:
+                workers -= 1
+            else:
+                held[arrival[0]] = arrival[1]
+        while done in held:
+            batch = held.pop(done)
+            done += len(batch)
+            yield from batch
+        if run is None and workers == 0 and done < end and done not in held:
+            # Taken by a worker that stopped before sending it: parsed here.
+            stop = min(done + runs.size, end)
+            held[done] = [
+                summarize(site, scratch, sources[p], settings, now) for p in range(done, stop)
+            ]
+        if progress is not None and done - reported >= step:
+            reported = done
+            progress(done, len(sources))
+    yield from made
+    yield from statics
 
 
 def _records_here(
@@ -879,82 +885,50 @@ def _records_here(
     now: datetime | None,
     progress: Progress | None,
     total: int,
-    done_elsewhere: Callable[[], int] = lambda: 0,
 ) -> Iterator[Record]:
     scratch = SiteIndex(site)  # only for `record`, which needs the site's baseurl
     step = max(1, total // 100)
     for number, source in enumerate(sources):
         if progress is not None and number % step == 0:
-            progress(min(total, number + done_elsewhere()), total)
+            progress(number, total)
         yield summarize(site, scratch, source, settings, now)
 
 
-class _Receiver:
-    """Reads a worker's batches on a thread of its own as they come, so that the worker never
-    waits on a full pipe while this process parses its own share."""
+def _receive(
+    connection: Connection, arrivals: queue.SimpleQueue[tuple[int, list[Record]] | None]
+) -> None:
+    """Read a worker's runs on a thread of its own as they come (so that the worker never waits
+    on a full pipe while this process parses), then None once it has sent all it will, or died,
+    or been silent for `_STALL_SECONDS`."""
 
-    def __init__(self, connection: Connection, expected: int) -> None:
-        self.connection = connection
-        self.expected = expected
-        self.count = 0
-        self._batches: queue.SimpleQueue[list[Record] | BaseException] = queue.SimpleQueue()
-        self.thread = threading.Thread(target=self._run, name="letterhead-records", daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
+    def run() -> None:
         try:
-            while self.count < self.expected:
-                if not self.connection.poll(_STALL_SECONDS):
-                    raise TimeoutError(f"no records for {_STALL_SECONDS:.0f} s")
-                batch = self.connection.recv()
+            while connection.poll(_STALL_SECONDS):
+                start, batch = connection.recv()
                 for _, indexed in batch:  # strings the worker shared were copied by pickling
                     if indexed is not None:
                         indexed.share_strings()
-                self._batches.put(batch)
-                self.count += len(batch)
-        except BaseException as error:  # EOF from a dead worker: raised by `batches`
-            self._batches.put(error)
+                arrivals.put((start, batch))
+        except Exception:  # the worker is done, died, or sent what cannot be read
+            pass
+        finally:
+            arrivals.put(None)
 
-    def batches(self, meanwhile: Callable[[], bool] = lambda: False) -> Iterator[list[Record]]:
-        """The worker's batches in order, each as soon as it has come; raises what stopped the
-        worker early (EOFError, TimeoutError, OSError). While none has come, `meanwhile` is
-        called to do a little other work, until it answers False (nothing left to do)."""
-        received = 0
-        busy = True
-        while received < self.expected:
-            try:
-                batch = self._batches.get_nowait()
-            except queue.Empty:
-                busy = busy and meanwhile()
-                if busy:
-                    continue
-                batch = self._batches.get()
-            if isinstance(batch, BaseException):
-                raise (
-                    batch
-                    if isinstance(batch, (OSError, EOFError, TimeoutError))
-                    else EOFError(f"an indexing worker stopped early: {batch}")
-                )
-            received += len(batch)
-            yield batch
+    threading.Thread(target=run, name="letterhead-records", daemon=True).start()
 
 
 def _worker(
     connection: Connection,
     site: Site,
     sources: Sequence[SourceFile],
-    share: range,
+    runs: Runs,
     settings: Settings,
     now: datetime | None,
 ) -> None:
     gc.disable()  # a short-lived process whose records hold no cycles
     scratch = SiteIndex(site)
-    batch: list[Record] = []
-    for position in share:
-        batch.append(summarize(site, scratch, sources[position], settings, now))
-        if len(batch) >= _BATCH:
-            connection.send(batch)
-            batch = []
-    if batch:
-        connection.send(batch)
+    while (run := runs.take()) is not None:
+        connection.send(
+            (run.start, [summarize(site, scratch, sources[p], settings, now) for p in run])
+        )
     connection.close()

@@ -18,10 +18,9 @@ import gc
 import multiprocessing
 import os
 import pickle
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from multiprocessing.connection import Connection
-from multiprocessing.sharedctypes import Synchronized
 from pathlib import Path
 
 from letterhead.check import (
@@ -36,17 +35,13 @@ from letterhead.check import (
     select_paths,
     settings_for,
 )
-from letterhead.cores import MIN_DOCUMENTS_PER_WORKER, default_jobs
+from letterhead.cores import MIN_DOCUMENTS_PER_WORKER, Runs, default_jobs
 from letterhead.document import Document
 from letterhead.findings import Finding
 from letterhead.index import Record, SiteIndex
 from letterhead.indexer import index_sources_cached
 from letterhead.settings import Settings
 from letterhead.site.model import EntryKind, Site, SourceFile
-
-# Files are taken by the workers in runs of this many (~15 ms of parsing): few enough takings that
-# their lock costs nothing, short enough that the workers end within a run of each other.
-RUN = 64
 
 # Checking at most one in this many of a site's files goes through the persistent index: parsing
 # only those beats parsing the whole site on every core (see the module's docstring).
@@ -112,17 +107,17 @@ def _check_with_workers(
     now: datetime | None,
 ) -> tuple[list[Finding], list[str], Settings]:
     context = multiprocessing.get_context("fork")
-    taken = context.Value("q", 0)  # how many of `documents` the workers have taken
+    runs = Runs(len(documents))
     statics = [source for source in sources if source.kind is EntryKind.STATIC]
     workers = []
-    for _ in range(jobs):
-        parent, child = context.Pipe()
-        arguments = (child, site, documents, taken, statics, order, wanted, now)
-        process = context.Process(target=_worker, args=arguments, daemon=True)
-        process.start()
-        child.close()
-        workers.append((process, parent))
     try:
+        for _ in range(jobs):
+            parent, child = context.Pipe()
+            arguments = (child, site, documents, runs, statics, order, wanted, now)
+            process = context.Process(target=_worker, args=arguments, daemon=True)
+            process.start()
+            child.close()
+            workers.append((process, parent))
         shared: list[bytes] = []
         checked: list[str] = []
         for _, connection in workers:
@@ -139,6 +134,7 @@ def _check_with_workers(
         for _, connection in workers:
             findings.extend(connection.recv())
     finally:
+        runs.close()
         for process, connection in workers:
             connection.close()
             process.join(timeout=5)
@@ -150,23 +146,11 @@ def _check_with_workers(
     return findings, sorted(checked), settings
 
 
-def runs_taken(documents: Sequence[SourceFile], taken: Synchronized[int]) -> Iterator[SourceFile]:
-    """The documents this process takes, a run of `RUN` at a time, from the count `taken` that
-    every worker shares: each document goes to exactly one of them."""
-    while True:
-        with taken.get_lock():
-            start = taken.value
-            taken.value = start + RUN
-        if start >= len(documents):
-            return
-        yield from documents[start : start + RUN]
-
-
 def _worker(
     connection: Connection,
     site: Site,
     documents: Sequence[SourceFile],
-    taken: Synchronized[int],
+    runs: Runs,
     statics: list[SourceFile],
     order: dict[str, int],
     wanted: set[str],
@@ -177,11 +161,12 @@ def _worker(
     scratch = SiteIndex(site)  # only for `record`, which needs the site's baseurl
     parsed: dict[str, Document] = {}
     records: list[Record] = []
-    for source in runs_taken(documents, taken):
-        document = parse_source(site, source, settings)
-        entry = entry_for(site, source, document, now)
-        records.append((entry, scratch.record(entry, document)))
-        parsed[source.path] = document
+    while (run := runs.take()) is not None:
+        for source in documents[run.start : run.stop]:
+            document = parse_source(site, source, settings)
+            entry = entry_for(site, source, document, now)
+            records.append((entry, scratch.record(entry, document)))
+            parsed[source.path] = document
     loaded = LoadedSite(site, SiteIndex(site), settings, problems, parsed)
     checked = sorted(p for p in parsed if p in wanted and p.endswith(CHECKED_SUFFIXES))
     connection.send_bytes(pickle.dumps(records, pickle.HIGHEST_PROTOCOL))
