@@ -142,6 +142,21 @@ def test_runs_a_worker_took_and_never_sent_are_parsed_here(
     _same_index(index_site(site, jobs=jobs), serial)
 
 
+@pytest.mark.parametrize("refused", ["fork", "pipe"])
+def test_a_system_that_refuses_a_process_or_a_pipe_gets_the_index_from_this_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, refused: str
+) -> None:
+    site = tmp_path / "site"
+    generate(site, 2 * MIN_DOCUMENTS_PER_WORKER + 50)
+    serial = load_site(site)
+
+    def refuse(*_: Any) -> Any:
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(indexer.os, refused, refuse)
+    _same_index(index_site(site, jobs=2), serial)
+
+
 def test_a_worker_slow_with_its_first_run_is_waited_for(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -795,13 +795,23 @@ def _records_in_order(
         yield from _records_here(site, sources, settings, now, progress, len(sources))
         return
     end = max(p for p, s in enumerate(sources) if s.kind is not EntryKind.STATIC) + 1
-    runs = Runs(end)
+    try:
+        runs = Runs(end)
+    except OSError:  # no pipe to be had (the process's files all open): one core, then
+        yield from _records_here(site, sources, settings, now, progress, len(sources))
+        return
     arrivals: queue.SimpleQueue[tuple[int, list[Record]] | None] = queue.SimpleQueue()
     workers: list[tuple[int, Connection]] = []
     try:
         for _ in range(jobs - 1):
-            parent, child = wide_pipe()
-            pid = _fork(_worker, child, site, sources, runs, settings, now)
+            try:
+                parent, child = wide_pipe()
+            except OSError:
+                break  # the runs no worker takes are taken here
+            try:
+                pid = _fork(_worker, child, site, sources, runs, settings, now)
+            except OSError:  # the system refused another process
+                pid = None
             child.close()
             if pid is None:
                 parent.close()
