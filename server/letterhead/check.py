@@ -8,6 +8,7 @@ never following a path outside the site root.
 from __future__ import annotations
 
 import os
+import threading
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -260,19 +261,73 @@ def settings_for(site: Site) -> tuple[Settings, list[SettingProblem]]:
     return Settings.from_mapping(site.config.letterhead)
 
 
+class TextPacker:
+    """Editors' texts kept small while nothing uses them: zlib at level 1 (a generated review of
+    3,092 bytes packs to 1,664 on its own, in ~50 µs; level 6 gives 1,606 for ~60 µs, not worth
+    it), against a preset dictionary once there is one. An editor that applied the rename of a
+    tag used by 7,847 reviews has each of them open, and reviews of one site share much: their
+    front matter's keys and layout, the salutation's and the signature's markup, the authors'
+    words. The first `dictionary_bytes` of texts packed become the dictionary, fixed from then
+    on: against it a generated review packs to ~800 bytes at the same speed, a review of the
+    example site (each written apart) 1,035 → ~815.
+
+    A text packed against a dictionary says so in its zlib header, with the dictionary's
+    Adler-32, which names it here: whichever thread packed it, it unpacks."""
+
+    def __init__(self, dictionary_bytes: int = 16_384) -> None:
+        self.dictionary_bytes = dictionary_bytes
+        self._seed: list[bytes] = []
+        self._seed_size = 0
+        self._lock = threading.Lock()
+        self._by_checksum: dict[int, bytes] = {}
+        self.dictionary: bytes | None = None
+
+    def pack(self, text: str) -> bytes:
+        data = text.encode("utf-8", "surrogatepass")
+        dictionary = self.dictionary
+        if dictionary is None:
+            self._learn(data)
+            return zlib.compress(data, 1)
+        packer = zlib.compressobj(1, zdict=dictionary)
+        return packer.compress(data) + packer.flush()
+
+    def unpack(self, text: str | bytes) -> str:
+        """The text `pack` packed (a text not packed as it is)."""
+        if isinstance(text, str):
+            return text
+        if len(text) > 6 and text[1] & _FDICT:
+            unpacker = zlib.decompressobj(zdict=self._by_checksum[int.from_bytes(text[2:6], "big")])
+            data = unpacker.decompress(text) + unpacker.flush()
+        else:
+            data = zlib.decompress(text)
+        return data.decode("utf-8", "surrogatepass")
+
+    def _learn(self, data: bytes) -> None:
+        with self._lock:
+            if self.dictionary is not None:
+                return
+            self._seed.append(data[: self.dictionary_bytes])
+            self._seed_size += len(self._seed[-1])
+            if self._seed_size >= self.dictionary_bytes:
+                dictionary = b"".join(self._seed)[-self.dictionary_bytes :]
+                self._by_checksum[zlib.adler32(dictionary)] = dictionary
+                self.dictionary = dictionary  # after it can be found: packing may begin
+                self._seed = []
+
+
+# The FDICT flag of a zlib header's second byte: a preset dictionary's Adler-32 follows.
+_FDICT = 0x20
+_PACKER = TextPacker()
+
+
 def pack_text(text: str) -> bytes:
-    """An editor's text kept small while nothing uses it (`unpack_text` gives it back): a
-    generated review of 3,092 bytes packs to 1,664 on average, in ~50 us (~20 us to unpack);
-    zlib's level 6 gives 1,606 for ~60 us, not worth it. An editor that applied the rename of a
-    tag used by 7,847 reviews has each of them open."""
-    return zlib.compress(text.encode("utf-8", "surrogatepass"), 1)
+    """An editor's text kept small while nothing uses it (`TextPacker`)."""
+    return _PACKER.pack(text)
 
 
 def unpack_text(text: str | bytes) -> str:
     """The text `pack_text` packed (a text not packed as it is)."""
-    if isinstance(text, str):
-        return text
-    return zlib.decompress(text).decode("utf-8", "surrogatepass")
+    return _PACKER.unpack(text)
 
 
 def parse_source(
