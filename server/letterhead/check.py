@@ -261,6 +261,10 @@ def settings_for(site: Site) -> tuple[Settings, list[SettingProblem]]:
     return Settings.from_mapping(site.config.letterhead)
 
 
+# The FDICT flag of a zlib header's second byte: a preset dictionary's Adler-32 follows.
+_FDICT = 0x20
+
+
 class TextPacker:
     """Editors' texts kept small while nothing uses them: zlib at level 1 (a generated review of
     3,092 bytes packs to 1,664 on its own, in ~50 µs; level 6 gives 1,606 for ~60 µs, not worth
@@ -315,8 +319,6 @@ class TextPacker:
                 self._seed = []
 
 
-# The FDICT flag of a zlib header's second byte: a preset dictionary's Adler-32 follows.
-_FDICT = 0x20
 _PACKER = TextPacker()
 
 

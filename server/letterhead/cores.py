@@ -71,15 +71,22 @@ class Runs:
         finally:
             os.close(writer)  # before any fork: a reader sees the end once every run is taken
 
+    def __len__(self) -> int:
+        return -(-self.count // self.size)
+
+    def at(self, start: int) -> range:
+        """The run that begins at `start`."""
+        return range(start, min(start + self.size, self.count))
+
     def take(self) -> range | None:
         """The next run not yet taken by any process, None when every run has been."""
-        if self._reader < 0:  # closed here
+        if self._reader < 0:  # closed here, or every run seen taken
             return None
         data = os.read(self._reader, _START)
         if not data:
+            self.close()
             return None
-        start = int.from_bytes(data, "little")
-        return range(start, min(start + self.size, self.count))
+        return self.at(int.from_bytes(data, "little"))
 
     def close(self) -> None:
         if self._reader >= 0:

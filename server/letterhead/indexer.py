@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import itertools
+import math
 import multiprocessing
 import operator
 import os
@@ -791,13 +792,13 @@ def _records_in_order(
     parsed here."""
     documents = sum(1 for s in sources if s.kind is not EntryKind.STATIC)
     jobs = min(jobs or default_jobs(), max(1, documents // MIN_DOCUMENTS_PER_WORKER))
-    if jobs < 2 or not hasattr(os, "fork"):
-        yield from _records_here(site, sources, settings, now, progress, len(sources))
-        return
-    end = max(p for p, s in enumerate(sources) if s.kind is not EntryKind.STATIC) + 1
-    try:
-        runs = Runs(end)
-    except OSError:  # no pipe to be had (the process's files all open): one core, then
+    runs = None
+    if jobs >= 2 and hasattr(os, "fork"):
+        end = max(p for p, s in enumerate(sources) if s.kind is not EntryKind.STATIC) + 1
+        # Without a pipe to be had (the process's files all open), one core.
+        with contextlib.suppress(OSError):
+            runs = Runs(end)
+    if runs is None:
         yield from _records_here(site, sources, settings, now, progress, len(sources))
         return
     arrivals: queue.SimpleQueue[tuple[int, list[Record]] | None] = queue.SimpleQueue()
@@ -846,13 +847,17 @@ def _in_order(
     statics = (summarize(site, scratch, source, settings, now) for source in sources[end:])
     made: list[Record] = []
     # The static files' entries made with each run taken here, as if it took its share of runs.
-    with_each_run = -(-(len(sources) - end) * (workers + 1) // max(1, -(-end // runs.size)))
+    with_each_run = math.ceil((len(sources) - end) * (workers + 1) / max(1, len(runs)))
+
+    def made_here(run: range) -> list[Record]:
+        return [summarize(site, scratch, sources[p], settings, now) for p in run]
+
     step, reported = max(1, len(sources) // 100), 0
     done = 0  # the records before this position have gone to the caller
     while done < end:
         run = runs.take()
         if run is not None:
-            held[run.start] = [summarize(site, scratch, sources[p], settings, now) for p in run]
+            held[run.start] = made_here(run)
             made.extend(itertools.islice(statics, with_each_run))
         while True:  # what the workers have sent
             try:
@@ -876,11 +881,7 @@ def _in_order(
             done += len(batch)
             yield from batch
         if run is None and workers == 0 and done < end and done not in held:
-            # Taken by a worker that stopped before sending it: parsed here.
-            stop = min(done + runs.size, end)
-            held[done] = [
-                summarize(site, scratch, sources[p], settings, now) for p in range(done, stop)
-            ]
+            held[done] = made_here(runs.at(done))  # a worker took it, and stopped
         if progress is not None and done - reported >= step:
             reported = done
             progress(done, len(sources))

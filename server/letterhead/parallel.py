@@ -2,9 +2,10 @@
 
 Parsing is the bulk of a check and each review parses on its own, so worker processes (forked,
 so they share the site model already loaded) parse the files and keep their documents: each takes
-the next run of files not yet taken whenever it is ready for more, so that a core that runs slower
-(another program on it, or a machine whose cores are shared) parses fewer, and all end together. They send back only the small records the index needs; every worker then builds the
-same index from all records and runs the rules on its own documents. Documents never cross a
+the next run of files not yet taken whenever it is ready for more (`cores.Runs`), so that a core
+that runs slower (another program on it, or a machine whose cores are shared) parses fewer, and
+all end together. They send back only the small records the index needs; every worker then builds
+the same index from all records and runs the rules on its own documents. Documents never cross a
 process boundary, findings do (they are small).
 
 Checking a few files of a large site (a pre-commit hook passes the files of a commit) takes
