@@ -14,11 +14,13 @@ Keys each feature understands are listed in `RUNNERS` below; adding a case is ad
 from __future__ import annotations
 
 import contextlib
+import gc
 import itertools
 import logging
 import re
 import shutil
 import tempfile
+import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +45,7 @@ from letterhead.features.catalog import (
     TextSearch,
     catalog_for,
     catalog_of,
+    keep_up,
 )
 from letterhead.features.completion import complete, explain
 from letterhead.features.folding import folding_ranges
@@ -563,6 +566,45 @@ def test_catalog_updates_match_a_fresh_catalog(tmp_path: Path) -> None:
     add("_posts/2016-01-01-new.md", "---\ntitle: New\ntags: [zebra]\npublished: false\n---\n")
     assert catalog.latest_user("tags", "zebra") == "_posts/2015-03-03-older.md"
     assert snapshot(catalog) == snapshot(Catalog(site.index))
+
+
+def test_a_catalog_left_behind_by_edits_catches_up_and_lets_the_replaced_records_go(
+    tmp_path: Path,
+) -> None:
+    """`keep_up`, as the server calls it after each edit it indexes: the catalog refreshes once
+    the index changed `most_behind` times since it last did, not before, and then holds nothing
+    of the records those changes replaced."""
+    site = build(tmp_path, {"text": "---\ntitle: Case\n---\nText.\n"}).site
+    assert not keep_up(site.index, most_behind=1)  # no catalog: none is made for it
+    catalog = catalog_for(site.index)
+    catalog_state(catalog, site)
+    path = "_posts/2014-05-02-s21.md"
+    replaced = site.index.documents[path]
+
+    def held(record: object) -> bool:  # by anything but a frame of this test
+        return any(not isinstance(r, types.FrameType) for r in gc.get_referrers(record))
+
+    add_review(site, path, "---\ntitle: S21, again\ntags: [zebra]\n---\n")
+    add_review(site, path, "---\ntitle: S21, once more\ntags: [zebra]\n---\n")
+    # A review replaced is two changes (taken out, put in); a new one is one.
+    assert not keep_up(site.index, most_behind=5)
+    assert catalog.behind(4) and held(replaced)
+    add_review(site, "_posts/2016-01-01-new.md", "---\ntitle: New\n---\n")
+    assert keep_up(site.index, most_behind=5)
+    assert not catalog.behind(1) and not held(replaced)
+    assert catalog_state(catalog, site) == catalog_state(Catalog(site.index), site)
+
+
+def test_a_catalog_taking_its_first_records_in_steps_is_left_to_them() -> None:
+    """A catch-up would finish the first take at once (`refresh`), which the server takes a
+    step at a time so that no request waits for all of it."""
+    with base_site_with(catalog_module, "_RECORDS_PER_STEP", 1) as site:
+        catalog = catalog_of(site.index)
+        taking = catalog.taking()
+        next(taking)
+        edit_review(site, 0, (1, True, ["zebra"], [], None, None))  # a review added
+        assert not keep_up(site.index, most_behind=1)
+        assert next(taking, "done") is None  # steps are left to take
 
 
 def test_more_removals_than_the_log_keeps_are_found_all_the_same(

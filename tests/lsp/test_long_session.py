@@ -29,6 +29,7 @@ async def stats(client: RecordingClient) -> dict[str, int]:
         "trims": result.memoryTrims,
         "prepared": result.indexesPrepared,
         "all prepared": result.sitesPrepared,
+        "catalog lag": result.catalogLag,
     }
 
 
@@ -100,3 +101,26 @@ async def test_the_index_tables_are_built_once_the_server_is_quiet(
             break
     counts = await stats(client)
     assert counts["prepared"] == 1 and counts["all prepared"] == 1, counts
+
+
+async def test_the_catalog_catches_up_with_edits_once_the_server_is_quiet(
+    client: RecordingClient, site: Path
+) -> None:
+    """The completion catalog holds the index records it last saw until something reads it:
+    once the server is quiet it catches up, so that those the edits replaced are let go."""
+    path = site / REVIEW
+    address = uri(path)
+    text = path.read_text(encoding="utf-8")
+    client.open(address, text)
+    for _ in range(20):  # the quiet work first: it reads the catalog too
+        await asyncio.sleep(server.QUIET_SECONDS * 2)
+        if (await stats(client))["all prepared"] == 1:
+            break
+    line = text.splitlines().index("---", 1) + 1  # the body's first line
+    for version in range(2, 5):  # each edit's diagnostics awaited: each is indexed
+        at = types.Position(line, 0)
+        client.change(address, version, [(types.Range(at, at), "x")])
+        await client.diagnostics_for(address, version)
+    assert (await stats(client))["catalog lag"] > 0  # no request read it since
+    await asyncio.sleep(idle.IDLE_SECONDS + 1.0)
+    assert (await stats(client))["catalog lag"] == 0

@@ -48,12 +48,16 @@ def give_back() -> bool:
 
 
 class IdleTrim:
-    """Calls `give_back` once the event loop has seen no `activity()` for `idle_seconds`: once
-    per burst of work, never while idle. One timer at a time; activity only moves the deadline,
-    so a keystroke costs a clock read."""
+    """Calls `tidy`, then `give_back`, once the event loop has seen no `activity()` for
+    `idle_seconds`: once per burst of work, never while idle. One timer at a time; activity only
+    moves the deadline, so a keystroke costs a clock read."""
 
-    def __init__(self, idle_seconds: float = IDLE_SECONDS) -> None:
+    def __init__(
+        self, idle_seconds: float = IDLE_SECONDS, tidy: Callable[[], None] = lambda: None
+    ) -> None:
+        """`tidy` lets go of what the server holds for no use (its pages are given back)."""
         self.idle_seconds = idle_seconds
+        self.tidy = tidy
         self.trims = 0  # how many times memory was given back (reported by serverStats)
         self._last = 0.0
         self._heard = 0.0  # see `heard`
@@ -91,6 +95,10 @@ class IdleTrim:
         if loop.time() < due:  # something happened meanwhile: wait for the quiet again
             self._timer = loop.call_at(due, self._check)
             return
+        try:
+            self.tidy()
+        except Exception as error:  # the memory is given back all the same
+            logger.warning("could not tidy up before giving memory back: %s", error)
         if give_back():
             self.trims += 1
 

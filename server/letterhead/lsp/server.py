@@ -43,7 +43,7 @@ from letterhead import __version__
 from letterhead.check import CHECKED_SUFFIXES, LoadedSite, read_text
 from letterhead.codecache import GeneratedCode
 from letterhead.document import Document
-from letterhead.features.catalog import catalog_of
+from letterhead.features.catalog import catalog_lag, catalog_of, keep_up
 from letterhead.features.completion import LIMIT as COMPLETION_LIMIT
 from letterhead.features.markup import prepare_plain_text
 from letterhead.index import SiteIndex, collector_paused
@@ -299,7 +299,9 @@ class LetterheadServer(LanguageServer):
         self._preparing: asyncio.Future[None] | None = None  # `_prepare`, kept alive
         self._switching = threading.Lock()
         self._quiet_switch_interval = sys.getswitchinterval()
-        self.idle = IdleTrim()  # gives freed memory back when the server goes quiet
+        # Gives freed memory back when the server goes quiet, once the catalogs let go of the
+        # index records replaced since they last looked (`keep_up`).
+        self.idle = IdleTrim(tidy=self._catch_up)
         # The protocol stack's compiled code, kept for the next start (`serve` installs it).
         self.generated_code = GeneratedCode(None)
         # The sites' listings begun before the protocol stack's import (`serve` hands it over),
@@ -456,6 +458,8 @@ class LetterheadServer(LanguageServer):
         """Put the document's text in its site's index if it changed, and re-check what
         depends on it (without keeping its parse, unlike `parse`)."""
         self.recheck_dependents(document, self.state.up_to_date(document))
+        if document.site is not None:
+            keep_up(document.site.loaded.index)  # lets the records this edit replaced go
 
     def recheck_dependents(self, document: OpenDocument, change: Dependents) -> None:
         """Fresh diagnostics, after the debounce, for the open documents whose findings may
@@ -787,6 +791,10 @@ class LetterheadServer(LanguageServer):
                     quietly = itertools.chain(index.prepare(), catalog.searching(image_dirs))
         except Exception as error:
             logger.warning("could not prepare what first requests need: %s", error)
+
+    def _catch_up(self) -> None:
+        for state in list(self.state.sites.values()):
+            keep_up(state.loaded.index, most_behind=1)
 
     def _interpreter_shared(self, busy: bool, holder: object | None = None) -> None:
         """Shorten the interpreter's switch interval while an indexing thread runs Python (it
@@ -1303,6 +1311,8 @@ def server_stats(ls: LetterheadServer, params: Any) -> dict[str, Any]:
         "pendingHandlers": len(ls.protocol._request_futures),
         # How often freed memory was given back to the system after a burst of work.
         "memoryTrims": ls.idle.trims,
+        # Changes of the sites' indexes their completion catalogs have yet to take in (`keep_up`).
+        "catalogLag": sum(catalog_lag(site.loaded.index) for site in ls.state.sites.values()),
         # Sites whose index has its backlinks and near-miss tables built (`SiteIndex.prepare`).
         "indexesPrepared": sum(1 for site in ls.state.sites.values() if site.loaded.index.prepared),
         # Sites whose current index has everything the quiet steps build (`_prepare`).
