@@ -21,6 +21,7 @@ import re
 import shutil
 import tempfile
 import types
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -804,6 +805,36 @@ def test_image_matches_are_the_best_matches_of_every_image(
 
     expected = catalog_module.best_matches(images.items, classify, limit, classes=4)
     assert images.matching(typed, slug, limit) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    counts=st.dictionaries(st.text(alphabet="ab./-_ A", min_size=1, max_size=8), st.integers(1, 4)),
+    typed=st.text(alphabet="ab./ ", max_size=3),
+    left_out=st.text(alphabet="ab ", max_size=3),
+    limit=st.integers(1, 12),
+)
+def test_the_values_offered_are_the_best_matches_of_every_value(
+    counts: dict[str, int], typed: str, left_out: str, limit: int
+) -> None:
+    """A front matter value's completions, found through a search of the values' text (or,
+    when few values hold what is typed, by a look at each of those), are those a look at every
+    value gives (`best_matches` of `match_class`, most used first within a class), with the
+    values the caller does not want left out."""
+    typed = fold(typed)
+
+    def wanted(item: RankedValue) -> bool:
+        return item[0] != left_out
+
+    def classify(item: RankedValue) -> int | None:
+        return catalog_module.match_class(item[2], typed) if wanted(item) else None
+
+    for few in (0, 400):  # the search always, then for these few values never
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(catalog_module, "_FEW_HOLDING", few)
+            ranked = catalog_module.RankedValues(Counter(counts))
+            expected = catalog_module.best_matches(ranked.items, classify, limit)
+            assert ranked.best(typed, wanted, limit) == expected, few
 
 
 _EDITS = st.lists(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 import datetime
+import heapq
 import json
 import math
 import operator
@@ -205,6 +206,10 @@ class RankedName:
     variants: tuple[tuple[str, int], ...]  # other spellings and their counts
 
 
+# What `TextSearch` looks for in its lines: a text, a pattern, or any of several texts.
+Needle = str | re.Pattern[str] | tuple[str, ...]
+
+
 class TextSearch(Generic[T]):
     """One line of folded text per item (reviews newest first, names most used first),
     searched at C speed.
@@ -312,8 +317,16 @@ class TextSearch(Generic[T]):
             return bisect.bisect_right(starts, offset - shift, exact_to) - 1
         return bisect.bisect_right(starts, offset, 0, exact_to) - 1
 
-    def occurrences(self, needle: str | re.Pattern[str]) -> Iterator[int]:
-        """The indexes of the records whose line holds `needle`, newest first, each once."""
+    def occurrences(self, needle: Needle) -> Iterator[int]:
+        """The indexes of the records whose line holds `needle` (any of them, for a tuple),
+        newest first, each once."""
+        if isinstance(needle, tuple):
+            last = -1
+            for index in heapq.merge(*(self.occurrences(each) for each in needle)):
+                if index != last:
+                    last = index
+                    yield index
+            return
         text, count = self.text, len(self.starts)
         if isinstance(needle, re.Pattern):
             last = -1
@@ -336,7 +349,7 @@ class TextSearch(Generic[T]):
 
     def ranked(
         self,
-        needles: list[str | re.Pattern[str]],
+        needles: list[Needle],
         wanted: Callable[[T], bool],
         limit: int,
     ) -> tuple[list[T], bool]:
@@ -363,12 +376,26 @@ def _shifted(offsets: array[int], shift: int) -> array[int]:
     return array("q", [offset + shift for offset in offsets])
 
 
-def ranked_needles(folded: str) -> list[str | re.Pattern[str]]:
+def ranked_needles(folded: str) -> list[Needle]:
     """Needles for `TextSearch.ranked`: lines it begins, then a word it begins, then anywhere
     (everything, in order, when nothing is typed)."""
     if not folded:
         return ["\n"]
     return ["\n" + folded, " " + folded, folded]
+
+
+# What comes before a word within a name (`match_class`'s second class).
+_WORD_BREAKS = " -_/."
+
+
+def word_needles(folded: str) -> list[Needle]:
+    """Needles for `TextSearch.ranked` in `match_class`'s order: lines it begins, then a word
+    it begins after any of `_WORD_BREAKS`, then anywhere (everything, in order, when nothing is
+    typed). Texts only: `str.find` skips through 10,000 values in microseconds, where a pattern
+    for the words took ~1 ms."""
+    if not folded:
+        return ["\n"]
+    return ["\n" + folded, tuple(mark + folded for mark in _WORD_BREAKS), folded]
 
 
 def _name_order(name: RankedName) -> tuple[int, str, str]:
@@ -462,6 +489,10 @@ def _folded_value(item: RankedValue) -> str:
     return item[2]
 
 
+# Up to how many values holding what is typed `RankedValues.best` classifies one by one.
+_FEW_HOLDING = 400
+
+
 class RankedValues:
     """One front matter key's values (one of `VALUE_KEYS`) across reviews, most used first,
     kept sorted as reviews change, and searchable by their folded form.
@@ -505,6 +536,29 @@ class RankedValues:
             items.insert(at, item)
             if search is not None:
                 search.inserted(at, folded)
+
+    def best(
+        self, folded: str, wanted: Callable[[RankedValue], bool], limit: int
+    ) -> tuple[list[RankedValue], bool]:
+        """The `wanted` values holding `folded` by `match_class` (those it begins, then those
+        with a word it begins, then the rest; most used first within each), at most `limit`,
+        and whether more matched.
+
+        A letter typed is held by thousands of a 20,000-review site's ~10,000 addressees:
+        classifying each in Python took ~13 ms, where the search finds each class at C speed
+        and stops once it has enough (~0.3 ms). Finding each class costs up to seven passes
+        over the values' text (~0.15 ms each) when few values match, though: those few are
+        classified one by one (~0.4 ms for a hundred)."""
+        search = self._search
+        if search is None:
+            search = self._search = TextSearch(self.items, _folded_value)
+        if folded and search.text.count(folded) <= _FEW_HOLDING:
+            return best_matches(
+                (item for item in self.holding(folded) if wanted(item)),
+                lambda item: match_class(item[2], folded),
+                limit,
+            )
+        return search.ranked(word_needles(folded), wanted, limit)
 
     def holding(self, folded: str) -> Iterator[RankedValue]:
         """The values whose folded form holds `folded` (all of them when it is empty), most used
@@ -1286,8 +1340,9 @@ def best_matches(
 
 
 def match_class(candidate_fold: str, typed_fold: str) -> int | None:
-    """How well a folded candidate matches folded typed text: 0 prefix, 1 the start of a word,
-    2 anywhere inside; None when it does not contain it. Empty typed text matches everything."""
+    """How well a folded candidate matches folded typed text: 0 prefix, 1 the start of a word
+    (anywhere in it), 2 anywhere inside; None when it does not contain it. Empty typed text
+    matches everything."""
     if not typed_fold:
         return 0
     position = candidate_fold.find(typed_fold)
@@ -1295,6 +1350,8 @@ def match_class(candidate_fold: str, typed_fold: str) -> int | None:
         return None
     if position == 0:
         return 0
-    if candidate_fold[position - 1] in " -_/.":
-        return 1
+    while position > 0:
+        if candidate_fold[position - 1] in _WORD_BREAKS:
+            return 1
+        position = candidate_fold.find(typed_fold, position + 1)
     return 2

@@ -426,14 +426,11 @@ def _corpus_values(request: _Request, slot: ValueSlot) -> tuple[list[_Value], bo
     typed = fold(slot.typed)
     own_value = _own_value(request, slot.key)
 
-    def classify(item: tuple[str, int, str]) -> int | None:
-        value, count, folded = item
-        if count <= 1 and value == own_value:
-            return None  # typed in this document only
-        return match_class(folded, typed)
+    def wanted(item: tuple[str, int, str]) -> bool:
+        value, count, _ = item
+        return count > 1 or value != own_value  # else typed in this document only
 
-    candidates = catalog.values(slot.key).holding(typed)
-    chosen, incomplete = best_matches(candidates, classify, request.limit)
+    chosen, incomplete = catalog.values(slot.key).best(typed, wanted, request.limit)
     values = []
     for value, count, _ in chosen:
         if value == own_value:
