@@ -527,7 +527,8 @@ def test_the_tables_prepared_in_steps_answer_as_those_built_on_demand(root: Path
     preparing = interrupted.index.prepare()
     next(preparing)
     path = FILES[0]
-    interrupted.update(path, (root / path).read_text(encoding="utf-8"))  # the same text
+    heading = "\n## A heading of its own\n"  # a change of the index, not of backlinks
+    interrupted.update(path, (root / path).read_text(encoding="utf-8") + heading)
     assert list(preparing) == [] and not interrupted.index.prepared
     assert {p: interrupted.index.backlinks(p) for p in paths} == expected
 
@@ -577,6 +578,30 @@ def test_an_edited_review_keeps_the_objects_of_what_it_left_as_it_was(root: Path
         fresh.link_keys,
         fresh.anchors,
     )
+
+
+def test_a_text_that_changes_no_record_leaves_the_index_as_it_was(root: Path) -> None:
+    """An editor's text of a review as the file has it (opened), or changed only where the index
+    keeps nothing (a sentence typed), is no change of the index: its record stays, the very
+    object, and so does the index's generation, which everything derived from it follows. A
+    link, a heading or a front matter value is one."""
+    loaded = load_site(root)
+    path = FILES[2]
+    text = (root / path).read_text(encoding="utf-8")
+    record, generation = loaded.index.documents[path], loaded.index.generation
+    for same in (text, text + "A sentence typed.\n"):
+        loaded.update(path, same)
+        assert loaded.index.documents[path] is record
+        assert loaded.index.generation == generation
+    for changed in (
+        text + "[A link](/elsewhere/)\n",
+        text + "\n## A heading\n",
+        text.replace("layout: review", "layout: post"),
+    ):
+        loaded.update(path, changed)
+        assert loaded.index.documents[path] is not record, changed
+        assert loaded.index.generation > generation
+        record, generation = loaded.index.documents[path], loaded.index.generation
 
 
 def _typed(value: object) -> object:

@@ -174,6 +174,42 @@ def share_unchanged(entry: Entry, previous: Entry) -> None:
             setattr(entry, name, theirs)
 
 
+# The fields of an entry made from its path and front matter, besides those `_same_record`
+# compares by identity.
+_derived_fields = operator.attrgetter(
+    "kind",
+    "status",
+    "url",
+    "collection",
+    "slug",
+    "title",
+    "post_id",
+    "output_path",
+    "output_ext",
+    "problems",
+)
+
+
+def _same_record(new: IndexedDocument, old: IndexedDocument) -> bool:
+    """Whether `new`, made to replace `old` and given its objects where equal
+    (`share_unchanged`), says nothing `old` does not: a review opened as it is on disk, or a
+    keystroke in its body that changed no link and no heading. Putting it in would take the
+    review out of the taxonomies and tables and put it back as it was (~60 µs), and count as a
+    change of the index for everything that follows one (the completion catalog)."""
+    entry, before = new.entry, old.entry
+    return (
+        entry.data is before.data  # shared only when alike throughout
+        and new.link_keys is old.link_keys
+        and new.anchors is old.anchors
+        and entry.tags is before.tags
+        and entry.categories is before.categories
+        and new.tags == old.tags
+        and new.categories == old.categories
+        and _derived_fields(entry) == _derived_fields(before)
+        and repr(entry.date) == repr(before.date)  # one moment at two offsets is two dates
+    )
+
+
 def _alike(value: Any, other: Any) -> bool:
     """Whether `value` and `other`, equal, are alike throughout: of the same types, their keys
     in the same order. Python holds YAML's `1`, `1.0` and `true` equal, a page shows them as
@@ -360,6 +396,8 @@ class SiteIndex:
                 indexed.link_keys = previous.link_keys
             if indexed.anchors == previous.anchors:
                 indexed.anchors = previous.anchors
+            if _same_record(indexed, previous):
+                return  # the record stays, and every table with it: nothing changed
         self.insert(entry, indexed)
 
     def record(self, entry: Entry, document: Document | None) -> IndexedDocument:

@@ -119,7 +119,8 @@ async def test_the_catalog_catches_up_with_edits_once_the_server_is_quiet(
     line = text.splitlines().index("---", 1) + 1  # the body's first line
     for version in range(2, 5):  # each edit's diagnostics awaited: each is indexed
         at = types.Position(line, 0)
-        client.change(address, version, [(types.Range(at, at), "x")])
+        heading = f"## Part {version}\n\n"  # a change the index keeps (a heading's id)
+        client.change(address, version, [(types.Range(at, at), heading)])
         await client.diagnostics_for(address, version)
     assert (await stats(client))["catalog lag"] > 0  # no request read it since
     await asyncio.sleep(idle.IDLE_SECONDS + 1.0)
