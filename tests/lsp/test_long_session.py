@@ -84,6 +84,27 @@ async def test_memory_is_given_back_once_the_server_is_quiet(
     assert (await stats(client))["trims"] == quiet + 1
 
 
+async def test_memory_is_given_back_even_when_tidying_up_fails(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What the server lets go of before it gives memory back (`tidy`: the completion catalogs
+    catching up) may fail; the memory is given back all the same, and the next quiet tidies
+    again."""
+    given: list[int] = []
+    monkeypatch.setattr(idle, "give_back", lambda: given.append(1) or True)
+    tidied: list[int] = []
+
+    def tidy() -> None:
+        tidied.append(1)
+        raise RuntimeError("a catalog that cannot catch up")
+
+    trim = idle.IdleTrim(idle_seconds=0.01, tidy=tidy)
+    for _ in range(2):
+        trim.activity()
+        await asyncio.sleep(0.1)
+    assert (len(tidied), len(given), trim.trims) == (2, 2, 2)
+
+
 async def test_the_index_tables_are_built_once_the_server_is_quiet(
     client: RecordingClient, site: Path
 ) -> None:
