@@ -26,8 +26,10 @@ by a fresh `python -m letterhead serve` for every run, and the client measures:
   file it names opened with its text from disk, then each changed by its edits, all sent at
   once: VS Code opens every file of a workspace edit before it edits any):
   the time from the first open to the diagnostics of the last file's new version, the server's
-  CPU meanwhile, and its peak memory then; and a keystroke in another open review 1 s after
-  the last of those messages was sent, and the time to its diagnostics.
+  CPU meanwhile, then the time and CPU until it is quiet again (its checks of the whole site
+  after the burst can outlast those diagnostics), and its peak memory then; and a keystroke in
+  another open review 1 s after the last of those messages was sent, and the time to its
+  diagnostics.
 
 A request's time runs from just before the client writes it to the moment the answer's JSON
 reaches the client (before pygls turns it into lsprotocol objects, a cost of this Python
@@ -88,6 +90,11 @@ EARLY_OPEN_SECONDS = 0.08
 # When, after an applied rename's messages were all sent, the author types in another review.
 KEYSTROKE_INTO_BURST_SECONDS = 1.0
 PREPARED_POLL_SECONDS = 3.0  # see `until_prepared`
+# After an applied rename, the server is quiet once it used less than `QUIET_CPU_SHARE` of a
+# core over `QUIET_POLL_SECONDS` (asked for at most `QUIET_WAIT_SECONDS`): see `until_quiet`.
+QUIET_POLL_SECONDS = 0.5
+QUIET_CPU_SHARE = 0.05
+QUIET_WAIT_SECONDS = 120.0
 PREPARED_WAIT_SECONDS = 60.0
 SETTINGS: dict[str, Any] = {"diagnostics": {"debounceMs": 0}}
 VERBOSE_SETTINGS: dict[str, Any] = {
@@ -187,6 +194,15 @@ METRICS: tuple[Metric, ...] = (
     ),
     Metric("applied_rename_cpu_s", "restart: that rename applied, the server's CPU", "s"),
     Metric("applied_rename_files", "restart: that rename applied, files opened and edited", ""),
+    Metric(
+        "applied_rename_quiet_s",
+        "restart: that rename applied → the server quiet again (its checks after the last "
+        "file's diagnostics included)",
+        "s",
+    ),
+    Metric(
+        "applied_rename_quiet_cpu_s", "restart: that rename applied, the server's CPU to quiet", "s"
+    ),
     Metric(
         "applied_rename_keystroke_ms",
         f"restart: a keystroke in another review {KEYSTROKE_INTO_BURST_SECONDS:.0f} s into that "
@@ -849,15 +865,39 @@ async def apply_rename(
         "applied_rename_s": last - started,
         "applied_rename_cpu_s": cpu_seconds(client.pid) - cpu,
         "applied_rename_files": len(edits),
-        "applied_rename_peak_mib": memory(client.pid).get("VmHWM", math.nan),
         **keystroke,
     }
+    quiet = await until_quiet(client.pid)
+    if quiet is not None:
+        figures["applied_rename_quiet_s"] = quiet[0] - started
+        figures["applied_rename_quiet_cpu_s"] = quiet[1] - cpu
+    figures["applied_rename_peak_mib"] = memory(client.pid).get("VmHWM", math.nan)
     log(
         f"    rename of {tag!r} applied to {len(edits)} files: {figures['applied_rename_s']:.1f} s, "
         f"{figures['applied_rename_cpu_s']:.1f} s of CPU, "
-        f"{figures['applied_rename_peak_mib']:.0f} MiB"
+        f"{figures['applied_rename_peak_mib']:.0f} MiB; quiet after "
+        f"{figures.get('applied_rename_quiet_s', math.nan):.1f} s, "
+        f"{figures.get('applied_rename_quiet_cpu_s', math.nan):.1f} s of CPU"
     )
     return figures
+
+
+async def until_quiet(pid: int | None) -> tuple[float, float] | None:
+    """When the server went quiet (by `time.perf_counter`) and its CPU seconds then: the start
+    of the first `QUIET_POLL_SECONDS` in which it used less than `QUIET_CPU_SHARE` of a core.
+    A server's work can outlast the last diagnostics a client waits for (the site's checks
+    once a burst of edits is over); None if it never went quiet within `QUIET_WAIT_SECONDS`."""
+    deadline = time.perf_counter() + QUIET_WAIT_SECONDS
+    when, used = time.perf_counter(), cpu_seconds(pid)
+    if math.isnan(used):  # no such process, or no /proc to ask
+        return None
+    while when < deadline:
+        await asyncio.sleep(QUIET_POLL_SECONDS)
+        now, spent = time.perf_counter(), cpu_seconds(pid)
+        if spent - used < QUIET_CPU_SHARE * (now - when):
+            return when, used
+        when, used = now, spent
+    return None
 
 
 async def spawn(timeout: float) -> tuple[BenchClient, float]:
@@ -1561,8 +1601,10 @@ METHOD = """\
   asked every 3 s: an editor applies a rename minutes into a session, with every table built),
   gets the most used tag's rename applied as VS Code applies a workspace edit: every file it
   names opened with its text from disk, then each changed by its edits (VS Code opens every
-  file of a workspace edit before it edits any), all sent at once; the time
-  to the last file's diagnostics, the server's CPU meanwhile, its peak memory then. Another
+  file of a workspace edit before it edits any), all sent at once; the time to the last
+  file's diagnostics, the server's CPU meanwhile; the time and CPU until the server is quiet
+  again (under 5% of a core over half a second: its checks of the whole site after a burst of
+  edits can outlast the last diagnostics a client waits for); its peak memory then. Another
   review, opened before the rename and left out of it, gets a keystroke 1 s after the last
   message was sent (the author writing on meanwhile): the time to its diagnostics.
 - The machine's stalls, after each size's runs (`run.STALLS`, in a fresh process, no letterhead
