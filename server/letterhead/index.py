@@ -174,19 +174,15 @@ def share_unchanged(entry: Entry, previous: Entry) -> None:
             setattr(entry, name, theirs)
 
 
-# The fields of an entry made from its path and front matter, besides those `_same_record`
-# compares by identity.
-_derived_fields = operator.attrgetter(
-    "kind",
-    "status",
-    "url",
-    "collection",
-    "slug",
-    "title",
-    "post_id",
-    "output_path",
-    "output_ext",
-    "problems",
+# The fields of an entry `_same_record` compares by value: every field but those it compares
+# by identity (shared by `share_unchanged` only when equal and alike) and the date (by `repr`).
+# Taken from the class, so that a field added to `Entry` is compared too.
+_compared_fields = operator.attrgetter(
+    *(
+        name
+        for name in Entry.__dataclass_fields__
+        if name not in {"data", "tags", "categories", "date"}
+    )
 )
 
 
@@ -205,7 +201,7 @@ def _same_record(new: IndexedDocument, old: IndexedDocument) -> bool:
         and entry.categories is before.categories
         and new.tags == old.tags
         and new.categories == old.categories
-        and _derived_fields(entry) == _derived_fields(before)
+        and _compared_fields(entry) == _compared_fields(before)
         and repr(entry.date) == repr(before.date)  # one moment at two offsets is two dates
     )
 
