@@ -13,8 +13,9 @@ import leaves idle. The index of each site, begun at `initialized`, takes its li
 Nothing here answers the client or acts on anything else the request says: a first message that
 is not a readable `initialize` is only a start without a head start.
 
-The module imports neither pygls nor lsprotocol (it runs before them); `path_of` and
-`workspace_folders` are the server's own ways to read a URI and the folders of `initialize`.
+The module imports neither pygls nor lsprotocol (it runs before them); `workspace_folders` is
+the server's own way to read the folders of `initialize`, as `workspace.path_of` is its way to
+read a URI.
 """
 
 from __future__ import annotations
@@ -25,11 +26,9 @@ from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from pygls.uris import to_fs_path  # the standard library only (not the protocol stack)
-
 from letterhead.indexer import StartedListing, start_listing
 from letterhead.lsp.reader import MessageReader
-from letterhead.lsp.workspace import find_sites
+from letterhead.lsp.workspace import find_sites, path_of
 
 logger = logging.getLogger("letterhead.lsp")
 
@@ -37,19 +36,6 @@ logger = logging.getLogger("letterhead.lsp")
 # without a head start. Clients write `initialize` as soon as they have spawned the server, which
 # takes ~0.1 s to get here.
 WAIT_SECONDS = 0.02
-
-
-def path_of(uri: str) -> Path | None:
-    """The absolute path a `file:` URI names (symbolic links resolved), else None."""
-    if not uri.startswith("file:"):
-        return None
-    path = to_fs_path(uri)
-    if not path:
-        return None
-    try:
-        return Path(path).resolve()
-    except (OSError, RuntimeError, ValueError):
-        return Path(path).absolute()
 
 
 def workspace_folders(

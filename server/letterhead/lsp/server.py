@@ -50,7 +50,7 @@ from letterhead.index import SiteIndex, collector_paused
 from letterhead.indexer import index_site_cached
 from letterhead.lsp import convert
 from letterhead.lsp.checks import Checks
-from letterhead.lsp.headstart import HeadStart, path_of, workspace_folders
+from letterhead.lsp.headstart import HeadStart, workspace_folders
 from letterhead.lsp.idle import IdleTrim
 from letterhead.lsp.reader import AsyncMessageReader, MessageReader
 from letterhead.lsp.warm import warm_converter
@@ -62,6 +62,7 @@ from letterhead.lsp.workspace import (
     UserSettings,
     Workspace,
     find_sites,
+    path_of,
 )
 from letterhead.positions import LineIndex, Range
 from letterhead.render import prepare as prepare_templates
@@ -1128,18 +1129,21 @@ TEMPLATES_LATEST_SECONDS = 2.0
 
 def did_open(ls: LetterheadServer, params: types.DidOpenTextDocumentParams) -> None:
     item = params.text_document
-    document, new_site = ls.state.open(item.uri, item.text, item.version, path_of(item.uri))
+    # An editor applying a rename opens thousands of reviews in a burst, each followed by its
+    # edit: those opened within `OPEN_BURST_SECONDS` of the one before share what was found of
+    # their folders (`Locations`), and wait for the debounce, which the edit's own check
+    # replaces. A document opened on its own is looked up afresh, and checked at once.
+    now = time.monotonic()
+    burst, ls.last_open = now - ls.last_open < OPEN_BURST_SECONDS, now
+    if not burst:
+        ls.state.locations.forget()
+    path = ls.state.locations.path_of(item.uri)
+    document, new_site = ls.state.open(item.uri, item.text, item.version, path)
     if new_site is not None:
         ls.log(f"letterhead: {item.uri} belongs to the site at {new_site.root}")
         ls.start_indexing(new_site)
     if ls.push_diagnostics:
-        # At once, as a check of its own (`Checks`). An editor applying a rename opens thousands
-        # of reviews in a burst, each followed by its edit: those opened within
-        # `OPEN_BURST_SECONDS` of the one before wait for the debounce, which the edit's own
-        # check replaces.
-        now = time.monotonic()
-        burst, ls.last_open = now - ls.last_open < OPEN_BURST_SECONDS, now
-        ls.schedule_check(document, None if burst else 0)
+        ls.schedule_check(document, None if burst else 0)  # as a check of its own (`Checks`)
     else:
         ls.guarded("parsing " + item.uri, ls.parse, document)
 
@@ -1195,6 +1199,17 @@ def _site_files(state: SiteState) -> tuple[str, ...]:
 def did_change_watched_files(
     ls: LetterheadServer, params: types.DidChangeWatchedFilesParams
 ) -> None:
+    # Folders and configurations may have come and gone: nothing found of them before is kept,
+    # and what is found of the folders of this batch (an editor saving the reviews a rename
+    # edited sends thousands of changes) is forgotten after it.
+    ls.state.locations.forget()
+    try:
+        _files_changed(ls, params.changes)
+    finally:
+        ls.state.locations.forget()
+
+
+def _files_changed(ls: LetterheadServer, changes: Sequence[types.FileEvent]) -> None:
     updated: set[Path] = set()
     reload: set[Path] = set()
     new_roots: list[Path] = []
@@ -1204,8 +1219,8 @@ def did_change_watched_files(
     # and a deletion used to walk every path of the site).
     located = [
         (change, path, site)
-        for change in params.changes
-        if (path := path_of(change.uri)) is not None
+        for change in changes
+        if (path := ls.state.locations.path_of(change.uri)) is not None
         # A file open in the editor keeps the editor's text (an editor saving the reviews a
         # rename edited sends thousands of these): nothing to read, nor a reason to index again.
         and not (
@@ -1248,6 +1263,7 @@ def did_change_watched_files(
 def did_change_workspace_folders(
     ls: LetterheadServer, params: types.DidChangeWorkspaceFoldersParams
 ) -> None:
+    ls.state.locations.forget()
     for folder in params.event.removed:
         if (path := path_of(folder.uri)) is not None:
             for state in ls.state.remove_sites_under(path):

@@ -10,11 +10,14 @@ check or a request), never the rest of the site.
 from __future__ import annotations
 
 import os
+import re
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+from pygls.uris import to_fs_path  # the standard library only (not the protocol stack)
 
 from letterhead.check import (
     CHECKED_SUFFIXES,
@@ -212,6 +215,7 @@ class Workspace:
         self.kept_parses = kept_parses  # the open documents whose parses are kept
         self.sites: dict[Path, SiteState] = {}
         self.documents: dict[str, OpenDocument] = {}
+        self.locations = Locations()  # forgotten by the server between bursts of opens
         self.settings = UserSettings()
         self.stamp = 0  # bumped whenever any index changes, so cached findings go stale
         self.edits = 0  # bumped whenever a document is opened, changed or closed
@@ -229,7 +233,7 @@ class Workspace:
     def site_for(self, path: Path) -> tuple[SiteState | None, bool]:
         """The site holding `path` (absolute, its links resolved: `headstart.path_of`), and
         whether it is new (the caller then indexes it)."""
-        root = find_site_root(path, resolved=True)
+        root = self.locations.site_root(path)
         if root is None:
             return None, False
         return self.add_site(root)
@@ -576,6 +580,82 @@ def _files_below(folder: Path, limit: int) -> list[Path]:
         if len(found) >= limit:
             return found[:limit]
     return found
+
+
+# What makes a `file:` URI need the full parse: escapes, the parts after a path, characters a
+# URL parser drops or strips, a Windows drive letter (`file:///C:/`). (Where the separator is not
+# `/`, every URI gets it.)
+_NOT_PLAIN_URI = re.compile(r"[%?#\x00-\x20\x7f]|^file:///[A-Za-z]:")
+
+
+def fs_path(uri: str) -> str | None:
+    """What `pygls.uris.to_fs_path` gives, read off a plain `file:///` URI (a fifth of the time:
+    an editor applying a rename opens thousands)."""
+    if uri.startswith("file:///") and os.sep == "/" and not _NOT_PLAIN_URI.search(uri):
+        return uri[7:]
+    return to_fs_path(uri)
+
+
+def path_of(uri: str) -> Path | None:
+    """The absolute path a `file:` URI names (symbolic links resolved), else None."""
+    if not uri.startswith("file:"):
+        return None
+    path = fs_path(uri)
+    if not path:
+        return None
+    try:
+        return Path(path).resolve()
+    except (OSError, RuntimeError, ValueError):
+        return Path(path).absolute()
+
+
+class Locations:
+    """`path_of`, and the folder a file's site is searched from, for many files at once.
+
+    An editor applying a rename opens thousands of reviews of one folder in a burst, and
+    resolving each path's links and looking above it for `_config.yml` cost ~70 µs a file at
+    20,000 reviews. Here each folder's real path and each site root found are remembered, and a
+    file costs one `lstat` (is it a link itself?). What is remembered goes stale if a folder
+    becomes a link or a `_config.yml` appears meanwhile, so the caller forgets it whenever such a
+    change may have happened unseen: between two bursts, and around file and folder events.
+    """
+
+    def __init__(self) -> None:
+        self._real_folders: dict[str, str] = {}  # a folder as written -> its real path
+        self._site_roots: dict[Path, Path | None] = {}  # a real folder -> its site's root
+
+    def forget(self) -> None:
+        self._real_folders.clear()
+        self._site_roots.clear()
+
+    def path_of(self, uri: str) -> Path | None:
+        """What `path_of(uri)` gives."""
+        if not uri.startswith("file:"):
+            return None
+        path = fs_path(uri)
+        if not path:
+            return None
+        folder, name = os.path.split(path)
+        if name in ("", ".", "..") or not os.path.isabs(folder):
+            return path_of(uri)
+        real = self._real_folders.get(folder)
+        if real is None:
+            try:
+                real = os.path.realpath(folder)
+            except (OSError, ValueError):
+                return path_of(uri)
+            self._real_folders[folder] = real
+        resolved = os.path.join(real, name)
+        if os.path.islink(resolved):
+            return path_of(uri)  # a link to elsewhere
+        return Path(resolved)
+
+    def site_root(self, path: Path) -> Path | None:
+        """What `check.find_site_root(path, resolved=True)` gives (`path` from `path_of`)."""
+        start = path if path.is_dir() else path.parent
+        if start not in self._site_roots:
+            self._site_roots[start] = find_site_root(start, resolved=True)
+        return self._site_roots[start]
 
 
 def find_sites(folder: Path) -> list[Path]:
