@@ -155,45 +155,46 @@ async def fresh(lsp_client: RecordingClient):
     await lsp_client.shutdown_session()
 
 
+async def _a_note_open(client: RecordingClient, tmp_path: Path) -> tuple[Path, Path]:
+    """A site indexed and a note of its folder `notes/` open (of that site: the folder has no
+    `_config.yml` yet); the folder and a second note, written but not open."""
+    site = copy_site(tmp_path / "site")
+    notes = site / "notes"
+    notes.mkdir()
+    await client.initialize_session(initialize_params(site, capabilities()))
+    await client.indexed()
+    first, second = notes / "first.md", notes / "second.md"
+    for path in (first, second):
+        path.write_text("# A note\n", encoding="utf-8")
+    client.open(first.as_uri(), first.read_text(encoding="utf-8"))
+    assert (await client.server_stats()).sites == 1  # read, and a few milliseconds at most ago
+    return notes, second
+
+
+async def _opened_in_a_site_of_its_own(client: RecordingClient, notes: Path, note: Path) -> None:
+    client.open(note.as_uri(), note.read_text(encoding="utf-8"))
+    assert (await client.server_stats()).sites == 2
+    assert any(
+        f"{note.name} belongs to the site at" in m.message and str(notes) in m.message
+        for m in client.log_messages
+    )
+
+
 async def test_an_open_after_a_pause_finds_a_site_made_meanwhile(
     fresh: RecordingClient, tmp_path: Path
 ) -> None:
     """A client that watches no files: a review opened on its own is looked up afresh."""
-    site = copy_site(tmp_path / "site")
-    notes = site / "notes"
-    notes.mkdir()
-    await fresh.initialize_session(initialize_params(site, capabilities()))
-    await fresh.indexed()
-    first = notes / "first.md"
-    first.write_text("# First\n", encoding="utf-8")
-    fresh.open(first.as_uri(), first.read_text(encoding="utf-8"))
-    assert (await fresh.server_stats()).sites == 1
+    notes, second = await _a_note_open(fresh, tmp_path)
     (notes / "_config.yml").write_text("title: Notes\n", encoding="utf-8")
     await asyncio.sleep(OPEN_BURST_SECONDS * 4)
-    second = notes / "second.md"
-    second.write_text("# Second\n", encoding="utf-8")
-    fresh.open(second.as_uri(), second.read_text(encoding="utf-8"))
-    assert (await fresh.server_stats()).sites == 2
-    assert any(
-        "second.md belongs to the site at" in m.message and str(notes) in m.message
-        for m in fresh.log_messages
-    )
+    await _opened_in_a_site_of_its_own(fresh, notes, second)
 
 
 async def test_an_open_after_file_events_finds_a_site_made_meanwhile(
     fresh: RecordingClient, tmp_path: Path
 ) -> None:
     """Within a burst of opens, a file event makes the next open look its folder up afresh."""
-    site = copy_site(tmp_path / "site")
-    notes = site / "notes"
-    notes.mkdir()
-    await fresh.initialize_session(initialize_params(site, capabilities()))
-    await fresh.indexed()
-    first, second = notes / "first.md", notes / "second.md"
-    for path in (first, second):
-        path.write_text("# A note\n", encoding="utf-8")
-    fresh.open(first.as_uri(), first.read_text(encoding="utf-8"))
-    assert (await fresh.server_stats()).sites == 1  # read, and a few milliseconds at most ago
+    notes, second = await _a_note_open(fresh, tmp_path)
     config = notes / "_config.yml"
     config.write_text("title: Notes\n", encoding="utf-8")
     fresh.workspace_did_change_watched_files(
@@ -201,9 +202,4 @@ async def test_an_open_after_file_events_finds_a_site_made_meanwhile(
             changes=[types.FileEvent(uri=config.as_uri(), type=types.FileChangeType.Created)]
         )
     )
-    fresh.open(second.as_uri(), second.read_text(encoding="utf-8"))
-    assert (await fresh.server_stats()).sites == 2
-    assert any(
-        "second.md belongs to the site at" in m.message and str(notes) in m.message
-        for m in fresh.log_messages
-    )
+    await _opened_in_a_site_of_its_own(fresh, notes, second)
