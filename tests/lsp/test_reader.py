@@ -1,8 +1,8 @@
 """`MessageReader` in-process: whatever way the bytes are cut into reads, valid messages come
 out whole and in order, and malformed ones are answered and skipped.
 
-The reader is driven as pygls drives it (`readline` until the blank line, then `read`), over a
-stream that returns the input in given chunks; the server-side behaviour (replies, resync over a
+The reader is driven as the server drives it (`message`, or `serve_messages` over an event loop),
+over a stream that returns the input in given chunks; the server-side behaviour (replies, resync over a
 real pipe, the quiet period) is tested through the real server in `test_protocol_limits.py`.
 """
 
@@ -20,9 +20,8 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pygls.io_ import run_async
 
-from letterhead.lsp.reader import AsyncMessageReader, MessageReader
+from letterhead.lsp.reader import AsyncMessageReader, MessageReader, serve_messages
 
 
 class Chunked(io.RawIOBase):
@@ -53,17 +52,12 @@ def request(number: int, text: str = "") -> bytes:
 
 
 def bodies(data: bytes, sizes: list[int]) -> tuple[list[Any], list[dict[str, Any]]]:
-    """What pygls would read from `data` (as JSON), and what the reader answered itself."""
+    """The messages read from `data` (as JSON), and what the reader answered itself."""
     output = io.BytesIO()
     reader = MessageReader(Chunked(data, sizes), output)  # type: ignore[arg-type]
     found = []
-    while True:
-        header = reader.readline()
-        if not header:
-            break
-        assert header.startswith(b"Content-Length: ")
-        assert reader.readline() == b"\r\n"
-        found.append(json.loads(reader.read(int(header.split()[1]))))
+    while (message := reader.message()) is not None:
+        found.append(message)
     replies = []
     stream = io.BytesIO(output.getvalue())
     while line := stream.readline():
@@ -139,9 +133,8 @@ def test_every_read_is_heard(texts: list[str], sizes: list[int]) -> None:
     stream.read1 = read1  # type: ignore[method-assign]
     heard: list[None] = []
     reader = MessageReader(stream, io.BytesIO(), heard=lambda: heard.append(None))  # type: ignore[arg-type]
-    while reader.readline():
-        reader.readline()
-        reader.read(0)
+    while reader.message() is not None:
+        pass
     assert len(heard) == sum(1 for size in reads if size) > 0
 
 
@@ -158,7 +151,7 @@ class CountingPool(ThreadPoolExecutor):
 
 
 class Collected:
-    """What pygls' read loop hands its protocol: each message, as plain JSON."""
+    """What `serve_messages` hands its protocol: each message, as plain JSON."""
 
     def __init__(self) -> None:
         self.messages: list[Any] = []
@@ -185,14 +178,20 @@ class ReadsOnWorkers(Chunked):
         return super().read1(size)
 
 
-def read_with_pygls(data: bytes, sizes: list[int]) -> tuple[list[Any], int, ReadsOnWorkers]:
-    """What pygls' own read loop hands its protocol from `data` cut into `sizes`, and how many
-    reads went to a worker thread."""
+def _no_error(error: Exception) -> None:
+    raise AssertionError(f"a message could not be handled: {error}")
+
+
+def read_with_loop(data: bytes, sizes: list[int]) -> tuple[list[Any], int, ReadsOnWorkers]:
+    """What the server's read loop hands its protocol from `data` cut into `sizes`, and how
+    many reads went to a worker thread."""
     stream = ReadsOnWorkers(data, sizes)
     reader = MessageReader(stream, io.BytesIO())  # type: ignore[arg-type]
     collected, pool = Collected(), CountingPool()
     try:
-        read = run_async(threading.Event(), AsyncMessageReader(reader, pool), collected)  # type: ignore[arg-type]
+        read = serve_messages(
+            threading.Event(), AsyncMessageReader(reader, pool), collected, _no_error
+        )
         asyncio.run(asyncio.wait_for(read, 10))
     finally:
         pool.shutdown()
@@ -201,14 +200,14 @@ def read_with_pygls(data: bytes, sizes: list[int]) -> tuple[list[Any], int, Read
 
 @settings(max_examples=40, deadline=None)
 @given(st.lists(texts, min_size=1, max_size=6), chunkings)
-def test_pygls_reads_each_message_with_at_most_one_trip_to_a_thread(
+def test_each_message_is_read_with_at_most_one_trip_to_a_thread(
     texts: list[str], sizes: list[int]
 ) -> None:
-    """Under pygls' own read loop, the messages come out whole and in order; only a read that
+    """Under the server's read loop, the messages come out whole and in order; only a read that
     needs bytes not yet in goes to a worker thread (at most one a message, and one finding the
     end), and the event loop's thread never reads the stream itself."""
     data = b"".join(frame(request(n, t)) for n, t in enumerate(texts))
-    messages, trips, stream = read_with_pygls(data, sizes)
+    messages, trips, stream = read_with_loop(data, sizes)
     assert [m["params"]["t"] for m in messages] == texts
     assert 2 <= trips <= len(texts) + 1
     assert stream.reads_on_loop == 0
@@ -236,7 +235,7 @@ def test_messages_that_arrived_together_are_handled_together(
         frame(body, len(body) + more)
         for body, more in zip((request(n, t) for n, t in enumerate(texts)), excess, strict=True)
     )
-    messages, submitted, stream = read_with_pygls(data, [len(data)])
+    messages, submitted, stream = read_with_loop(data, [len(data)])
     assert [m["params"]["t"] for m in messages] == texts
     assert submitted == trips
     assert stream.reads_on_loop == 0
@@ -247,13 +246,9 @@ def test_a_malformed_message_among_those_framed_at_once_is_answered_and_skipped(
     output = io.BytesIO()
     stream = ReadsOnWorkers(data, [len(data)])
     reader = MessageReader(stream, output)  # type: ignore[arg-type]
-    assert reader.readline().startswith(b"Content-Length")  # the first read, all bytes in
-    assert reader.readline() == b"\r\n"
-    assert json.loads(reader.read(0))["params"]["t"] == "a"
+    assert reader.message()["params"]["t"] == "a"  # the first read, all bytes in
     assert reader.frame_buffered()  # the bad one answered and dropped, the next framed
-    assert reader.readline().startswith(b"Content-Length")
-    reader.readline()
-    assert json.loads(reader.read(0))["params"]["t"] == "b"
+    assert reader.message()["params"]["t"] == "b"
     assert b"Parse error" in output.getvalue()
     assert not reader.frame_buffered()  # nothing left: the next read is the thread's
 
@@ -269,30 +264,30 @@ def test_what_has_arrived_is_read_in_one_go(tmp_path: Path) -> None:
     with path.open("rb", buffering=0) as stream:
         reader = MessageReader(stream, io.BytesIO(), heard=lambda: heard.append(None))  # type: ignore[arg-type]
         count = 0
-        while header := reader.readline():
-            assert reader.readline() == b"\r\n"
-            reader.read(int(header.split()[1]))
+        while reader.message() is not None:
             count += 1
     assert count == len(messages)
     assert len(heard) == 1
 
 
 def test_a_message_waiting_is_seen_before_it_is_taken() -> None:
-    """`waiting` (asked between two checks) sees a message in the pipe, and one the reading
-    thread framed that pygls has not taken; nothing once all are taken, nor at the end."""
+    """`waiting` (asked between two checks) sees a message in the pipe, one read and not yet
+    framed, and one framed that the server has not taken; nothing once all are taken, nor at
+    the end."""
     read_end, write_end = os.pipe()
     with open(read_end, "rb", buffering=0) as stream:
         reader = MessageReader(stream, io.BytesIO())
         assert not reader.waiting()
         os.write(write_end, frame(request(1, "a")))
         assert reader.waiting()  # in the pipe
-        header = reader.readline()
-        assert reader.waiting()  # framed, its blank line and body not taken yet
-        assert reader.readline() == b"\r\n"
-        assert json.loads(reader.read(int(header.split()[1])))["params"]["t"] == "a"
+        assert reader.peek(1.0) is not None
+        assert reader.waiting()  # read, not framed yet
+        assert reader.frame_buffered()
+        assert reader.waiting()  # framed, not taken yet
+        assert reader.message()["params"]["t"] == "a"
         assert not reader.waiting()
         os.close(write_end)
-        assert reader.readline() == b""  # the end of input
+        assert reader.message() is None  # the end of input
         assert not reader.waiting()
 
 
@@ -327,10 +322,11 @@ def test_a_task_started_by_a_message_takes_its_first_step_before_the_next_messag
     reader = MessageReader(Chunked(data, [len(data)]), io.BytesIO())  # type: ignore[arg-type]
     protocol, pool = StartsTasks({"rename"}), ThreadPoolExecutor(max_workers=1)
     try:
-        read = run_async(
+        read = serve_messages(
             threading.Event(),
             AsyncMessageReader(reader, pool, protocol.task_started),
-            protocol,  # type: ignore[arg-type]
+            protocol,
+            _no_error,
         )
         asyncio.run(asyncio.wait_for(read, 10))
     finally:

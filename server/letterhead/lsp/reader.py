@@ -6,9 +6,10 @@ a client that sent invalid JSON, a batch, or a request with ill-typed parameters
 answered and waits forever; a `Content-Length` larger than the body makes pygls wait for bytes
 that belong to the next message, so the server falls silent.
 
-`MessageReader` sits under pygls' reader (which only calls `readline` and `read`). It frames the
-raw bytes itself, checks each body, and hands pygls only well-formed JSON-RPC messages, presented
-with a canonical header. What is not well formed is answered here, as JSON-RPC says:
+`MessageReader` stands in for pygls' reader. It frames the raw bytes itself, checks each body,
+and hands the server only well-formed JSON-RPC messages, parsed once (`serve_messages`, pygls'
+read loop over them, hands each to pygls' protocol). What is not well formed is answered here, as
+JSON-RPC says:
 
 - bytes that are not a message (junk, a header block without a usable `Content-Length`, a body
   that is not JSON or not UTF-8): Parse error (-32700), id null, once per run of such bytes;
@@ -43,6 +44,7 @@ import logging
 import os
 import re
 import select
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
@@ -84,19 +86,24 @@ class Structurer(Protocol):
     def structure_message(self, data: dict[str, Any]) -> Any: ...
 
 
+class Handler(Structurer, Protocol):
+    """What `serve_messages` needs of pygls' protocol: the typed form, and its handling."""
+
+    def handle_message(self, message: Any) -> None: ...
+
+
 class _EndOfInput(Exception):
     """The client closed the server's input."""
 
 
 class AsyncMessageReader:
-    """pygls' asynchronous reader, over a `MessageReader`.
+    """The event loop's side of a `MessageReader`, for `serve_messages`.
 
     pygls reads a message in three parts (its header line, the blank line, its body), and its
     own reader sends each part's read to a worker thread and waits for the result to come back
     to the event loop: three trips between threads a message, each needing the interpreter's
-    lock. `MessageReader` holds the whole message after the first read, so only that one goes
-    to a thread; the other two parts are handed over at once. A message whose bytes all came
-    with an earlier one's is framed here, on the event loop's thread, with no trip at all
+    lock. Here a message is one read on a worker thread, and a message whose bytes all came
+    with an earlier one's is framed on the event loop's thread, with no trip at all
     (`MessageReader.frame_buffered`).
     """
 
@@ -115,20 +122,42 @@ class AsyncMessageReader:
         self.executor = executor
         self.task_started = task_started
 
-    def readline(self) -> Awaitable[bytes]:
+    def message(self) -> Awaitable[Any]:
+        """The next message (`MessageReader.message`); None at the end of input."""
         if self.task_started is not None and self.task_started():
             return self._after_a_turn()
         loop = asyncio.get_running_loop()
         if self.reader.buffered() or self.reader.frame_buffered():
-            return _ready(loop, self.reader.readline())
-        return loop.run_in_executor(self.executor, self.reader.readline)
+            return _ready(loop, self.reader.message())
+        return loop.run_in_executor(self.executor, self.reader.message)
 
-    async def _after_a_turn(self) -> bytes:
+    async def _after_a_turn(self) -> Any:
         await asyncio.sleep(0)  # one turn of the event loop: the task's first step
-        return await self.readline()
+        return await self.message()
 
-    def readexactly(self, size: int) -> Awaitable[bytes]:
-        return _ready(asyncio.get_running_loop(), self.reader.read(size))
+
+async def serve_messages(
+    stop_event: threading.Event,
+    reader: AsyncMessageReader,
+    protocol: Handler,
+    error_handler: Callable[[Exception], None],
+    log: logging.Logger = logger,
+) -> None:
+    """pygls' `run_async` (its loop of reading and handling messages) over `reader`'s parsed
+    messages. pygls parsed each body again, after the reader had parsed it to answer what is
+    not well formed, and structured each request again, after the reader had to check its
+    parameters: an editor applying a rename sends ~15,000 texts of a few kilobytes at once."""
+    while not stop_event.is_set():
+        message = await reader.message()
+        if message is None:
+            break
+        try:
+            if isinstance(message, dict):  # not a request: structured here
+                message = protocol.structure_message(message)
+            protocol.handle_message(message)
+        except Exception as error:
+            log.exception("Unable to handle message")
+            error_handler(error)
 
 
 def _ready(loop: asyncio.AbstractEventLoop, value: bytes) -> asyncio.Future[bytes]:
@@ -139,7 +168,7 @@ def _ready(loop: asyncio.AbstractEventLoop, value: bytes) -> asyncio.Future[byte
 
 
 class MessageReader:
-    """A `readline`/`read` stream for pygls that yields only well-formed messages (see module)."""
+    """The client's messages, only the well-formed ones, each parsed once (see the module)."""
 
     def __init__(
         self,
@@ -157,40 +186,36 @@ class MessageReader:
         self.quiet_seconds = quiet_seconds
         self._buffer = bytearray()
         self._eof = False
-        self._lines: list[bytes] = []
-        self._body = b""
+        self._message: Any = None  # the message framed, not yet taken (`message`)
         self._in_junk = False  # inside a run of bad bytes already answered with a parse error
         try:
             self._fd: int | None = stream.fileno()
         except (AttributeError, OSError, ValueError):
             self._fd = None
 
-    # -- what pygls calls, one call at a time (`AsyncMessageReader`: the first of a message on a
-    # worker thread, the others on the event loop's) ------------------------------------------
+    # -- what is read, one call at a time (`AsyncMessageReader`: on a worker thread when bytes
+    # must be read, else on the event loop's) --------------------------------------------------
 
-    def readline(self) -> bytes:
-        if not self._lines:
+    def message(self) -> Any:
+        """The next well-formed message, parsed: a request structured (`protocol`), anything
+        else as its JSON object; None at the end of input."""
+        if self._message is None:
             try:
-                body = self._next_message()
+                self._message = self._next_message()
             except _EndOfInput:
-                return b""
-            self._body = body
-            self._lines = [b"Content-Length: %d\r\n" % len(body), b"\r\n"]
-        return self._lines.pop(0)
-
-    def read(self, size: int) -> bytes:
-        body, self._body = self._body, b""
-        return body
+                return None
+        message, self._message = self._message, None
+        return message
 
     def buffered(self) -> bool:
-        """Whether the next `readline` returns at once (a message's headers were framed)."""
-        return bool(self._lines)
+        """Whether the next `message` returns at once (a message was framed)."""
+        return self._message is not None
 
     def waiting(self) -> bool:
-        """Whether a message has come that pygls has not taken yet: framed by the reading
-        thread, or its bytes still in the pipe. Asked on the event loop's thread while the
+        """Whether a message has come that the server has not taken yet: framed, its bytes read
+        and not yet framed, or still in the pipe. Asked on the event loop's thread while the
         reading thread may be at work: an answer a moment late only lets one more check run."""
-        if self._lines:
+        if self._message is not None or self._buffer:
             return True
         if self._fd is None or self._eof or os.name != "posix":
             return False
@@ -201,21 +226,20 @@ class MessageReader:
 
     def frame_buffered(self) -> bool:
         """Frame the next message if all its bytes have arrived, without reading more: whether
-        the next `readline` now returns at once. Called on the event loop's thread, between
+        the next `message` now returns at once. Called on the event loop's thread, between
         two messages (the worker thread is not reading then), so that messages that arrived
         together are handled together: one trip to the worker thread each let a burst of
         notifications (an editor applying a rename to 7,847 reviews) be read no faster than
         the checks it set off ran, and a keystroke sent during it had its diagnostics 23-25 s
         later (see `letterhead.lsp.checks` for what it is since)."""
-        while not self._lines:
+        while self._message is None:
             length = self._complete_message()
             if length is None:
                 return False
             self._headers()  # framed without reading: its block and body are all here
             body = self._body_of(length)
-            if body is not None and self._acceptable(body):
-                self._body = body
-                self._lines = [b"Content-Length: %d\r\n" % len(body), b"\r\n"]
+            if body is not None:
+                self._message = self._accepted(body)
         return True
 
     def _complete_message(self) -> int | None:
@@ -236,12 +260,12 @@ class MessageReader:
         return length
 
     def peek(self, wait: float) -> bytes | None:
-        """The body of the next message, without taking it (`readline` frames it as ever),
+        """The body of the next message, without taking it (`message` frames it as ever),
         if its header block and all its bytes are in, or come within `wait` seconds; else None,
         as for input that does not start with a well-formed header block. Never answers."""
         deadline = time.monotonic() + wait
         while True:
-            if not self._lines:
+            if self._message is None:
                 parsed = self._header_block()
                 if parsed is not None:
                     end, length = parsed
@@ -250,18 +274,18 @@ class MessageReader:
                     if len(self._buffer) >= end + length:
                         return bytes(self._buffer[end : end + length])
             left = deadline - time.monotonic()
-            if self._lines or left <= 0 or not self._fill(left):
+            if self._message is not None or left <= 0 or not self._fill(left):
                 return None
 
     # -- messages ------------------------------------------------------------------------------
 
-    def _next_message(self) -> bytes:
-        """The next well-formed message's body."""
+    def _next_message(self) -> Any:
+        """The next well-formed message (`message`)."""
         while True:
             length = self._headers()
             body = self._body_of(length)
-            if body is not None and self._acceptable(body):
-                return body
+            if body is not None and (message := self._accepted(body)) is not None:
+                return message
 
     def _headers(self) -> int:
         """Consume one header block; its `Content-Length`."""
@@ -389,38 +413,39 @@ class MessageReader:
             self._reply(None, INVALID_REQUEST, f"Invalid Request: over {MAX_MESSAGE_BYTES} bytes")
         return body
 
-    def _acceptable(self, body: bytes) -> bool:
-        """Whether pygls should have the body; if not, the client is told why."""
+    def _accepted(self, body: bytes) -> Any:
+        """The message the body holds, if the server should have it (a request structured, as
+        its parameters must fit before it is handled); if not, the client is told why, and None.
+        """
         try:
             message = json.loads(body)
         except (ValueError, RecursionError) as error:  # JSONDecodeError, UnicodeDecodeError
             logger.warning("a message that is not JSON: %s", error)
             self._complain(PARSE_ERROR, f"Parse error: {error}")
-            return False
+            return None
         if not isinstance(message, dict):
             logger.warning("a message that is not a JSON object")
             self._reply(None, INVALID_REQUEST, "Invalid Request: not a JSON object")
-            return False
+            return None
         raw_id = message.get("id")
         msg_id = raw_id if _is_id(raw_id) else None
         problem = _envelope_problem(message)
         if problem is not None:
             logger.warning("an invalid JSON-RPC message: %s", problem)
             self._reply(msg_id, INVALID_REQUEST, f"Invalid Request: {problem}")
-            return False
+            return None
         # Only requests are structured here: a notification with bad parameters gets no answer
-        # anyway (pygls logs and drops it), and structuring every keystroke's didChange twice
-        # would cost each edit a few hundred microseconds.
+        # anyway (`serve_messages` logs and drops it).
         if "method" in message and "id" in message and self.protocol is not None:
             try:
-                self.protocol.structure_message(message)
+                return self.protocol.structure_message(message)
             except Exception as error:
                 reason = error.__cause__ or error
                 logger.warning("%s with parameters that do not fit: %s", message["method"], reason)
                 method = message["method"]
                 self._reply(msg_id, INVALID_PARAMS, f"Invalid params for {method}: {reason}")
-                return False
-        return True
+                return None
+        return message
 
     # -- bytes in and out ----------------------------------------------------------------------
 

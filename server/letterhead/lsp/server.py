@@ -30,11 +30,12 @@ from pygls.capabilities import get_capability
 from pygls.exceptions import (
     FeatureNotificationError,
     JsonRpcContentModified,
+    JsonRpcException,
     JsonRpcInternalError,
     JsonRpcRequestCancelled,
 )
 from pygls.feature_manager import is_thread_function
-from pygls.io_ import StdoutWriter, run_async
+from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
 from pygls.uris import from_fs_path
@@ -52,7 +53,7 @@ from letterhead.lsp import convert
 from letterhead.lsp.checks import Checks
 from letterhead.lsp.headstart import HeadStart, workspace_folders
 from letterhead.lsp.idle import IdleTrim
-from letterhead.lsp.reader import AsyncMessageReader, MessageReader
+from letterhead.lsp.reader import AsyncMessageReader, MessageReader, serve_messages
 from letterhead.lsp.warm import warm_converter
 from letterhead.lsp.workspace import (
     CONFIG_FILE,
@@ -317,21 +318,18 @@ class LetterheadServer(LanguageServer):
 
     def serve_stdio(self, reader: MessageReader, stdout: BinaryIO) -> None:
         """Serve the client on `reader` and `stdout` until it is gone: pygls' `start_io`, with
-        its reader of stdin replaced by `AsyncMessageReader`."""
+        its reading of stdin replaced (`serve_messages`)."""
         self._stop_event = threading.Event()
         self.protocol.set_writer(StdoutWriter(stdout))
+        protocol = cast("LetterheadProtocol", self.protocol)
         try:
             asyncio.run(
-                run_async(
-                    stop_event=self._stop_event,
-                    reader=AsyncMessageReader(
-                        reader,
-                        self.thread_pool,
-                        cast("LetterheadProtocol", self.protocol).started_a_task,
-                    ),
-                    protocol=self.protocol,
-                    logger=logging.getLogger("pygls.server"),
-                    error_handler=self.report_server_error,
+                serve_messages(
+                    self._stop_event,
+                    AsyncMessageReader(reader, self.thread_pool, protocol.started_a_task),
+                    protocol,
+                    lambda error: self.report_server_error(error, JsonRpcException),
+                    logging.getLogger("pygls.server"),  # where pygls' own loop logged
                 )
             )
         except BrokenPipeError:
