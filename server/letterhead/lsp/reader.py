@@ -160,7 +160,7 @@ async def serve_messages(
             error_handler(error)
 
 
-def _ready(loop: asyncio.AbstractEventLoop, value: bytes) -> asyncio.Future[bytes]:
+def _ready(loop: asyncio.AbstractEventLoop, value: Any) -> asyncio.Future[Any]:
     """A future already holding `value` (awaiting it does not wait for the loop)."""
     future = loop.create_future()
     future.set_result(value)
