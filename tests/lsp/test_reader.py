@@ -213,6 +213,37 @@ def test_each_message_is_read_with_at_most_one_trip_to_a_thread(
     assert stream.reads_on_loop == 0
 
 
+class Counting(Collected):
+    """A protocol that structures a message into a tuple, and counts how often it is asked."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.structured = 0
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        self.structured += 1
+        return ("structured", data)
+
+
+def test_each_message_is_parsed_and_structured_once() -> None:
+    """A request is structured by the reader (its parameters must fit before it is handled)
+    and handed over as it is; a notification is structured by the loop; neither twice."""
+    notification = json.dumps({"jsonrpc": "2.0", "method": "n", "params": {"t": "x"}}).encode()
+    data = frame(request(1, "a")) + frame(notification) + frame(request(2, "b"))
+    protocol, pool = Counting(), ThreadPoolExecutor(max_workers=1)
+    reader = MessageReader(Chunked(data, [len(data)]), io.BytesIO(), protocol)  # type: ignore[arg-type]
+    try:
+        read = serve_messages(
+            threading.Event(), AsyncMessageReader(reader, pool), protocol, _no_error
+        )
+        asyncio.run(asyncio.wait_for(read, 10))
+    finally:
+        pool.shutdown()
+    assert [m[1].get("params", {}).get("t") for m in protocol.messages] == ["a", "x", "b"]
+    assert all(m[0] == "structured" for m in protocol.messages)
+    assert protocol.structured == 3
+
+
 # Messages that arrived together: (their texts, how much more each announces than it has,
 # how many trips to a worker thread).
 TOGETHER = {
