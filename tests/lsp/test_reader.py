@@ -13,6 +13,7 @@ import io
 import json
 import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -182,15 +183,21 @@ def _no_error(error: Exception) -> None:
     raise AssertionError(f"a message could not be handled: {error}")
 
 
-def read_with_loop(data: bytes, sizes: list[int]) -> tuple[list[Any], int, ReadsOnWorkers]:
-    """What the server's read loop hands its protocol from `data` cut into `sizes`, and how
-    many reads went to a worker thread."""
+def read_with_loop(
+    data: bytes,
+    sizes: list[int],
+    protocol: Collected | None = None,
+    task_started: Callable[[], bool] | None = None,
+) -> tuple[list[Any], int, ReadsOnWorkers]:
+    """What the server's read loop hands `protocol` (by default, a `Collected`; the reader
+    structures requests with it) from `data` cut into `sizes`, and how many reads went to a
+    worker thread."""
     stream = ReadsOnWorkers(data, sizes)
-    reader = MessageReader(stream, io.BytesIO())  # type: ignore[arg-type]
-    collected, pool = Collected(), CountingPool()
+    reader = MessageReader(stream, io.BytesIO(), protocol)  # type: ignore[arg-type]
+    collected, pool = protocol or Collected(), CountingPool()
     try:
         read = serve_messages(
-            threading.Event(), AsyncMessageReader(reader, pool), collected, _no_error
+            threading.Event(), AsyncMessageReader(reader, pool, task_started), collected, _no_error
         )
         asyncio.run(asyncio.wait_for(read, 10))
     finally:
@@ -230,15 +237,8 @@ def test_each_message_is_parsed_and_structured_once() -> None:
     and handed over as it is; a notification is structured by the loop; neither twice."""
     notification = json.dumps({"jsonrpc": "2.0", "method": "n", "params": {"t": "x"}}).encode()
     data = frame(request(1, "a")) + frame(notification) + frame(request(2, "b"))
-    protocol, pool = Counting(), ThreadPoolExecutor(max_workers=1)
-    reader = MessageReader(Chunked(data, [len(data)]), io.BytesIO(), protocol)  # type: ignore[arg-type]
-    try:
-        read = serve_messages(
-            threading.Event(), AsyncMessageReader(reader, pool), protocol, _no_error
-        )
-        asyncio.run(asyncio.wait_for(read, 10))
-    finally:
-        pool.shutdown()
+    protocol = Counting()
+    read_with_loop(data, [len(data)], protocol)
     assert [m[1].get("params", {}).get("t") for m in protocol.messages] == ["a", "x", "b"]
     assert all(m[0] == "structured" for m in protocol.messages)
     assert protocol.structured == 3
@@ -350,18 +350,8 @@ def test_a_task_started_by_a_message_takes_its_first_step_before_the_next_messag
     it starts from, so an edit sent after it must not be applied first."""
     texts = ["rename", "edit", "hover"]
     data = b"".join(frame(request(n, t)) for n, t in enumerate(texts))
-    reader = MessageReader(Chunked(data, [len(data)]), io.BytesIO())  # type: ignore[arg-type]
-    protocol, pool = StartsTasks({"rename"}), ThreadPoolExecutor(max_workers=1)
-    try:
-        read = serve_messages(
-            threading.Event(),
-            AsyncMessageReader(reader, pool, protocol.task_started),
-            protocol,
-            _no_error,
-        )
-        asyncio.run(asyncio.wait_for(read, 10))
-    finally:
-        pool.shutdown()
+    protocol = StartsTasks({"rename"})
+    read_with_loop(data, [len(data)], protocol, protocol.task_started)
     assert protocol.events == [
         "handled rename",
         "first step of rename",
