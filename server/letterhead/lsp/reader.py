@@ -233,19 +233,21 @@ class MessageReader:
         the checks it set off ran, and a keystroke sent during it had its diagnostics 23-25 s
         later (see `letterhead.lsp.checks` for what it is since)."""
         while self._message is None:
-            length = self._complete_message()
-            if length is None:
+            framed = self._complete_message()
+            if framed is None:
                 return False
-            self._headers()  # framed without reading: its block and body are all here
-            body = self._body_of(length)
-            if body is not None:
-                self._message = self._accepted(body)
+            end, length = framed  # as `_headers` and `_body_of` take it, without looking again
+            body = bytes(self._buffer[end : end + length])
+            del self._buffer[: end + length]
+            self._in_junk = False
+            self._message = self._accepted(body)
         return True
 
-    def _complete_message(self) -> int | None:
-        """The length of the next message if `_next_message` would take it from the buffer
-        without reading (its header block well formed, all its body in, no header within the
-        body that cuts it short nor any that the next bytes could complete); else None."""
+    def _complete_message(self) -> tuple[int, int] | None:
+        """Where the next message's header block ends and its length, if `_next_message` would
+        take it from the buffer without reading (its header block well formed, all its body in,
+        no header within the body that cuts it short nor any that the next bytes could
+        complete); else None."""
         buffer = self._buffer
         parsed = self._header_block() if buffer[:1] not in (b"\r", b"\n") else None
         if parsed is None:
@@ -257,7 +259,7 @@ class MessageReader:
             return None
         if self._header_within(end, end + length) != (None, None):
             return None  # the worker thread resynchronises, or waits for what comes next
-        return length
+        return end, length
 
     def peek(self, wait: float) -> bytes | None:
         """The body of the next message, without taking it (`message` frames it as ever),
