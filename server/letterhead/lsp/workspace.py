@@ -231,7 +231,7 @@ class Workspace:
     # -- sites -----------------------------------------------------------------------------
 
     def site_for(self, path: Path) -> tuple[SiteState | None, bool]:
-        """The site holding `path` (absolute, its links resolved: `headstart.path_of`), and
+        """The site holding `path` (absolute, its links resolved: `path_of`), and
         whether it is new (the caller then indexes it)."""
         root = self.locations.site_root(path)
         if root is None:
@@ -601,8 +601,11 @@ def path_of(uri: str) -> Path | None:
     if not uri.startswith("file:"):
         return None
     path = fs_path(uri)
-    if not path:
-        return None
+    return _resolved(path) if path else None
+
+
+def _resolved(path: str) -> Path:
+    """`path` with its links resolved (as it is written, made absolute, if that fails)."""
     try:
         return Path(path).resolve()
     except (OSError, RuntimeError, ValueError):
@@ -637,17 +640,17 @@ class Locations:
             return None
         folder, name = os.path.split(path)
         if name in ("", ".", "..") or not os.path.isabs(folder):
-            return path_of(uri)
+            return _resolved(path)
         real = self._real_folders.get(folder)
         if real is None:
             try:
                 real = os.path.realpath(folder)
             except (OSError, ValueError):
-                return path_of(uri)
+                return _resolved(path)
             self._real_folders[folder] = real
         resolved = os.path.join(real, name)
         if os.path.islink(resolved):
-            return path_of(uri)  # a link to elsewhere
+            return _resolved(path)  # a link to elsewhere
         return Path(resolved)
 
     def site_root(self, path: Path) -> Path | None:
