@@ -5,16 +5,17 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import multiprocessing
+import shutil
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
 from letterhead import indexer
 from letterhead.cache import IndexCache
-from letterhead.check import LoadedSite, check_site, load_site
+from letterhead.check import LoadedSite, check_site, load_site, relative_paths
 from letterhead.cores import MIN_DOCUMENTS_PER_WORKER, RUN, Runs
 from letterhead.indexer import _fingerprint, index_site
 from letterhead.parallel import FEW_FILES, check_paths
@@ -258,3 +259,95 @@ tags: [letters]
 ---
 Body, with [a link]({link}).
 """
+
+
+# What is done to a site between the run of `letterhead check` that wrote its persistent index
+# and the next, which names files: that one's findings must be the ones a check of the site as it
+# is now finds, whichever way it took.
+_TARGET = "_posts/2001-02-03-the-target.md"
+_LETTER = "_posts/2001-02-04-the-letter.md"
+_NEWCOMER = "_posts/2001-02-05-the-newcomer.md"
+_TARGET_URL = "/content/2001/2/3/the-target.html"
+_NEWCOMER_URL = "/content/2001/2/5/the-newcomer.html"
+_MOVED = REVIEW.format(title="The Target", link="/").replace(
+    "---\nBody", "permalink: /t/\n---\nBody"
+)
+
+
+class Changed(NamedTuple):
+    writes: dict[str, str | None]  # text written (appended, to `_config.yml`), None: deleted
+    named: list[str]  # the files named, site-relative; "*": every review
+    listed_apart: bool  # the index read while a child listed the site (files named, indexed)
+    dead_link: bool  # whether the letter's link is dead now
+
+
+_CHANGED_SINCE_INDEXED = {
+    "nothing changed": Changed({}, [_LETTER, _TARGET], True, False),
+    "the named review links nowhere now": Changed(
+        {_LETTER: REVIEW.format(title="The Letter", link="/nowhere/")}, [_LETTER], True, True
+    ),
+    "the linked review moved": Changed({_TARGET: _MOVED}, [_LETTER], True, True),
+    "the linked review is gone": Changed({_TARGET: None}, [_LETTER], True, True),
+    "a review appeared where a link led nowhere": Changed(
+        {
+            _LETTER: REVIEW.format(title="The Letter", link=_NEWCOMER_URL),
+            _NEWCOMER: REVIEW.format(title="The Newcomer", link=_TARGET_URL),
+        },
+        [_LETTER, _NEWCOMER],
+        True,
+        False,
+    ),
+    "the configuration changed every URL": Changed(
+        {"_config.yml": "permalink: /:title/\n"}, [_LETTER], True, True
+    ),
+    "a file that is not a review": Changed({}, ["_config.yml", _LETTER], True, False),
+    # Indexed, then too many to check one by one: checked on every core.
+    "every review named": Changed({}, ["*"], True, False),
+    "a folder named": Changed({}, ["_posts"], False, False),
+}
+
+
+@pytest.fixture(scope="module")
+def indexed_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A generated site with a review that links to another."""
+    site = tmp_path_factory.mktemp("indexed") / "site"
+    generate(site, 2 * MIN_DOCUMENTS_PER_WORKER + 50)
+    (site / _TARGET).write_text(REVIEW.format(title="The Target", link="/"), encoding="utf-8")
+    (site / _LETTER).write_text(REVIEW.format(title="The Letter", link=_TARGET_URL), "utf-8")
+    return site
+
+
+@pytest.mark.parametrize("case", list(_CHANGED_SINCE_INDEXED))
+def test_files_named_after_the_site_changed_get_the_findings_of_the_site_now(
+    case: str, indexed_site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    changed = _CHANGED_SINCE_INDEXED[case]
+    monkeypatch.setenv("LETTERHEAD_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("LETTERHEAD_CACHE", raising=False)
+    site = tmp_path / "site"
+    shutil.copytree(indexed_site, site)
+    check_paths(site, [site / _LETTER], jobs=2)  # writes the persistent index
+    for path, text in changed.writes.items():
+        if text is None:
+            (site / path).unlink()
+        elif path == "_config.yml":
+            (site / path).write_text((site / path).read_text("utf-8") + text, "utf-8")
+        else:
+            (site / path).write_text(text, "utf-8")
+    named = changed.named
+    paths = sorted((site / "_posts").glob("*.md")) if named == ["*"] else [site / p for p in named]
+    apart = indexer._Listing.apart
+    listings: list[Site] = []
+
+    def counted(site: Site) -> indexer._Listing:
+        listings.append(site)
+        return apart(site)
+
+    monkeypatch.setattr(indexer._Listing, "apart", staticmethod(counted))
+    findings, checked, _ = check_paths(site, paths, jobs=2)
+    now = load_site(site)
+    assert checked == relative_paths(now, paths)
+    assert findings == check_site(now, checked)
+    assert len(listings) == changed.listed_apart
+    dead = {f.code for f in findings if f.path == _LETTER} & {"LK001"}
+    assert bool(dead) == changed.dead_link

@@ -159,14 +159,30 @@ def start_listing(root: Path) -> StartedListing:
 
 
 def index_sources_cached(
-    site: Site, sources: Sequence[SourceFile], now: datetime | None, jobs: int | None
+    site: Site, sources: Sequence[SourceFile] | None, now: datetime | None, jobs: int | None
 ) -> CachedIndex:
-    """`index_site_cached` for a site whose files have already been listed (`Site.discover`),
-    by a caller that keeps the index to its end (`letterhead check` of a few files): what is
-    alive is frozen out of the collector's reach, whose first full collection would otherwise
-    walk it all once (~50 ms at 20,000 reviews)."""
-    with collector_paused(freeze=True):
-        return _index_sources(site, _Listing(sources), now, None, jobs, use_cache=True)
+    """`index_site_cached` for a caller that keeps the index to its end (`letterhead check` of
+    a few files), with the site's files as `Site.discover` listed them, or None to have them
+    listed here (in a child while the snapshot is read, as a restart does): what is alive is
+    frozen out of the collector's reach, whose first full collection would otherwise walk it
+    all once (~50 ms at 20,000 reviews)."""
+    listing = _Listing(sources) if sources is not None else _listing_of(site, use_cache=True)
+    with collector_paused(freeze=True), contextlib.closing(listing):
+        return _index_sources(site, listing, now, None, jobs, use_cache=True)
+
+
+def has_persistent_index(site: Site) -> bool:
+    """Whether the site has a persistent index to read (whether it can be used is known only
+    once it is read: it may be damaged, or of another configuration)."""
+    return cache_on() and cache_path(site.root).exists()
+
+
+def _listing_of(site: Site, use_cache: bool) -> _Listing:
+    """The site's files, listed in a child while this process reads the snapshot when there is
+    one to read, else here."""
+    if use_cache and has_persistent_index(site):
+        return _Listing.apart(site)
+    return _Listing(site.discover())
 
 
 def _index_site_cached(
@@ -182,10 +198,7 @@ def _index_site_cached(
         site, listing = started
     else:
         site = Site.open(root)
-        if use_cache and cache_on() and cache_path(site.root).exists():
-            listing = _Listing.apart(site)  # while the snapshot is read
-        else:
-            listing = _Listing(site.discover())
+        listing = _listing_of(site, use_cache)
     with contextlib.closing(listing):  # a child whose rows were never asked for is reaped
         indexed = _index_sources(site, listing, now, progress, jobs, use_cache, meanwhile)
     return indexed._replace(listed_early=started is not None)
