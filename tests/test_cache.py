@@ -389,6 +389,7 @@ def test_changed_and_removed_files_are_saved(example: Files) -> None:
     expected = {**example, **changed}
     del expected[removed_path]
     reopened = open_cache()
+    assert reopened.size() == len(expected)
     assert_same_files(reopened.load(), expected)
     reopened.close()
 
@@ -542,7 +543,9 @@ def test_a_damaged_cache_is_discarded_and_rebuilt(example: Files, damage: Any) -
 def test_a_full_rebuild_claims_any_file(example: Files) -> None:
     foreign(cached_file(example))
     opened = open_cache()
+    assert opened.size() == 0
     assert opened.replace_all(example)  # without a load first
+    assert opened.size() == len(example)
     assert_same_files(opened.load(), example)
     opened.close()
 
@@ -553,6 +556,7 @@ def test_a_cache_copied_from_another_site_is_not_used(example: Files, tmp_path: 
     other.mkdir()
     shutil.copyfile(source, cache.cache_path(other))
     opened = open_cache(other)
+    assert opened.size() == 0
     assert opened.load() == {}
     opened.close()
 
@@ -561,6 +565,8 @@ def test_another_configuration_discards_and_blocks_stale_saves(example: Files) -
     first = open_cache()
     assert first.replace_all(example)
     second = open_cache(fingerprint=cache.fingerprint_of(b"title: changed\n"))
+    assert first.size() == len(example)
+    assert second.size() == 0
     assert second.load() == {}
     # The older server's records were made under the old configuration: not mixed in.
     assert not first.save(dict(list(example.items())[:1]))
@@ -661,6 +667,7 @@ def test_a_writer_killed_mid_write_leaves_a_whole_state(example: Files) -> None:
 def test_a_closed_cache_is_inert(example: Files) -> None:
     opened = open_cache()
     opened.close()
+    assert opened.size() == 0
     assert opened.load() == {}
     assert not opened.save(example)
     assert not opened.replace_all(example)

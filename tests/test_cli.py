@@ -191,6 +191,35 @@ def test_usage_errors_exit_two(tmp_path: Path) -> None:
     assert run("check", "--format", "yaml", str(tmp_path)).returncode == 2
 
 
+def test_files_named_from_two_sites_are_each_checked_in_their_own(site: Path) -> None:
+    """A site inside a folder of another is a site of its own: of the files named together,
+    each is checked against the nearest site above it, and a folder named is one of them."""
+    inner = site / "letters" / "inner"
+    shutil.copytree(BASE_SITE, inner)
+    (inner / "_posts" / "2014-06-01-flawed.md").write_text(FLAWED, encoding="utf-8")
+    # The outer site takes the inner one's posts for its own (a category's `_posts`): only the
+    # inner site's settings tell the two checks apart.
+    config = inner / "_config.yml"
+    config.write_text(config.read_text("utf-8") + "  rules: {LK001: error}\n", "utf-8")
+    named = [
+        "_posts/2014-06-01-flawed.md",
+        "letters/inner/_posts/2014-06-01-flawed.md",
+        "letters/inner/_posts",
+        "_posts",
+    ]
+    result = run("check", *named, cwd=site)
+    assert result.returncode == 1, result.stderr
+    posts = len(list((BASE_SITE / "_posts").glob("*.md"))) + 1
+    # Each site's reviews once, none in the other's.
+    assert f"{2 * posts} files checked" in result.stdout, result.stdout
+    dead = sorted(
+        (line.split(":")[0], line.split()[1])
+        for line in result.stdout.splitlines()
+        if " LK001 " in line
+    )
+    assert dead == [(named[0], "warning"), (named[1], "error")], result.stdout
+
+
 def test_rules_and_explain() -> None:
     listing = run("rules")
     assert listing.returncode == 0

@@ -808,6 +808,22 @@ class IndexCache:
                     files.update(decoded)
             return files
 
+    def size(self) -> int:
+        """How many files the cache has records of, for this site and configuration; 0 when it
+        cannot say."""
+        with self._lock:
+            connection = self._connection
+            if connection is None:
+                return 0
+            try:
+                with _transaction(connection):
+                    if self._meta_matches(connection):
+                        count = connection.execute("SELECT count(*) FROM files").fetchone()[0]
+                        return count if type(count) is int else 0
+            except sqlite3.Error:
+                pass
+            return 0
+
     def read_snapshot(self, reader: Callable[[BlobReader], T]) -> T | None:
         """`reader`'s answer from the stored snapshot, read a piece at a time (a whole snapshot
         in memory at once would sit on top of what it becomes); None when there is none for

@@ -124,10 +124,17 @@ def _parser() -> argparse.ArgumentParser:
 
 def _sites_for(paths: Sequence[Path]) -> dict[Path, list[Path]]:
     sites: dict[Path, list[Path]] = {}
+    # The site of each folder that holds files named, looked for once (a pre-commit hook's run
+    # over every file names thousands in one folder).
+    folders: dict[Path, Path | None] = {}
     for path in paths:
         if not path.exists():
             raise UsageError(f"{path}: no such file or folder")
-        root = find_site_root(path)
+        resolved = path.resolve()
+        folder = resolved if resolved.is_dir() else resolved.parent
+        if folder not in folders:
+            folders[folder] = find_site_root(folder, resolved=True)
+        root = folders[folder]
         if root is None:
             raise UsageError(f"{path}: not inside a Jekyll site (no _config.yml in it or above it)")
         sites.setdefault(root, []).append(path)
