@@ -42,6 +42,11 @@ def prepare() -> None:
     _environment()
 
 
+def prepared() -> bool:
+    """Whether the template engine is loaded."""
+    return _environment.cache_info().currsize > 0
+
+
 def parse_template(source: str) -> BoundTemplate | None:
     """`source` as a template of the bounded environment, or None where Liquid refuses it."""
     from liquid.exceptions import LiquidError

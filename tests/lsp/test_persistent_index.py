@@ -166,10 +166,14 @@ def own_cache_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return copy_site(tmp_path / "site")
 
 
-async def test_the_persistent_index_waits_for_the_editor_to_pause(own_cache_site: Path) -> None:
+@pytest.mark.parametrize("long_index", [False, True])
+async def test_the_persistent_index_waits_for_the_editor_to_pause(
+    own_cache_site: Path, long_index_site: Path, long_index: bool
+) -> None:
     # Written at once, it slowed an editor's first requests; written only at shutdown, a
-    # server killed instead would leave none.
-    site = own_cache_site
+    # server killed instead would leave none. An index that takes over a second leaves the
+    # editor silent all along (it waits for the index): that is no pause.
+    site = long_index_site if long_index else own_cache_site
     client, _ = await _session(site)
     try:
         for _ in range(12):  # a request every 0.2 s, for twice the pause the server waits for

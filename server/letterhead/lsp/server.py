@@ -67,6 +67,7 @@ from letterhead.lsp.workspace import (
 )
 from letterhead.positions import LineIndex, Range
 from letterhead.render import prepare as prepare_templates
+from letterhead.render import prepared as templates_loaded
 from letterhead.rules import all_rules
 
 logger = logging.getLogger("letterhead.lsp")
@@ -301,6 +302,7 @@ class LetterheadServer(LanguageServer):
         self._preparing: asyncio.Future[None] | None = None  # `_prepare`, kept alive
         self._switching = threading.Lock()
         self._quiet_switch_interval = sys.getswitchinterval()
+        self.rendering_prepared: str | None = None  # when (`_prepare_rendering`)
         # Gives freed memory back when the server goes quiet, once the catalogs let go of the
         # index records replaced since they last looked (`keep_up`).
         self.idle = IdleTrim(tidy=self._catch_up)
@@ -602,6 +604,21 @@ class LetterheadServer(LanguageServer):
 
         def work() -> None:
             self._interpreter_shared(True)
+            # The template engine hover previews and the salutation fix use, and for a client
+            # that reads plain text the Markdown parser: their import takes 0.1-0.27 s of one
+            # core. An index that runs for seconds (a cold one: every core busy parsing) hides
+            # it; after ready it would share the interpreter with the first requests (a
+            # stream of link completions 2 s after a cold index of 20,000 reviews took twice as
+            # long for ~0.3 s). So it is imported beside an index still running after
+            # `RENDERING_EARLY_SECONDS`, and otherwise once the index is ready (below).
+            ready = threading.Event()
+            early = threading.Thread(
+                target=self._prepare_rendering,
+                args=(ready, RENDERING_EARLY_SECONDS),
+                name="letterhead-rendering",
+                daemon=True,
+            )
+            early.start()
             try:
                 try:
                     with collector_paused(freeze=True):  # the index is for keeps
@@ -615,35 +632,29 @@ class LetterheadServer(LanguageServer):
                 except BaseException as error:
                     loop.call_soon_threadsafe(_settle, future, None, error)
                     return
+                finally:
+                    ready.set()
                 counts["reused"], counts["read"] = indexed.reused, indexed.read
                 counts["snapshot"] = int(indexed.from_snapshot)
                 self.listed_early += indexed.listed_early
+                ready_at = loop.time()
                 loop.call_soon_threadsafe(_settle, future, indexed.loaded, None)
-                # Off the way to a ready index, and out of the way of the first messages after
-                # it (an editor restoring its open files opens them then): the template engine
-                # hover previews and the salutation fix use. Its import takes 0.15-0.27 s of
-                # this thread; run at once, a review opened 0.08 s after a restart's ready
-                # shared the interpreter with it and had its diagnostics after 56-76 ms
-                # instead of ~10 (1,000 reviews).
-                self._until_quiet(
-                    loop.time, TEMPLATES_QUIET_SECONDS, TEMPLATES_LATEST_SECONDS, loop.time()
-                )
-                try:
-                    prepare_templates()
-                except Exception as error:  # then the first render loads it, or reports why
-                    logger.warning("could not load the template engine: %s", error)
-                if not (
-                    self.markdown("text_document.hover.content_format")
-                    and self.markdown(COMPLETION_DOCUMENTATION)
-                ):
-                    try:  # else a client's first plain-text answer loads the Markdown parser
-                        prepare_plain_text()
-                    except Exception as error:
-                        logger.warning("could not load the Markdown parser: %s", error)
-                # Written once the editor leaves the server quiet (or at shutdown): at 20,000
-                # reviews the writing keeps both cores busy for most of a second, and done at
-                # once it doubled the answer times of an editor's first requests.
-                self._until_quiet(loop.time, QUIET_SECONDS, PERSIST_LATEST_SECONDS)
+                early.join()
+                if not templates_loaded():
+                    # Off the way to a ready index, and out of the way of the first messages
+                    # after it (an editor restoring its open files opens them then): run at
+                    # once, a review opened 0.08 s after a restart's ready shared the
+                    # interpreter with the import and had its diagnostics after 56-76 ms
+                    # instead of ~10 (1,000 reviews).
+                    self._until_quiet(
+                        loop.time, TEMPLATES_QUIET_SECONDS, TEMPLATES_LATEST_SECONDS, ready_at
+                    )
+                    self._prepare_rendering()
+                # Written once the editor leaves the server quiet after ready (or at shutdown):
+                # at 20,000 reviews the writing keeps both cores busy for most of a second, and
+                # done at once it doubled the answer times of an editor's first requests. (An
+                # editor waiting for the index sends nothing: quiet before ready is no sign.)
+                self._until_quiet(loop.time, QUIET_SECONDS, PERSIST_LATEST_SECONDS, ready_at)
                 if generation == state.generation:  # else the index that replaced it is written
                     try:
                         indexed.persist(at_once=self._stopping.is_set())
@@ -691,6 +702,27 @@ class LetterheadServer(LanguageServer):
         self.idle.activity()  # the indexing's temporaries are gone: give their pages back
         # Once the open documents' checks have gone out, what the first completion would build.
         asyncio.get_running_loop().call_later(PRIME_SECONDS, self._prime, state, loaded)
+
+    def _prepare_rendering(
+        self, ready: threading.Event | None = None, unless_ready_within: float = 0.0
+    ) -> None:
+        """Import what renders previews and plain text (see `_index`), unless `ready` is set
+        within `unless_ready_within` seconds."""
+        if ready is not None and ready.wait(unless_ready_within):
+            return
+        self.rendering_prepared = "beside the index" if ready is not None else "after ready"
+        try:
+            prepare_templates()
+        except Exception as error:  # then the first render loads it, or reports why
+            logger.warning("could not load the template engine: %s", error)
+        if not (
+            self.markdown("text_document.hover.content_format")
+            and self.markdown(COMPLETION_DOCUMENTATION)
+        ):
+            try:  # else a client's first plain-text answer loads the Markdown parser
+                prepare_plain_text()
+            except Exception as error:
+                logger.warning("could not load the Markdown parser: %s", error)
 
     def _until_quiet(
         self, clock: Callable[[], float], quiet: float, latest: float, since: float = -math.inf
@@ -1120,6 +1152,10 @@ PERSIST_LATEST_SECONDS = 30.0
 # this long after ready.
 TEMPLATES_QUIET_SECONDS = 0.3
 TEMPLATES_LATEST_SECONDS = 2.0
+# An index still running this long after it began is taken to run on long enough to hide the
+# template engine's import beside it (a restart from the persistent index of 20,000 reviews
+# is ready within ~0.3 s of its start; a cold index of 1,000 reviews takes ~0.4 s).
+RENDERING_EARLY_SECONDS = 0.5
 
 
 # -- handlers: documents ---------------------------------------------------------------------
@@ -1335,6 +1371,9 @@ def server_stats(ls: LetterheadServer, params: Any) -> dict[str, Any]:
         "switchIntervalMs": sys.getswitchinterval() * 1000,
         # Sites whose first index took the listing begun before the protocol stack's import.
         "listedEarly": ls.listed_early,
+        # When the template engine was imported: "beside the index" (a long one), "after
+        # ready", or None (not yet).
+        "renderingPrepared": ls.rendering_prepared,
         # Whether the protocol's converter was taught the common messages (once indexed).
         "converterWarmed": ls.warming is not None and ls.warming.done(),
         # The protocol stack's generated code: pieces taken from the cache, and compiled.
