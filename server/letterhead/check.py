@@ -7,6 +7,7 @@ never following a path outside the site root.
 
 from __future__ import annotations
 
+import errno
 import os
 import threading
 import zlib
@@ -40,6 +41,61 @@ def find_site_root(path: Path, resolved: bool = False) -> Path | None:
         if (folder / "_config.yml").is_file():
             return folder
     return None
+
+
+class RealPaths:
+    """`Path.resolve` and `find_site_root` for many paths at once: the thousands of files a
+    pre-commit run over a whole site names, or an editor opens as it applies a rename.
+
+    Each folder's real path and each site root found are remembered, so that a file costs one
+    `lstat` (is it a link itself?) rather than one for every folder above it, and a walk up
+    them for `_config.yml`. What is remembered goes stale if a folder becomes a link or a
+    `_config.yml` appears: a holder that lives on forgets it whenever such a change may have
+    happened unseen (`forget`).
+    """
+
+    def __init__(self) -> None:
+        # A folder as written -> its real path ("" for one in a loop of links).
+        self._real_folders: dict[str, str] = {}
+        self._site_roots: dict[str, Path | None] = {}  # a real folder -> its site's root
+
+    def forget(self) -> None:
+        self._real_folders.clear()
+        self._site_roots.clear()
+
+    def resolve(self, path: str) -> Path:
+        """What `Path(path).resolve()` gives (and raises)."""
+        return Path(self.real_path(path))
+
+    def real_path(self, path: str) -> str:
+        """`resolve` as a string (no `Path` made: thousands of them cost more than the rest)."""
+        folder, name = os.path.split(path)
+        if name in ("", ".", ".."):
+            return str(Path(path).resolve())
+        real = self._real_folders.get(folder)
+        if real is None:
+            real = os.path.realpath(folder)
+            try:
+                os.stat(real)
+            except OSError as error:
+                if error.errno == errno.ELOOP:
+                    real = ""  # `Path.resolve` raises for every path in it
+            self._real_folders[folder] = real
+        if not real:
+            return str(Path(path).resolve())
+        resolved = os.path.join(real, name)
+        if os.path.islink(resolved):
+            return str(Path(resolved).resolve())  # a link to elsewhere
+        return resolved
+
+    def site_root(self, path: Path | str) -> Path | None:
+        """What `find_site_root(Path(path), resolved=True)` gives (`path` from `resolve`)."""
+        start = os.fspath(path)
+        if not os.path.isdir(start):
+            start = os.path.dirname(start)
+        if start not in self._site_roots:
+            self._site_roots[start] = find_site_root(Path(start), resolved=True)
+        return self._site_roots[start]
 
 
 def read_text(path: Path | str, max_bytes: int) -> tuple[str, list[Problem]]:
@@ -400,21 +456,25 @@ def relative_paths(loaded: LoadedSite, paths: Iterable[Path]) -> list[str]:
 
 def select_paths(root: Path, checked: Iterable[str], paths: Iterable[Path]) -> list[str]:
     """Those of `checked` (site-relative) that are, or lie under, one of `paths`."""
-    root = root.resolve()
+    base = str(root.resolve())
+    inside = base.rstrip(os.sep) + os.sep
     checked = list(checked)
     known = set(checked)
     wanted: set[str] = set()
+    real = RealPaths()  # thousands of files named, in a few folders
     for path in paths:
-        absolute = path.resolve()
-        try:
-            relative = absolute.relative_to(root).as_posix()
-        except ValueError:
+        absolute = real.real_path(os.fspath(path))
+        if absolute == base:
+            relative = ""
+        elif absolute.startswith(inside):
+            relative = absolute[len(inside) :].replace(os.sep, "/")
+        else:
             continue
-        if absolute.is_dir():
-            prefix = "" if relative == "." else relative + "/"
-            wanted.update(p for p in checked if p.startswith(prefix))
-        elif relative in known:
+        if relative in known:
             wanted.add(relative)
+        elif os.path.isdir(absolute):
+            prefix = relative + "/" if relative else ""
+            wanted.update(p for p in checked if p.startswith(prefix))
     return sorted(wanted)
 
 

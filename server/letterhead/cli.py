@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from letterhead import __version__
-from letterhead.check import LoadedSite, SiteDocuments, find_site_root, read_bounded
+from letterhead.check import LoadedSite, RealPaths, SiteDocuments, find_site_root, read_bounded
 from letterhead.codecache import GeneratedCode
 from letterhead.document import decode
 from letterhead.findings import Finding, Severity, TextEdit
@@ -124,17 +124,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def _sites_for(paths: Sequence[Path]) -> dict[Path, list[Path]]:
     sites: dict[Path, list[Path]] = {}
-    # The site of each folder that holds files named, looked for once (a pre-commit hook's run
-    # over every file names thousands in one folder).
-    folders: dict[Path, Path | None] = {}
+    real = RealPaths()  # a pre-commit run over every file names thousands in one folder
     for path in paths:
         if not path.exists():
             raise UsageError(f"{path}: no such file or folder")
-        resolved = path.resolve()
-        folder = resolved if resolved.is_dir() else resolved.parent
-        if folder not in folders:
-            folders[folder] = find_site_root(folder, resolved=True)
-        root = folders[folder]
+        root = real.site_root(real.real_path(os.fspath(path)))
         if root is None:
             raise UsageError(f"{path}: not inside a Jekyll site (no _config.yml in it or above it)")
         sites.setdefault(root, []).append(path)

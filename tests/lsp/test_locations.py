@@ -1,7 +1,9 @@
-"""Where opened documents live: `Locations`, the memo of folders a burst of opens shares.
+"""Where opened documents live: `Locations`, the memo of folders a burst of opens shares, and
+`check.RealPaths` beneath it, which the command line uses for the files it is given.
 
 In process, on a real tree with links: for every file of the table, `Locations` gives what the
-uncached lookups give (`path_of`, `find_site_root`), whether its folder is met first or again.
+uncached lookups give (`path_of`, `find_site_root`), whether its folder is met first or again,
+and `RealPaths` what `Path.resolve` gives (or raises), for the path written absolute or relative.
 Through the server: a document opened after a pause, or after file events, is looked up afresh,
 so a site that appeared meanwhile is found.
 """
@@ -21,7 +23,7 @@ from lsp_support import RecordingClient, capabilities, copy_site, initialize_par
 from lsprotocol import types
 from pygls.uris import to_fs_path
 
-from letterhead.check import find_site_root
+from letterhead.check import RealPaths, find_site_root
 from letterhead.lsp.server import OPEN_BURST_SECONDS
 from letterhead.lsp.workspace import Locations, fs_path, path_of
 
@@ -39,6 +41,7 @@ outer/_posts/alias.md -> ../inner/_posts/2020-02-01-deep.md
 outer/_posts/dangling.md -> nowhere.md
 elsewhere/loose.md
 elsewhere/site -> ../outer
+outer/loop -> loop
 """
 
 # Files as an editor names them (relative to the tree, `%`-escapes and all): existing or not,
@@ -63,6 +66,7 @@ OPENED = [
     "outer/not-a-folder/yet.md",
     "outer/_posts/a%20review%20with%20spaces.md",
     "outer/_posts/caf%C3%A9.md",
+    "outer/loop/round.md",
 ]
 
 
@@ -95,6 +99,31 @@ def test_the_memo_gives_what_the_lookups_give(tmp_path: Path, order: str) -> Non
         assert locations.path_of(uri) == expected, written
         assert expected is not None
         assert locations.site_root(expected) == find_site_root(expected, resolved=True), written
+
+
+@pytest.mark.parametrize("written_as", ["absolute", "relative"])
+@pytest.mark.parametrize("order", ["forward", "backward", "twice"])
+def test_real_paths_give_what_path_resolve_gives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, order: str, written_as: str
+) -> None:
+    root = Path(os.path.realpath(tmp_path))
+    _build(root)
+    monkeypatch.chdir(root)
+    opened = {"forward": OPENED, "backward": OPENED[::-1], "twice": OPENED + OPENED}[order]
+    real = RealPaths()
+    for written in opened:
+        path = to_fs_path(_uri(root, written))
+        assert path is not None and path.startswith(f"{root}/")
+        if written_as == "relative":
+            path = path[len(str(root)) + 1 :]  # as written: `.` and `..` kept
+        try:
+            expected = Path(path).resolve()
+        except RuntimeError:  # a loop of links
+            with pytest.raises(RuntimeError):
+                real.resolve(path)
+            continue
+        assert real.resolve(path) == expected, written
+        assert real.site_root(expected) == find_site_root(expected, resolved=True), written
 
 
 def test_a_memo_forgotten_sees_a_new_site(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from pygls.uris import to_fs_path  # the standard library only (not the protocol
 from letterhead.check import (
     CHECKED_SUFFIXES,
     LoadedSite,
+    RealPaths,
     config_findings,
     find_site_root,
     pack_text,
@@ -612,24 +613,14 @@ def _resolved(path: str) -> Path:
         return Path(path).absolute()
 
 
-class Locations:
+class Locations(RealPaths):
     """`path_of`, and the folder a file's site is searched from, for many files at once.
 
     An editor applying a rename opens thousands of reviews of one folder in a burst, and
     resolving each path's links and looking above it for `_config.yml` cost ~70 µs a file at
-    20,000 reviews. Here each folder's real path and each site root found are remembered, and a
-    file costs one `lstat` (is it a link itself?). What is remembered goes stale if a folder
-    becomes a link or a `_config.yml` appears meanwhile, so the caller forgets it whenever such a
-    change may have happened unseen: between two bursts, and around file and folder events.
+    20,000 reviews; remembered folder by folder (`RealPaths`), a file costs one `lstat`. The
+    caller forgets what is remembered between two bursts, and around file and folder events.
     """
-
-    def __init__(self) -> None:
-        self._real_folders: dict[str, str] = {}  # a folder as written -> its real path
-        self._site_roots: dict[Path, Path | None] = {}  # a real folder -> its site's root
-
-    def forget(self) -> None:
-        self._real_folders.clear()
-        self._site_roots.clear()
 
     def path_of(self, uri: str) -> Path | None:
         """What `path_of(uri)` gives."""
@@ -638,27 +629,12 @@ class Locations:
         path = fs_path(uri)
         if not path:
             return None
-        folder, name = os.path.split(path)
-        if name in ("", ".", "..") or not os.path.isabs(folder):
+        if not os.path.isabs(path):
             return _resolved(path)
-        real = self._real_folders.get(folder)
-        if real is None:
-            try:
-                real = os.path.realpath(folder)
-            except (OSError, ValueError):
-                return _resolved(path)
-            self._real_folders[folder] = real
-        resolved = os.path.join(real, name)
-        if os.path.islink(resolved):
-            return _resolved(path)  # a link to elsewhere
-        return Path(resolved)
-
-    def site_root(self, path: Path) -> Path | None:
-        """What `check.find_site_root(path, resolved=True)` gives (`path` from `path_of`)."""
-        start = path if path.is_dir() else path.parent
-        if start not in self._site_roots:
-            self._site_roots[start] = find_site_root(start, resolved=True)
-        return self._site_roots[start]
+        try:
+            return self.resolve(path)
+        except (OSError, RuntimeError, ValueError):
+            return _resolved(path)
 
 
 def find_sites(folder: Path) -> list[Path]:
