@@ -302,7 +302,7 @@ class LetterheadServer(LanguageServer):
         self._preparing: asyncio.Future[None] | None = None  # `_prepare`, kept alive
         self._switching = threading.Lock()
         self._quiet_switch_interval = sys.getswitchinterval()
-        self.rendering_prepared: str | None = None  # when (`_prepare_rendering`)
+        self.rendering_prepared: str | None = None  # when it began (`_prepare_rendering`)
         # Gives freed memory back when the server goes quiet, once the catalogs let go of the
         # index records replaced since they last looked (`keep_up`).
         self.idle = IdleTrim(tidy=self._catch_up)
@@ -1371,7 +1371,7 @@ def server_stats(ls: LetterheadServer, params: Any) -> dict[str, Any]:
         "switchIntervalMs": sys.getswitchinterval() * 1000,
         # Sites whose first index took the listing begun before the protocol stack's import.
         "listedEarly": ls.listed_early,
-        # When the template engine was imported: "beside the index" (a long one), "after
+        # When the template engine's import began: "beside the index" (a long one), "after
         # ready", or None (not yet).
         "renderingPrepared": ls.rendering_prepared,
         # Whether the protocol's converter was taught the common messages (once indexed).
