@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import importlib.util
 import json
 import math
 import os
@@ -22,6 +21,7 @@ import sys
 import threading
 import time
 import zoneinfo
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -45,15 +45,6 @@ BOUNDED = settings(
 )
 FINGERPRINT = cache.fingerprint_of(b"title: test\n")
 Files = dict[str, tuple[int, int, Record]]
-
-
-def load_generator() -> Any:
-    spec = importlib.util.spec_from_file_location("bench_generate", REPO / "bench" / "generate.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def open_cache(root: Path = EXAMPLE, fingerprint: str = FINGERPRINT) -> IndexCache:
@@ -136,9 +127,9 @@ def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture(scope="module")
-def generated(tmp_path_factory: pytest.TempPathFactory) -> Files:
+def generated(tmp_path_factory: pytest.TempPathFactory, generate_site: Callable[..., Any]) -> Files:
     out = tmp_path_factory.mktemp("generated") / "site"
-    load_generator().generate_site(out, reviews=200, seed=7)
+    generate_site(out, reviews=200, seed=7)
     return as_files(records_of(out))
 
 

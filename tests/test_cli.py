@@ -7,15 +7,15 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from letterhead.cores import MIN_DOCUMENTS_PER_WORKER
 
 BASE_SITE = Path(__file__).parent / "cases" / "base-site"
-REPO = Path(__file__).resolve().parent.parent
-
 FLAWED = """---
 title: "Flawed"
 author: annaw
@@ -154,14 +154,11 @@ def test_fix_runs_until_no_fix_is_left(site: Path) -> None:
     assert len(rounds) == 2, result.stderr
 
 
-def test_fix_on_every_core_mends_what_one_core_mends(tmp_path: Path) -> None:
+def test_fix_on_every_core_mends_what_one_core_mends(
+    tmp_path: Path, generate_site: Callable[..., Any]
+) -> None:
     """A site large enough for the check's workers: fixed on two cores and on one, the files and
     the report after the fixes are the same."""
-    sys.path.insert(0, str(REPO / "bench"))
-    try:
-        from generate import generate_site
-    finally:
-        sys.path.remove(str(REPO / "bench"))
     one, two = tmp_path / "one" / "site", tmp_path / "two" / "site"
     generate_site(one, reviews=2 * MIN_DOCUMENTS_PER_WORKER + 50, seed=5)
     shutil.copytree(one, two)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import multiprocessing
 import shutil
-import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -21,21 +20,12 @@ from letterhead.indexer import _fingerprint, index_site
 from letterhead.parallel import FEW_FILES, check_paths
 from letterhead.site.model import EntryKind, Site
 
-ROOT = Path(__file__).resolve().parent.parent
 
-
-def generate(out: Path, reviews: int) -> None:
-    spec = importlib.util.spec_from_file_location("generate", ROOT / "bench" / "generate.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("generate", module)
-    spec.loader.exec_module(module)
-    module.generate_site(out, reviews=reviews, seed=11)
-
-
-def test_two_workers_find_what_one_process_finds(tmp_path: Path) -> None:
+def test_two_workers_find_what_one_process_finds(
+    tmp_path: Path, generate_site: Callable[..., Any]
+) -> None:
     site = tmp_path / "site"
-    generate(site, 2 * MIN_DOCUMENTS_PER_WORKER + 50)
+    generate_site(site, reviews=2 * MIN_DOCUMENTS_PER_WORKER + 50, seed=11)
     loaded = load_site(site)
     serial = check_site(loaded, loaded.checked_paths())
     parallel, checked, _ = check_paths(site, [site], jobs=2)
@@ -86,20 +76,24 @@ def test_a_site_of_millions_of_files_is_cut_into_runs_that_fit_a_pipe() -> None:
     assert len(starts) * 4 <= 4096
 
 
-def test_a_subset_of_paths_is_checked_alone(tmp_path: Path) -> None:
+def test_a_subset_of_paths_is_checked_alone(
+    tmp_path: Path, generate_site: Callable[..., Any]
+) -> None:
     site = tmp_path / "site"
-    generate(site, 2 * MIN_DOCUMENTS_PER_WORKER + 50)
+    generate_site(site, reviews=2 * MIN_DOCUMENTS_PER_WORKER + 50, seed=11)
     posts = sorted((site / "_posts").glob("*.md"))[:3]
     findings, checked, _ = check_paths(site, posts, jobs=2)
     assert checked == sorted(p.relative_to(site).as_posix() for p in posts)
     assert {f.path for f in findings} <= set(checked)
 
 
-def test_the_servers_index_on_two_cores_is_the_one_of_load_site(tmp_path: Path) -> None:
+def test_the_servers_index_on_two_cores_is_the_one_of_load_site(
+    tmp_path: Path, generate_site: Callable[..., Any]
+) -> None:
     """`indexer.index_site` (the language server's cold index) keeps no parsed document, and its
     index, built from records made in a forked worker and here, is the one `load_site` builds."""
     site = tmp_path / "site"
-    generate(site, 2 * MIN_DOCUMENTS_PER_WORKER + 50)
+    generate_site(site, reviews=2 * MIN_DOCUMENTS_PER_WORKER + 50, seed=11)
     serial = load_site(site)
     indexed = index_site(site, jobs=2)
     assert indexed.documents == {}
@@ -124,10 +118,13 @@ def _same_index(indexed: LoadedSite, serial: LoadedSite) -> None:
 
 @pytest.mark.parametrize("jobs", [2, 3])
 def test_runs_a_worker_took_and_never_sent_are_parsed_here(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    jobs: int,
+    generate_site: Callable[..., Any],
 ) -> None:
     site = tmp_path / "site"
-    generate(site, jobs * MIN_DOCUMENTS_PER_WORKER + 50)
+    generate_site(site, reviews=jobs * MIN_DOCUMENTS_PER_WORKER + 50, seed=11)
     serial = load_site(site)
 
     def one_run_then_die(connection: Any, site: Any, sources: Any, runs: Runs, *rest: Any) -> None:
@@ -145,10 +142,13 @@ def test_runs_a_worker_took_and_never_sent_are_parsed_here(
 
 @pytest.mark.parametrize("refused", ["fork", "pipe"])
 def test_a_system_that_refuses_a_process_or_a_pipe_gets_the_index_from_this_one(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, refused: str
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    refused: str,
+    generate_site: Callable[..., Any],
 ) -> None:
     site = tmp_path / "site"
-    generate(site, 2 * MIN_DOCUMENTS_PER_WORKER + 50)
+    generate_site(site, reviews=2 * MIN_DOCUMENTS_PER_WORKER + 50, seed=11)
     serial = load_site(site)
 
     def refuse(*_: Any) -> Any:
@@ -159,13 +159,15 @@ def test_a_system_that_refuses_a_process_or_a_pipe_gets_the_index_from_this_one(
 
 
 def test_a_worker_slow_with_its_first_run_is_waited_for(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    generate_site: Callable[..., Any],
 ) -> None:
     """This process takes every run but the one a slow worker holds, keeping their records
     until that run's have come, and makes the static files' entries while it waits: all go in
     in the site's order."""
     site = tmp_path / "site"
-    generate(site, 2 * MIN_DOCUMENTS_PER_WORKER + 50)
+    generate_site(site, reviews=2 * MIN_DOCUMENTS_PER_WORKER + 50, seed=11)
     serial = load_site(site)
     work = indexer._worker
 
@@ -189,12 +191,14 @@ def test_a_worker_slow_with_its_first_run_is_waited_for(
 
 @pytest.mark.parametrize("jobs", [2, 3])
 def test_static_files_among_the_pages_are_indexed_in_the_sites_order(
-    tmp_path: Path, jobs: int
+    tmp_path: Path,
+    jobs: int,
+    generate_site: Callable[..., Any],
 ) -> None:
     """Pages and static files of one folder are listed by name, mixed: the runs are cut by
     documents, so static files fall in every run, not only after the last document."""
     site = tmp_path / "site"
-    generate(site, jobs * MIN_DOCUMENTS_PER_WORKER + 50)
+    generate_site(site, reviews=jobs * MIN_DOCUMENTS_PER_WORKER + 50, seed=11)
     for number in range(40):
         (site / f"p{number:02}.md").write_text(f"---\ntitle: Page {number}\n---\nText.\n")
         (site / f"p{number:02}.png").write_bytes(b"\x89PNG")
@@ -210,14 +214,16 @@ def test_static_files_among_the_pages_are_indexed_in_the_sites_order(
 
 
 def test_a_few_files_are_checked_against_the_persistent_index(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    generate_site: Callable[..., Any],
 ) -> None:
     """A pre-commit hook checks the files of a commit: the index then comes from the persistent
     index (written by the first run), and a change to another file still reaches the check."""
     monkeypatch.setenv("LETTERHEAD_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("LETTERHEAD_CACHE", raising=False)
     site = tmp_path / "site"
-    generate(site, 2 * MIN_DOCUMENTS_PER_WORKER + 50)
+    generate_site(site, reviews=2 * MIN_DOCUMENTS_PER_WORKER + 50, seed=11)
     target = site / "_posts" / "2001-02-03-the-target.md"
     target.write_text(REVIEW.format(title="The Target", link="/"), encoding="utf-8")
     linking = site / "_posts" / "2001-02-04-the-letter.md"
@@ -312,10 +318,12 @@ _CHANGED_SINCE_INDEXED = {
 
 
 @pytest.fixture(scope="module")
-def indexed_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def indexed_site(
+    tmp_path_factory: pytest.TempPathFactory, generate_site: Callable[..., Any]
+) -> Path:
     """A generated site with a review that links to another."""
     site = tmp_path_factory.mktemp("indexed") / "site"
-    generate(site, 2 * MIN_DOCUMENTS_PER_WORKER + 50)
+    generate_site(site, reviews=2 * MIN_DOCUMENTS_PER_WORKER + 50, seed=11)
     (site / _TARGET).write_text(REVIEW.format(title="The Target", link="/"), encoding="utf-8")
     (site / _LETTER).write_text(REVIEW.format(title="The Letter", link=_TARGET_URL), "utf-8")
     return site

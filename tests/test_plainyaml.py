@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import copy
 import os
-import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -61,10 +62,9 @@ def _types(value: object) -> object:
 
 
 @pytest.fixture(scope="module")
-def generated_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    sys.path.insert(0, str(ROOT / "bench"))
-    from generate import generate_site
-
+def generated_site(
+    tmp_path_factory: pytest.TempPathFactory, generate_site: Callable[..., Any]
+) -> Path:
     site = tmp_path_factory.mktemp("plain") / "site"
     generate_site(site, reviews=300, seed=7)
     return site

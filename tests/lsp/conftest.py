@@ -3,14 +3,13 @@ takes over a second, and a server driven over stdio."""
 
 from __future__ import annotations
 
-import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_lsp
 from lsp_support import RecordingClient, capabilities, copy_site, initialize_params, server_config
-
-ROOT = Path(__file__).resolve().parent.parent.parent
 
 # Enough reviews for a cold index to take over a second on the fastest machine this runs on
 # (~0.2 ms of a core each, on two cores).
@@ -23,12 +22,11 @@ def site(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def long_index_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def long_index_site(
+    tmp_path_factory: pytest.TempPathFactory, generate_site: Callable[..., Any]
+) -> Path:
     """A generated site of `LONG_INDEX_REVIEWS` reviews (give each test a cache folder of its
     own: an index read from the persistent one takes a fraction of a second)."""
-    sys.path.insert(0, str(ROOT / "bench"))
-    from generate import generate_site
-
     site = tmp_path_factory.mktemp("long-index") / "site"
     generate_site(site, reviews=LONG_INDEX_REVIEWS, seed=3)
     return site
