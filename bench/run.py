@@ -86,7 +86,7 @@ ISSUE_FLOOR = {"floor_read_s": 0.19, "floor_yaml_s": 2.1}
 # lookups in a heap the size of the server's at 20,000 reviews) timed again and again for a few
 # seconds. On this machine class a slice takes several times its median every second or two,
 # with no page fault and no steal time the guest can see: the request p99s at 20,000 reviews
-# (the second largest of 200) land on these. A slice "stalled" is one over `STALL_FACTOR` times
+# (the third largest of 200) land on these. A slice "stalled" is one over `STALL_FACTOR` times
 # the median.
 STALLS = r"""
 import json, random, resource, sys, time
