@@ -207,7 +207,10 @@ def speed_line(engine: dict[str, Any]) -> str:
     return (
         f"speed of the hour: the issue's floor at 20,000 reviews (reading them, each front "
         f"matter parsed by PyYAML's C loader, no letterhead code) took {value:.2f} s "
-        f"({min(found):.2f}–{max(found):.2f}) against the issue's {issue} s: ×{value / issue:.2f}."
+        f"({min(found):.2f}–{max(found):.2f}) against the issue's {issue} s: ×{value / issue:.2f}. "
+        "One process's speed, which can move by ×1.7 from one minute to the next while "
+        "letterhead's two-process figures hardly move: a loose guide (see where the missed "
+        "budgets stand, below)."
     )
 
 
