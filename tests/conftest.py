@@ -8,16 +8,15 @@ hundreds or thousands of reviews."""
 from __future__ import annotations
 
 import atexit
-import importlib.util
 import os
 import shutil
-import sys
 import tempfile
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
+
+from bench_modules import load as load_bench
 
 _CACHE_DIR = tempfile.mkdtemp(prefix="letterhead-cache-")
 os.environ["LETTERHEAD_CACHE_DIR"] = _CACHE_DIR
@@ -27,11 +26,5 @@ atexit.register(shutil.rmtree, _CACHE_DIR, ignore_errors=True)
 @pytest.fixture(scope="session")
 def generate_site() -> Callable[..., Any]:
     """`bench/generate.py`'s `generate_site(out, reviews=..., seed=...)`."""
-    path = Path(__file__).resolve().parent.parent / "bench" / "generate.py"
-    spec = importlib.util.spec_from_file_location("bench_generate", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    generate: Callable[..., Any] = module.generate_site
+    generate: Callable[..., Any] = load_bench("generate").generate_site
     return generate

@@ -8,7 +8,6 @@ alone, so that the generator can be trusted as a source of truth for the engine'
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import os
 import re
 import shutil
@@ -17,26 +16,18 @@ import sys
 import unicodedata
 from collections import Counter
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 import yaml
+
+from bench_modules import load
 
 REPO = Path(__file__).resolve().parent.parent
 GENERATOR = REPO / "bench" / "generate.py"
 EXAMPLE = REPO / "examples" / "site"
 
 
-def load_generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_generate", GENERATOR)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-generate = load_generator()
+generate = load("generate")
 
 POST_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-(.+)\.md$")
 DEFINITION = re.compile(r"^ {0,3}\[([^\]]+)\]:\s*(\S.*?)\s*$", re.M)
