@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -597,12 +597,15 @@ def fs_path(uri: str) -> str | None:
     return to_fs_path(uri)
 
 
-def path_of(uri: str) -> Path | None:
-    """The absolute path a `file:` URI names (symbolic links resolved), else None."""
+def path_of(uri: str, resolve: Callable[[str], Path] | None = None) -> Path | None:
+    """The absolute path a `file:` URI names (symbolic links resolved, by `resolve` if given),
+    else None."""
     if not uri.startswith("file:"):
         return None
     path = fs_path(uri)
-    return _resolved(path) if path else None
+    if not path:
+        return None
+    return (resolve or _resolved)(path)
 
 
 def _resolved(path: str) -> Path:
@@ -624,11 +627,10 @@ class Locations(RealPaths):
 
     def path_of(self, uri: str) -> Path | None:
         """What `path_of(uri)` gives."""
-        if not uri.startswith("file:"):
-            return None
-        path = fs_path(uri)
-        if not path:
-            return None
+        return path_of(uri, self._resolved)
+
+    def _resolved(self, path: str) -> Path:
+        """`_resolved(path)`, from what is remembered of its folder."""
         if not os.path.isabs(path):
             return _resolved(path)
         try:
